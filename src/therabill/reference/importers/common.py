@@ -1,0 +1,90 @@
+"""What every importer shares: checksums, release ids, and one error type that names the place."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+
+class DataFileError(ValueError):
+    """A source file that does not match its official layout.
+
+    The message always names the file, and where known the line (1-based) and column, so a user
+    can open the file at the spot. Importers raise on the first problem and return nothing: a
+    file is accepted whole or not at all.
+    """
+
+    def __init__(self, path: Path | str, problem: str, line: int | None = None,
+                 column: str | None = None) -> None:
+        self.path = str(path)
+        self.problem = problem
+        self.line = line
+        self.column = column
+        where = self.path
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {problem}")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def parse_decimal(text: str, path: Path, line: int, column: str) -> Decimal:
+    try:
+        value = Decimal(text.strip() or "0")
+    except InvalidOperation:
+        raise DataFileError(path, f"{text!r} is not a number", line, column) from None
+    if not value.is_finite():
+        raise DataFileError(path, f"{text!r} is not a finite number", line, column)
+    return value
+
+
+def parse_yyyymmdd(text: str, path: Path, line: int, column: str) -> date | None:
+    """CMS writes dates as YYYYMMDD and ``*`` for "none"."""
+    text = text.strip()
+    if text in ("", "*"):
+        return None
+    try:
+        return date(int(text[0:4]), int(text[4:6]), int(text[6:8])) if len(text) == 8 else _bad()
+    except (ValueError, TypeError):
+        raise DataFileError(path, f"{text!r} is not a YYYYMMDD date", line, column) from None
+
+
+def _bad() -> date:
+    raise ValueError
+
+
+QUARTER_LETTER = {1: "A", 4: "B", 7: "C", 10: "D"}
+LETTER_MONTH = {letter: month for month, letter in QUARTER_LETTER.items()}
+MONTH_NAMES = {
+    "january": 1, "april": 4, "july": 7, "october": 10,
+}
+
+
+def rvu_release_id(year: int, month: int) -> str:
+    """CMS names RVU releases by year and quarter letter: January 2025 is RVU25A."""
+    return f"RVU{year % 100:02d}{QUARTER_LETTER[month]}"
+
+
+@dataclass(frozen=True, slots=True)
+class RowBounds:
+    """Plausible row counts for a whole official file; outside them the file is truncated or wrong."""
+
+    minimum: int
+    maximum: int
+
+    def check(self, count: int, path: Path, what: str) -> None:
+        if not self.minimum <= count <= self.maximum:
+            raise DataFileError(
+                path, f"{count} {what} rows, expected between {self.minimum} and {self.maximum}"
+                " (truncated or not the official file?)")

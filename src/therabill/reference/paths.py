@@ -1,0 +1,29 @@
+"""Where reference data lives: bundled in the package, imported by the user, or the CMS source files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BUNDLED_DIR = PACKAGE_DIR / "bundled"
+PARAMETERS_DIR = PACKAGE_DIR / "parameters"
+
+
+def user_data_dir() -> Path:
+    """Imported official files go here; ``THERABILL_DATA_DIR`` overrides the XDG data home."""
+    override = os.environ.get("THERABILL_DATA_DIR")
+    return Path(override) if override else user_data_path("therabill")
+
+
+def cms_source_dir() -> Path:
+    """The official CMS files the bundled tables are built from (``THERABILL_CMS_DIR`` overrides).
+
+    In a checkout they sit in ``../shared/cms`` beside the repository.
+    """
+    override = os.environ.get("THERABILL_CMS_DIR")
+    if override:
+        return Path(override)
+    return PACKAGE_DIR.parents[2].parent / "shared" / "cms"
