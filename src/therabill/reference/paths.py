@@ -1,4 +1,4 @@
-"""Where reference data lives: bundled in the package, imported by the user, or the CMS source files."""
+"""Where reference data lives: in the package, in the user's imports, in the CMS files."""
 
 from __future__ import annotations
 

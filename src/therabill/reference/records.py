@@ -113,7 +113,7 @@ class PtpEdit:
     rationale: str
 
     def in_force_on(self, dos: date) -> bool:
-        """True when the edit applies to a date of service (unknown start dates count as started)."""
+        """True when the edit applies on ``dos`` (an unknown start date counts as started)."""
         if self.modifier_indicator == 9:
             return False
         if self.effective is not None and dos < self.effective:

@@ -78,7 +78,10 @@ def rvu_release_id(year: int, month: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RowBounds:
-    """Plausible row counts for a whole official file; outside them the file is truncated or wrong."""
+    """Plausible row counts for a whole official file.
+
+    Outside them the file is truncated or wrong.
+    """
 
     minimum: int
     maximum: int
@@ -88,3 +91,32 @@ class RowBounds:
             raise DataFileError(
                 path, f"{count} {what} rows, expected between {self.minimum} and {self.maximum}"
                 " (truncated or not the official file?)")
+
+
+def read_text(path: Path) -> str:
+    """The text of a CMS data file.
+
+    CMS files are ASCII/Latin-1 (Latin-1 never fails to decode); a UTF-8 byte-order mark left by
+    a spreadsheet re-save is dropped. Line ends are kept as in the file (CRLF), so callers decide.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataFileError(path, f"cannot read the file ({error.strerror or error})") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    return raw.decode("latin-1")
+
+
+def clean_label(text: str) -> str:
+    """A cell or column title with runs of blanks collapsed, as CMS spacing varies by year."""
+    return " ".join(text.split())
+
+
+def pad_digits(text: str, width: int, path: Path, line: int, column: str) -> str:
+    """A MAC or locality number, left-padded with zeros (some CMS CSVs lost the leading zeros)."""
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > width:
+        raise DataFileError(path, f"{text!r} is not a number of at most {width} digits", line,
+                            column)
+    return text.zfill(width)

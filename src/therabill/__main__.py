@@ -1,0 +1,3 @@
+from therabill.cli import main
+
+main()

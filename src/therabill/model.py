@@ -1,0 +1,129 @@
+"""The contract: what a visit looks like going in and what a checked claim looks like coming out.
+
+The CLI, the Python API and the REST API all speak these models. Inputs are validated strictly
+(unknown fields are errors, so a typo never passes silently); results are built by the engine.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from therabill.decision import Decision
+
+Discipline = Literal["PT", "OT", "SLP"]
+PerformedBy = Literal["therapist", "massage_therapist", "aide", "athletic_trainer", "physician"]
+ClaimType = Literal["professional", "institutional"]
+ProviderType = Literal[
+    "private_practice", "physician_office", "hospital_outpatient", "snf", "rehab_agency", "corf",
+    "hha", "cah",
+]
+LineStatus = Literal["payable", "denied", "not_billable", "bundled", "non_covered", "invalid"]
+UnitMethod = Literal["cms_total_time", "cpt_per_code"]
+
+
+class ThresholdToDate(BaseModel):
+    """Allowed amounts already counted toward this year's therapy thresholds before this visit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pt_slp: Decimal = Field(default=Decimal(0), ge=0)
+    ot: Decimal = Field(default=Decimal(0), ge=0)
+
+
+class VisitLine(BaseModel):
+    """One documented service: code, minutes, who furnished it, what the biller entered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(min_length=5, max_length=5)
+    minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    assistant_minutes: int = Field(default=0, ge=0, le=24 * 60)
+    discipline: Discipline | None = None
+    modifiers: tuple[str, ...] = ()
+    charge: Decimal | None = Field(default=None, ge=0)
+    performed_by: PerformedBy = "therapist"
+
+    @field_validator("code")
+    @classmethod
+    def _code_shape(cls, code: str) -> str:
+        code = code.strip().upper()
+        if not code.isalnum():
+            raise ValueError("a HCPCS/CPT code is five letters or digits, like 97110 or G0283")
+        return code
+
+    @field_validator("modifiers")
+    @classmethod
+    def _modifier_shape(cls, modifiers: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(m.strip().upper() for m in modifiers)
+        for modifier in cleaned:
+            if len(modifier) != 2 or not modifier.isalnum():
+                raise ValueError(f"{modifier!r} is not a two-character modifier")
+        return cleaned
+
+
+class Visit(BaseModel):
+    """One patient, one date of service, one billing provider."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    visit_id: str = Field(min_length=1)
+    patient_id: str | None = None
+    date_of_service: date
+    payer: str = "medicare"
+    locality: str = "national"
+    claim_type: ClaimType = "professional"
+    provider_type: ProviderType = "private_practice"
+    discipline: Discipline = "PT"
+    qualifying_apm: bool = False
+    deductible_remaining: Decimal = Field(default=Decimal(0), ge=0)
+    ytd_threshold_amount: ThresholdToDate = ThresholdToDate()
+    lines: tuple[VisitLine, ...] = ()
+
+
+class ClaimLine(BaseModel):
+    """A line as it should be submitted, with the decisions that produced it."""
+
+    code: str
+    units: int
+    modifiers: list[str]
+    status: LineStatus
+    discipline: Discipline | None = None
+    minutes: int | None = None
+    assistant_minutes: int = 0
+    charge: Decimal | None = None
+    fee_schedule_amount: Decimal | None = None
+    allowed: Decimal | None = None
+    payer_paid: Decimal | None = None
+    patient_owes: Decimal | None = None
+    reductions: Decimal | None = None  # CQ/CO and sequestration, taken from the payer's share
+    steps: list[Decision] = []
+
+
+class Totals(BaseModel):
+    units: int = 0
+    allowed: Decimal | None = None
+    payer_paid: Decimal | None = None
+    patient_owes: Decimal | None = None
+
+
+class DataUsed(BaseModel):
+    """The releases and parameter values a result rests on, so it can be reproduced."""
+
+    releases: dict[str, str] = {}
+    parameters: dict[str, str] = {}
+    notes: list[str] = []
+
+
+class CheckResult(BaseModel):
+    visit_id: str
+    date_of_service: date | None
+    payer: str
+    unit_method: UnitMethod | None = None
+    lines: list[ClaimLine] = []
+    totals: Totals = Totals()
+    findings: list[Decision] = []
+    data: DataUsed = DataUsed()

@@ -1,0 +1,81 @@
+"""Everything pricing needs for one day, place and clinician status, looked up once and reused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from therabill.pricing.fee_schedule import NATIONAL, Gpcis
+from therabill.reference.parameters import DatedValue
+from therabill.reference.store import ReferenceData
+
+
+@dataclass(frozen=True, slots=True)
+class PriceDay:
+    conversion_factor: DatedValue | None
+    gpcis: Gpcis | None
+    gpci_release: str
+    pe_paid_share: DatedValue | None
+    coinsurance: DatedValue | None
+    sequestration: DatedValue | None
+    assistant_rate: DatedValue | None
+    problems: tuple[str, ...]  # why pricing is impossible, in plain words (empty when fine)
+
+
+def _gpcis(reference: ReferenceData, locality: str, day: date) -> tuple[Gpcis | None, str, str]:
+    if locality == "national":
+        return NATIONAL, "", ""
+    release = reference.gpci_release(day)
+    if release is None:
+        return None, "", f"no GPCI file is loaded for {day.year}"
+    record = release.records.get(locality)
+    if record is None:
+        return None, release.release_id, (
+            f"locality {locality!r} is not in {release.release_id}; use MAC-locality as in the "
+            "CMS GPCI file, e.g. 10112-00 (Alabama) or 01182-18 (Los Angeles)")
+    work = record.work
+    floor = reference.parameters.at("work_gpci_floor", day)
+    floor_note = ""
+    published_below_floor = floor is not None and work < floor.value
+    if floor is not None and published_below_floor:
+        floor_note = (f"work GPCI {work} raised to the {floor.value} floor ({floor.source})")
+        work = floor.value
+    elif floor is None and record.work_unfloored is not None:
+        work = record.work_unfloored
+        floor_note = f"no work GPCI floor in force; unfloored work GPCI {work} used"
+    label = f"{record.locality_id} {record.name} ({release.release_id})"
+    return Gpcis(work, record.pe, record.mp, label, floor_note), release.release_id, ""
+
+
+def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm: bool,
+              institutional: bool) -> PriceDay:
+    cache: dict = reference.__dict__.setdefault("_price_days", {})
+    key = (day, locality, qualifying_apm, institutional)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    params = reference.parameters
+    problems = []
+    factor = None
+    if qualifying_apm:
+        factor = params.at("conversion_factor_qualifying_apm", day)
+    if factor is None:
+        factor = params.at("conversion_factor", day)
+    if factor is None:
+        problems.append(f"no conversion factor is loaded for {day}")
+    gpcis, gpci_release, gpci_problem = _gpcis(reference, locality, day)
+    if gpci_problem:
+        problems.append(gpci_problem)
+    share_name = ("therapy_mppr_pe_paid_institutional" if institutional
+                  else "therapy_mppr_pe_paid_professional")
+    found = PriceDay(factor, gpcis, gpci_release, params.at(share_name, day),
+                     params.at("coinsurance_rate", day), params.at("sequestration_rate", day),
+                     params.at("assistant_payment_rate", day), tuple(problems))
+    if len(cache) < 50_000:
+        cache[key] = found
+    return found
+
+
+def value_or(dated: DatedValue | None, default: Decimal) -> Decimal:
+    return dated.value if dated is not None else default

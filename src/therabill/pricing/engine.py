@@ -1,0 +1,290 @@
+"""Price a visit's claim lines and apply the KX threshold, explaining every figure.
+
+Fee schedule amount per unit → MPPR across the visit → allowed (lower of charge and fee) → KX
+threshold accrual → deductible and coinsurance → CQ/CO reduction → sequestration. Commercial
+payers follow their policy file: a percentage of Medicare's amount or their own fee table, with
+or without MPPR, CQ reduction and sequestration.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from therabill import sources
+from therabill.decision import Decision, decide
+from therabill.model import DataUsed, Visit
+from therabill.money import ZERO, cents, usd
+from therabill.payers.policy import PayerPolicy
+from therabill.pricing.context import PriceDay, price_day, value_or
+from therabill.pricing.fee_schedule import UnitPrice, arithmetic, unit_price
+from therabill.pricing.mppr import full_unit_owner, mppr_applies
+from therabill.pricing.patient_share import split
+from therabill.reference.store import ReferenceData
+from therabill.rules.worklist import WorkLine
+
+ONE = Decimal(1)
+HUNDRED = Decimal(100)
+PT_SLP = ("PT", "SLP")
+
+
+def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
+                reference: ReferenceData, findings: list[Decision], data: DataUsed) -> None:
+    dos = visit.date_of_service
+    if policy.kind == "medicare" and visit.provider_type == "cah":
+        findings.append(decide("pricing.not_priced", "critical access hospitals are paid "
+                               "reasonable cost, not fee schedule amounts: no amount is "
+                               "computed", sources.CPM5_10, "info"))
+        return
+    day = price_day(reference, dos, visit.locality, visit.qualifying_apm,
+                    visit.claim_type == "institutional")
+    if policy.pricing.basis != "fee_table" and day.problems:
+        for problem in day.problems:
+            rule = "input" if "locality" in problem else "data"
+            findings.append(decide(rule, f"not priced: {problem}", "therabill reference data",
+                                   "error"))
+        return
+    _record_data(day, policy, data)
+    prices = {id(line): _unit_price(line, day, policy) for line in lines}
+    fees = _apply_mppr(lines, prices, day, policy)
+    for line in lines:
+        _allowed(line, fees.get(id(line)))
+    if policy.kx_threshold:
+        findings.extend(_threshold(visit, lines, reference))
+    deductible_left = visit.deductible_remaining if policy.pricing.deductible else ZERO
+    coinsurance = (policy.pricing.coinsurance if policy.pricing.coinsurance is not None
+                   else value_or(day.coinsurance, Decimal("0.20")))
+    sequestration = value_or(day.sequestration, ZERO) if policy.pricing.sequestration else ZERO
+    for line in lines:
+        deductible_left = _share(line, deductible_left, coinsurance, sequestration, day, policy,
+                                 visit)
+
+
+def _record_data(day: PriceDay, policy: PayerPolicy, data: DataUsed) -> None:
+    if day.conversion_factor is not None:
+        cf = day.conversion_factor
+        data.parameters["conversion_factor"] = f"{cf.value} from {cf.effective_from} ({cf.source})"
+    if day.gpcis is not None:
+        data.releases["gpci"] = day.gpci_release or "national"
+        data.parameters["gpci"] = day.gpcis.label
+        if day.gpcis.floor_note:
+            data.notes.append(day.gpcis.floor_note)
+    for name, value in (("mppr_pe_paid", day.pe_paid_share), ("sequestration", day.sequestration),
+                        ("assistant_payment_rate", day.assistant_rate)):
+        if value is not None:
+            data.parameters[name] = f"{value.value} from {value.effective_from} ({value.source})"
+    data.parameters["payer_pricing"] = f"{policy.pricing.basis} ({policy.pricing.source})"
+
+
+def _unit_price(line: WorkLine, day: PriceDay, policy: PayerPolicy) -> UnitPrice | None:
+    """Per-unit amounts, or None with the reason on the line when the code is not priced."""
+    if line.units == 0 and line.status != "payable":
+        return None
+    basis = policy.pricing.basis
+    if basis == "fee_table":
+        amount = policy.pricing.fee_table.get(line.code)
+        if amount is None:
+            line.note("pricing.not_priced", f"{line.code} is not in {policy.name}'s fee table: "
+                      "no amount computed", policy.pricing.source, "warning")
+            return None
+        medicare = _medicare_price(line, day)
+        reduced = amount
+        if medicare is not None and medicare.full:
+            # The plan's MPPR takes the same share of its fee as Medicare's takes of Medicare's.
+            reduced = cents(amount * medicare.reduced / medicare.full)
+        return UnitPrice(cents(amount), reduced, ZERO)
+    price = _medicare_price(line, day)
+    if price is None:
+        return None
+    if basis == "percent_of_medicare":
+        share = (policy.pricing.percent_of_medicare or HUNDRED) / HUNDRED
+        return UnitPrice(cents(price.full * share), cents(price.reduced * share),
+                         price.pe_component)
+    return price
+
+
+def _medicare_price(line: WorkLine, day: PriceDay) -> UnitPrice | None:
+    rvu = line.rvu
+    if rvu is None:
+        line.note("pricing.not_priced", f"{line.code} has no RVUs on this date: not priced",
+                  sources.RVU_STATUS, "warning")
+        return None
+    if rvu.status == "C":
+        line.note("pricing.not_priced", f"{line.code} is carrier-priced (status C): the MAC "
+                  "sets its amount, so none is computed here", sources.RVU_STATUS, "warning")
+        return None
+    if rvu.status not in ("A", "R", "T"):
+        return None
+    if day.gpcis is None or day.conversion_factor is None:
+        return None
+    share = value_or(day.pe_paid_share, ONE)
+    return unit_price(rvu, day.gpcis, day.conversion_factor.value, share)
+
+
+def _apply_mppr(lines: list[WorkLine], prices: dict[int, UnitPrice | None], day: PriceDay,
+                policy: PayerPolicy) -> dict[int, Decimal]:
+    """Line fee after MPPR: one unit in the visit at full PE, every other eligible unit reduced."""
+    fees: dict[int, Decimal] = {}
+    use_mppr = policy.pricing.mppr and day.pe_paid_share is not None
+    candidates = []
+    for index, line in enumerate(lines):
+        price = prices.get(id(line))
+        if price is None or line.status != "payable" or line.units == 0:
+            continue
+        if use_mppr and mppr_applies(line.rvu):
+            candidates.append((index, line.rvu, price.full, "CQ" in line.modifiers
+                               or "CO" in line.modifiers))
+    owner = full_unit_owner(candidates) if candidates else None
+    eligible = {index for index, *_ in candidates}
+    mppr_source = (f"{sources.CPM5_10_7}; {day.pe_paid_share.source}"
+                   if day.pe_paid_share is not None else sources.CPM5_10_7)
+    for index, line in enumerate(lines):
+        price = prices.get(id(line))
+        if price is None:
+            continue
+        line.fee_schedule_amount = price.full
+        _explain_price(line, price, day, policy)
+        if line.status != "payable" or line.units == 0:
+            continue
+        if index not in eligible:
+            fees[id(line)] = price.full * line.units
+            if use_mppr and len(candidates) and line.rvu is not None:
+                line.note("pricing.mppr", f"{line.code} is outside the therapy MPPR (multiple "
+                          f"procedure indicator {line.rvu.mult_proc}): paid in full",
+                          mppr_source)
+            continue
+        full_units = 1 if index == owner else 0
+        reduced_units = line.units - full_units
+        fees[id(line)] = price.full * full_units + price.reduced * reduced_units
+        pct = int((ONE - value_or(day.pe_paid_share, ONE)) * HUNDRED)
+        if full_units and reduced_units:
+            text = (f"first unit paid in full ({usd(price.full)}): highest practice expense of "
+                    f"the day; {reduced_units} more unit(s) at {usd(price.reduced)} with "
+                    f"{pct}% less PE (reduction "
+                    f"{usd((price.full - price.reduced) * reduced_units)})")
+        elif full_units:
+            text = (f"paid in full ({usd(price.full)}): the unit with the highest practice "
+                    "expense of the day")
+        else:
+            text = (f"{reduced_units} unit(s) at {usd(price.reduced)}: another service had the "
+                    f"highest practice expense, so PE is paid at {100 - pct}% (reduction "
+                    f"{usd((price.full - price.reduced) * reduced_units)})")
+        line.note("pricing.mppr", text, mppr_source)
+    return fees
+
+
+def _explain_price(line: WorkLine, price: UnitPrice, day: PriceDay, policy: PayerPolicy) -> None:
+    if policy.pricing.basis == "fee_table":
+        line.note("pricing.payer", f"{usd(price.full)} a unit from {policy.name}'s fee table",
+                  policy.pricing.source)
+        return
+    rvu, gpcis, cf = line.rvu, day.gpcis, day.conversion_factor
+    if rvu is None or gpcis is None or cf is None:
+        return
+    full = unit_price(rvu, gpcis, cf.value, ONE).full
+    text = (f"{arithmetic(rvu, gpcis, cf.value)} = {usd(full)} a unit (non-facility RVUs; "
+            f"GPCIs {gpcis.label}; conversion factor {cf.value} "
+            f"from {cf.effective_from})")
+    if gpcis.floor_note:
+        text += f"; {gpcis.floor_note}"
+    line.note("pricing.fee_schedule", text, f"{sources.CPM12_FEE}; {cf.source}")
+    if policy.pricing.basis == "percent_of_medicare":
+        line.note("pricing.payer", f"{policy.name} pays {policy.pricing.percent_of_medicare}% "
+                  f"of Medicare's amount: {usd(price.full)} a unit", policy.pricing.source)
+
+
+def _allowed(line: WorkLine, fee: Decimal | None) -> None:
+    if fee is None:
+        if line.fee_schedule_amount is not None or line.status != "payable":
+            line.allowed = line.payer_paid = line.patient_owes = line.reductions = \
+                ZERO if line.status != "payable" else None
+        return
+    fee = cents(fee)
+    if line.charge is not None and line.charge < fee:
+        line.allowed = cents(line.charge)
+        line.note("pricing.charge", f"allowed {usd(line.allowed)}: the charge is lower than "
+                  f"the fee schedule amount {usd(fee)}", sources.CPM5_10)
+    else:
+        line.allowed = fee
+
+
+def _threshold(visit: Visit, lines: list[WorkLine], reference: ReferenceData) -> list[Decision]:
+    """KX threshold and targeted review, accrued over this visit's allowed amounts in order."""
+    dos = visit.date_of_service
+    kx = reference.parameters.at("kx_threshold", dos)
+    review = reference.parameters.at("targeted_review_threshold", dos)
+    findings: list[Decision] = []
+    if kx is None:
+        return findings
+    accrued = {"pt_slp": visit.ytd_threshold_amount.pt_slp, "ot": visit.ytd_threshold_amount.ot}
+    for line in lines:
+        if line.status != "payable" or line.allowed is None:
+            continue
+        group = "pt_slp" if line.discipline in PT_SLP else "ot"
+        before = accrued[group]
+        accrued[group] = after = before + line.allowed
+        label = "PT and SLP combined" if group == "pt_slp" else "OT"
+        if after > kx.value:
+            if "KX" in line.modifiers:
+                line.note("threshold.kx", f"{label} spending reaches {usd(after)} this year, "
+                          f"over the {kx.value} KX threshold of {dos.year}; KX attests the "
+                          "service is medically necessary, so it is paid", kx.source)
+            else:
+                message = (f"{line.code}: {label} spending reaches {usd(after)} this year, over "
+                           f"the {dos.year} KX threshold of ${kx.value}; without KX the line is "
+                           "denied (add KX when the documentation shows medical necessity)")
+                line.stop("denied", "threshold.kx", message, f"{sources.CPM5_10_3}; {kx.source}")
+                findings.append(decide("threshold.kx", message, f"{sources.CPM5_10_3}; "
+                                       f"{kx.source}", "error", (line.code,)))
+                accrued[group] = before
+                line.allowed = ZERO
+        if review is not None and before <= review.value < after:
+            message = (f"{label} spending passes the ${review.value} targeted medical review "
+                       "amount with this visit: the claim may be selected for review")
+            line.note("threshold.review", message, f"{sources.CPM5_10_3_4}; {review.source}",
+                      "warning")
+            findings.append(decide("threshold.review", message,
+                                   f"{sources.CPM5_10_3_4}; {review.source}", "warning",
+                                   (line.code,)))
+    return findings
+
+
+def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
+           sequestration: Decimal, day: PriceDay, policy: PayerPolicy, visit: Visit) -> Decimal:
+    if line.allowed is None:
+        return deductible_left
+    if line.status != "payable":
+        line.allowed = line.payer_paid = line.patient_owes = line.reductions = ZERO
+        return deductible_left
+    assistant = "CQ" in line.modifiers or "CO" in line.modifiers
+    rate = ONE
+    if assistant and policy.pricing.assistant_reduction:
+        rate = value_or(day.assistant_rate, ONE)
+    share = split(line.allowed, deductible_left, coinsurance, rate, sequestration)
+    line.payer_paid, line.patient_owes, line.reductions = (share.payer_paid, share.patient_owes,
+                                                           share.reductions)
+    who = "Medicare" if policy.kind == "medicare" else policy.name
+    if share.deductible:
+        line.note("pricing.deductible", f"{usd(share.deductible)} goes to the patient's "
+                  "deductible first", sources.CPM5_10_3)
+    line.note("pricing.coinsurance", f"{who} pays {int((ONE - coinsurance) * HUNDRED)}% of "
+              f"{usd(line.allowed - share.deductible)} = {usd(share.payer_before_reductions)}; "
+              f"the patient owes {usd(share.coinsurance)} coinsurance", sources.CPM5_10_3
+              if policy.kind == "medicare" else policy.pricing.source)
+    if assistant:
+        if share.assistant_reduction:
+            line.note("pricing.assistant", f"furnished in whole or part by an assistant: "
+                      f"{who}'s payment cut by {usd(share.assistant_reduction)} "
+                      f"({int((ONE - rate) * HUNDRED)}%), after MPPR and before sequestration",
+                      day.assistant_rate.source if day.assistant_rate else sources.CPM5_20_1)
+        elif day.assistant_rate is not None and day.assistant_rate.value == ONE:
+            line.note("pricing.assistant", "CQ/CO required but paid in full on this date (the "
+                      "15% reduction starts 2022-01-01)", day.assistant_rate.source)
+    if share.sequestration:
+        line.note("pricing.sequestration", f"sequestration takes {usd(share.sequestration)} "
+                  f"({sequestration * HUNDRED:g}%) from {who}'s payment, never from the patient",
+                  f"{sources.SEQUESTRATION}; "
+                  f"{day.sequestration.source if day.sequestration else ''}")
+    elif policy.pricing.sequestration and day.sequestration is not None:
+        line.note("pricing.sequestration", f"no sequestration on this date "
+                  f"({day.sequestration.source})", sources.SEQUESTRATION)
+    return deductible_left - share.deductible

@@ -1,0 +1,81 @@
+"""``therabill data info``: what is loaded, the dates each release covers, its source."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from therabill.reference.records import GpciRelease, LocalityCrosswalk
+from therabill.reference.store import ReferenceData
+from therabill.reference.tables import KIND_OF, Release
+
+
+def _covers(release: Release, following: date | None) -> str:
+    if isinstance(release, GpciRelease | LocalityCrosswalk):
+        return f"{release.year}-01-01 … {release.year}-12-31"
+    start: date = release.effective_from  # type: ignore[union-attr]
+    if following is not None:
+        end = date.fromordinal(following.toordinal() - 1).isoformat()
+    elif KIND_OF[type(release)] == "rvu":
+        end = f"{start.year}-12-31"
+    else:
+        end = "(newest: applied to later dates, with a note)"
+    return f"{start} … {end}"
+
+
+def release_rows(reference: ReferenceData) -> list[dict[str, Any]]:
+    rows = []
+    for kind, series in (("rvu", reference.rvu), ("ptp", reference.ptp), ("mue", reference.mue)):
+        for index, release in enumerate(series):
+            following = series[index + 1].effective_from if index + 1 < len(series) else None
+            if kind == "rvu" and following and following.year != release.effective_from.year:
+                following = date(release.effective_from.year + 1, 1, 1)
+            rows.append(_row(kind, release, _covers(release, following), reference))
+    for release in [*reference.gpci.values(), *reference.localities.values()]:
+        rows.append(_row(KIND_OF[type(release)], release, _covers(release, None), reference))
+    return rows
+
+
+def _row(kind: str, release: Release, covers: str, reference: ReferenceData) -> dict[str, Any]:
+    return {"kind": kind, "release": release.release_id, "covers": covers,
+            "rows": release.source.rows, "source_file": release.source.file_name,
+            "sha256": release.source.sha256,
+            "origin": reference.origin.get(release.release_id, "bundled"),
+            "caveat": getattr(release, "caveat", "") or release.source.note}
+
+
+def parameter_rows(reference: ReferenceData) -> list[dict[str, Any]]:
+    rows = []
+    for name, parameter in sorted(reference.parameters.by_name.items()):
+        for period in parameter.periods():
+            rows.append({"parameter": name, "value": str(period.value),
+                         "from": period.effective_from.isoformat(),
+                         "to": period.effective_to.isoformat() if period.effective_to else None,
+                         "source": period.source, "note": period.note})
+    return rows
+
+
+def info_json(reference: ReferenceData) -> dict[str, Any]:
+    return {"releases": release_rows(reference), "parameters": parameter_rows(reference),
+            "catalogue_codes": len(reference.catalogue.codes())}
+
+
+def render_info(console: Console, reference: ReferenceData) -> None:
+    table = Table(title="reference releases", title_justify="left", expand=True)
+    for column in ("kind", "release", "covers", "rows", "source file", "sha256", "origin"):
+        table.add_column(column, overflow="fold")
+    for row in release_rows(reference):
+        table.add_row(row["kind"], row["release"], row["covers"], str(row["rows"]),
+                      row["source_file"], row["sha256"][:12] + "…", row["origin"])
+    console.print(table)
+    params = Table(title="dated parameters", title_justify="left", expand=True)
+    for column in ("parameter", "value", "from", "to", "source"):
+        params.add_column(column, overflow="fold")
+    for row in parameter_rows(reference):
+        source = row["source"] + (f" — {row['note']}" if row["note"] else "")
+        params.add_row(row["parameter"], row["value"], row["from"], row["to"] or "", source)
+    console.print(params)
+    console.print(f"code catalogue: {len(reference.catalogue.codes())} therapy codes")

@@ -1,0 +1,181 @@
+"""Compact, figures-only tables: how releases are written to and read from disk.
+
+The bundled tables (inside the package) and the user's imported files (in the data directory)
+share one layout: a ``manifest.json`` listing every release with its source file and SHA-256,
+and one small CSV per release. No CPT descriptor text is ever written.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from therabill.reference.records import (
+    GpciRecord,
+    GpciRelease,
+    LocalityCounties,
+    LocalityCrosswalk,
+    MueRecord,
+    MueRelease,
+    PtpEdit,
+    PtpRelease,
+    RvuRecord,
+    RvuRelease,
+    SourceInfo,
+)
+
+Release = RvuRelease | GpciRelease | LocalityCrosswalk | PtpRelease | MueRelease
+
+KIND_OF = {RvuRelease: "rvu", GpciRelease: "gpci", LocalityCrosswalk: "locality",
+           PtpRelease: "ptp", MueRelease: "mue"}
+
+RVU_COLUMNS = ("code", "modifier", "status", "not_used_for_medicare", "work", "pe_nonfacility",
+               "pe_facility", "mp", "pctc", "global_days", "mult_proc", "conversion_factor",
+               "pricing_indicator")
+GPCI_COLUMNS = ("mac", "locality", "state", "name", "work", "pe", "mp", "work_unfloored")
+LOCALITY_COLUMNS = ("mac", "locality", "state", "fee_schedule_area", "counties")
+PTP_COLUMNS = ("column_1", "column_2", "prior_1996", "effective", "deletion",
+               "modifier_indicator", "rationale")
+MUE_COLUMNS = ("code", "value", "mai", "rationale")
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _write_csv(path: Path, columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_text(v) for v in row])
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _release_rows(release: Release) -> tuple[tuple[str, ...], list[tuple[object, ...]]]:
+    if isinstance(release, RvuRelease):
+        records = sorted(release.records.values(), key=lambda r: (r.code, r.modifier))
+        return RVU_COLUMNS, [tuple(getattr(r, c) for c in RVU_COLUMNS) for r in records]
+    if isinstance(release, GpciRelease):
+        records = sorted(release.records.values(), key=lambda r: (r.mac, r.locality))
+        return GPCI_COLUMNS, [tuple(getattr(r, c) for c in GPCI_COLUMNS) for r in records]
+    if isinstance(release, LocalityCrosswalk):
+        return LOCALITY_COLUMNS, [tuple(getattr(r, c) for c in LOCALITY_COLUMNS)
+                                  for r in release.rows]
+    if isinstance(release, PtpRelease):
+        edits = sorted(release.edits, key=lambda e: (e.column_1, e.column_2,
+                                                     e.deletion or date.max))
+        return PTP_COLUMNS, [tuple(getattr(e, c) for c in PTP_COLUMNS) for e in edits]
+    records = sorted(release.records.values(), key=lambda r: r.code)
+    return MUE_COLUMNS, [tuple(getattr(r, c) for c in MUE_COLUMNS) for r in records]
+
+
+def release_id_of(release: Release) -> str:
+    return release.release_id
+
+
+def manifest_entry(release: Release, table: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"kind": KIND_OF[type(release)], "release_id": release.release_id,
+                             "table": table, "source": asdict(release.source)}
+    for key in ("effective_from", "year", "title", "released", "caveat"):
+        value = getattr(release, key, None)
+        if value not in (None, ""):
+            entry[key] = _text(value) if isinstance(value, date) else value
+    return entry
+
+
+def write_releases(directory: Path, releases: Iterable[Release]) -> list[dict[str, Any]]:
+    """Write each release's table and a manifest listing them all (replacing what was there)."""
+    entries = []
+    for release in releases:
+        kind = KIND_OF[type(release)]
+        table = f"{kind}/{release.release_id}.csv"
+        columns, rows = _release_rows(release)
+        _write_csv(directory / table, columns, rows)
+        entries.append(manifest_entry(release, table))
+    entries.sort(key=lambda e: (e["kind"], e["release_id"]))
+    (directory / "manifest.json").write_text(json.dumps(entries, indent=1) + "\n",
+                                             encoding="utf-8")
+    return entries
+
+
+def read_manifest(directory: Path) -> list[dict[str, Any]]:
+    path = directory / "manifest.json"
+    if not path.exists():
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _optional_date(text: str) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _decimal(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def read_release(directory: Path, entry: dict[str, Any]) -> Release:
+    """Rebuild one release from its table and manifest entry."""
+    rows = _read_csv(directory / entry["table"])
+    source = SourceInfo(**entry["source"])
+    kind = entry["kind"]
+    if kind == "rvu":
+        records = {}
+        for r in rows:
+            record = RvuRecord(
+                code=r["code"], modifier=r["modifier"], status=r["status"],
+                not_used_for_medicare=r["not_used_for_medicare"] == "1",
+                work=_decimal(r["work"]), pe_nonfacility=_decimal(r["pe_nonfacility"]),
+                pe_facility=_decimal(r["pe_facility"]), mp=_decimal(r["mp"]), pctc=r["pctc"],
+                global_days=r["global_days"], mult_proc=r["mult_proc"],
+                conversion_factor=_decimal(r["conversion_factor"]),
+                pricing_indicator=r["pricing_indicator"])
+            records[(record.code, record.modifier)] = record
+        return RvuRelease(entry["release_id"], date.fromisoformat(entry["effective_from"]),
+                          entry.get("title", ""), entry.get("released", ""), source, records)
+    if kind == "gpci":
+        gpcis = {}
+        for r in rows:
+            unfloored = r["work_unfloored"]
+            record = GpciRecord(mac=r["mac"], locality=r["locality"], state=r["state"],
+                                name=r["name"], work=_decimal(r["work"]), pe=_decimal(r["pe"]),
+                                mp=_decimal(r["mp"]),
+                                work_unfloored=_decimal(unfloored) if unfloored else None)
+            gpcis[record.locality_id] = record
+        return GpciRelease(entry["release_id"], int(entry["year"]), entry.get("title", ""),
+                           source, gpcis)
+    if kind == "locality":
+        return LocalityCrosswalk(entry["release_id"], int(entry["year"]), source,
+                                 tuple(LocalityCounties(**r) for r in rows))
+    if kind == "ptp":
+        edits = tuple(
+            PtpEdit(column_1=r["column_1"], column_2=r["column_2"],
+                    prior_1996=r["prior_1996"] == "1", effective=_optional_date(r["effective"]),
+                    deletion=_optional_date(r["deletion"]),
+                    modifier_indicator=int(r["modifier_indicator"]), rationale=r["rationale"])
+            for r in rows)
+        return PtpRelease(entry["release_id"], date.fromisoformat(entry["effective_from"]),
+                          entry.get("title", ""), source, edits, entry.get("caveat", ""))
+    if kind == "mue":
+        mues = {r["code"]: MueRecord(r["code"], int(r["value"]), int(r["mai"]), r["rationale"])
+                for r in rows}
+        return MueRelease(entry["release_id"], date.fromisoformat(entry["effective_from"]),
+                          entry.get("title", ""), source, mues, entry.get("caveat", ""))
+    raise ValueError(f"unknown release kind {kind!r} in manifest")

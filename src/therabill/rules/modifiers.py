@@ -1,0 +1,87 @@
+"""Modifiers: the discipline modifier (GP/GO/GN), the assistant modifiers (CQ/CO), and the rest.
+
+CMS Pub 100-04 ch.5 §20.1: every always-therapy line carries exactly one of GP, GO or GN for the
+plan of care it falls under; CQ goes only with GP and CO only with GO; there is no SLP assistant
+modifier. NCCI modifiers (59, X{EPSU}) are never added here: only the biller's documentation can.
+"""
+
+from __future__ import annotations
+
+from therabill import sources
+from therabill.decision import Decision
+from therabill.rules.worklist import WorkLine
+
+DISCIPLINE_MODIFIER = {"PT": "GP", "OT": "GO", "SLP": "GN"}
+MODIFIER_DISCIPLINE = {v: k for k, v in DISCIPLINE_MODIFIER.items()}
+ASSISTANT_MODIFIER = {"PT": "CQ", "OT": "CO"}
+NCCI_MODIFIERS = frozenset({"59", "XE", "XS", "XP", "XU"})
+# Modifiers a therapy claim may carry; anything else is flagged so a typo is caught before billing.
+KNOWN_MODIFIERS = frozenset({
+    "GP", "GO", "GN", "CQ", "CO", "KX", "59", "XE", "XS", "XP", "XU", "GA", "GX", "GY", "GZ",
+    "LT", "RT", "RR", "NU", "UE", "KO", "KP", "KQ", "76", "77", "52", "95", "GT", "93", "CR",
+    "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "FA", "T1", "T2", "T3", "T4", "T5",
+    "T6", "T7", "T8", "T9", "TA", "E1", "E2", "E3", "E4", "26", "TC",
+})
+
+
+def line_discipline(entered: tuple[str, ...], line_value: str | None, visit_default: str,
+                    fixed: list[str] | None) -> str:
+    """Which plan of care a line belongs to: the code's own (evaluations), the line's, the
+    modifier the biller entered, then the visit's default."""
+    if fixed is not None and len(fixed) == 1:
+        return fixed[0]
+    if line_value:
+        return line_value
+    for modifier in entered:
+        if modifier in MODIFIER_DISCIPLINE:
+            return MODIFIER_DISCIPLINE[modifier]
+    return visit_default
+
+
+def settle_discipline_modifier(line: WorkLine) -> list[Decision]:
+    """Make the line carry exactly the one discipline modifier of its plan of care."""
+    findings: list[Decision] = []
+    therapy = line.info.therapy if line.info is not None else "never"
+    wanted = DISCIPLINE_MODIFIER[line.discipline]
+    entered = [m for m in line.modifiers if m in MODIFIER_DISCIPLINE]
+    others = [m for m in line.modifiers if m not in MODIFIER_DISCIPLINE]
+    if therapy == "never":
+        if entered:
+            findings.append(line.note(
+                "modifier.discipline",
+                f"{line.code} is not a therapy code; {', '.join(entered)} removed",
+                sources.CPM5_20, "warning"))
+        line.modifiers = others
+        return findings
+    fixed = line.info.disciplines if line.info is not None else []
+    if line.info is not None and line.info.evaluation and fixed and line.discipline not in fixed:
+        findings.append(line.stop(
+            "invalid", "modifier.discipline",
+            f"{line.code} is an evaluation of the {'/'.join(fixed)} plan of care and cannot be "
+            f"billed under {line.discipline}", sources.CPM5_20_1))
+        return findings
+    if entered != [wanted]:
+        if not entered:
+            message = (f"{wanted} added: {line.code} is "
+                       f"{'always' if therapy == 'always' else 'here'} a therapy service and "
+                       f"needs the {line.discipline} plan-of-care modifier")
+        else:
+            message = (f"{', '.join(entered)} replaced by {wanted}: one discipline modifier per "
+                       f"line, matching the {line.discipline} plan of care")
+        findings.append(line.note("modifier.discipline", message, sources.CPM5_20_1, "warning"))
+    else:
+        line.note("modifier.discipline", f"{wanted} kept for the {line.discipline} plan of care",
+                  sources.CPM5_20_1)
+    line.modifiers = [wanted, *others]
+    return findings
+
+
+def flag_unknown_modifiers(line: WorkLine) -> list[Decision]:
+    findings = []
+    for modifier in line.modifiers:
+        if modifier not in KNOWN_MODIFIERS:
+            findings.append(line.note(
+                "modifier.unknown",
+                f"{modifier} is not a modifier used on therapy claims; check it before billing",
+                "CMS HCPCS Level II modifier list", "warning"))
+    return findings

@@ -1,0 +1,115 @@
+"""NCCI edits by date of service: procedure-to-procedure pairs and medically unlikely edits.
+
+PTP (NCCI Policy Manual ch. I §E): when both codes of an edit are billed the same day, the
+column-2 code is denied unless the edit's modifier indicator is 1 and the column-2 line carries an
+NCCI-associated modifier that the documentation supports. Indicator 0: nothing unlocks it;
+indicator 9: the edit does not apply. MUE (ch. I §V): over the value, MAI 1 denies the line,
+MAI 2 and 3 deny every unit of the code that day — never only the excess.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from therabill import sources
+from therabill.decision import Decision, decide
+from therabill.reference.records import MueRelease, PtpEdit
+from therabill.reference.store import EditTable
+from therabill.rules.modifiers import NCCI_MODIFIERS
+from therabill.rules.worklist import WorkLine
+
+MAI_WORDS = {1: "per claim line", 2: "per day, by CMS policy", 3: "per day, on clinical grounds"}
+# What the documentation must show for an NCCI modifier to be honest (NCCI-XI §P.2, §S).
+UNLOCK_ADVICE = ("59 or XU when the two services were done in separate time blocks (even "
+                 "sequential ones); XS for a separate anatomic region. The notes must show it; "
+                 "never add the modifier only to get past the edit")
+
+
+def _edit_in_force(edits: tuple[PtpEdit, ...], dos: date) -> PtpEdit | None:
+    for edit in edits:
+        if edit.in_force_on(dos):
+            return edit
+    return None
+
+
+def apply_ptp(lines: list[WorkLine], table: EditTable, dos: date, source_note: str
+              ) -> list[Decision]:
+    """Deny column-2 lines of every edit in force between two payable codes of the visit."""
+    findings: list[Decision] = []
+    by_code: dict[str, list[WorkLine]] = {}
+    for line in lines:
+        if line.billable:
+            by_code.setdefault(line.code, []).append(line)
+    release = table.release
+    where = f"NCCI PTP practitioner edits {release.release_id} (effective {release.effective_from})"
+    if source_note:
+        where += f"; {source_note}"
+    codes = sorted(by_code)
+    for column_1 in codes:
+        for column_2 in codes:
+            if column_1 == column_2:
+                continue
+            edits = table.by_pair.get((column_1, column_2))
+            if not edits:
+                continue
+            edit = _edit_in_force(edits, dos)
+            if edit is None:
+                continue
+            findings.extend(_apply_edit(edit, by_code[column_2], where))
+    return findings
+
+
+def _apply_edit(edit: PtpEdit, column_2_lines: list[WorkLine], where: str) -> list[Decision]:
+    pair = f"{edit.column_1}/{edit.column_2}"
+    findings: list[Decision] = []
+    for line in column_2_lines:
+        if not line.billable:
+            continue
+        present = [m for m in line.modifiers if m in NCCI_MODIFIERS]
+        if edit.modifier_indicator == 1 and present:
+            line.note("modifier.ncci",
+                      f"{present[0]} on {line.code} bypasses the {pair} edit (modifier "
+                      f"indicator 1, {edit.rationale}); the documentation must support it: "
+                      f"{UNLOCK_ADVICE}", where)
+            continue
+        if edit.modifier_indicator == 0:
+            tail = (" even with " + ", ".join(present) if present else "")
+            message = (f"{line.code} is denied when billed with {edit.column_1} on the same day"
+                       f"{tail}: edit {pair}, modifier indicator 0 (no modifier unlocks it), "
+                       f"rationale: {edit.rationale}")
+        else:
+            message = (f"{line.code} is denied when billed with {edit.column_1} on the same day: "
+                       f"edit {pair}, modifier indicator 1, rationale: {edit.rationale}. "
+                       f"It may be unlocked on {line.code} with {UNLOCK_ADVICE}")
+        line.stop("denied", "ncci.ptp", message, where)
+        findings.append(decide("ncci.ptp", message, where, "error",
+                               (edit.column_1, edit.column_2)))
+    return findings
+
+
+def apply_mue(lines: list[WorkLine], release: MueRelease, source_note: str) -> list[Decision]:
+    findings: list[Decision] = []
+    where = f"NCCI MUE practitioner table {release.release_id}"
+    if source_note:
+        where += f"; {source_note}"
+    per_day: dict[str, int] = {}
+    for line in lines:
+        if line.billable:
+            per_day[line.code] = per_day.get(line.code, 0) + line.units
+    for code, units in per_day.items():
+        mue = release.records.get(code)
+        if mue is None:
+            continue
+        affected = [ln for ln in lines if ln.code == code and ln.billable]
+        if mue.mai == 1:
+            affected = [ln for ln in affected if ln.units > mue.value]
+        elif units <= mue.value:
+            affected = []
+        for line in affected:
+            message = (f"{units if mue.mai != 1 else line.units} units of {code} exceed the "
+                       f"MUE of {mue.value} ({MAI_WORDS[mue.mai]}, MAI {mue.mai}, rationale: "
+                       f"{mue.rationale}); all units of the line are denied, not only the excess")
+            line.stop("denied", "ncci.mue", message, f"{where}; {sources.NCCI_MUE}")
+            findings.append(decide("ncci.mue", message, f"{where}; {sources.NCCI_MUE}",
+                                   "error", (code,)))
+    return findings

@@ -1,0 +1,194 @@
+"""Units for a visit's lines: the payer's unit method applied per plan of care (or pooled).
+
+Timed 15-minute codes go through the CMS total-time method or the CPT per-code method; a
+primary/add-on pair (97129 + 97130) counts as one service whose first unit goes to the primary;
+hourly and other time-block codes count by their own block; untimed codes are one unit a day.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from therabill import sources
+from therabill.decision import Decision, decide
+from therabill.rules.units import (
+    TimedService,
+    UnitAllocation,
+    cms_total_time,
+    cpt_per_code,
+    primary_add_on_units,
+    units_for_minutes,
+)
+from therabill.rules.worklist import WorkLine
+
+UNVERIFIED_ADD_ON = ("how MACs apply the time threshold to an add-on code is not settled in CMS "
+                     "text (UNVERIFIED): the pair's minutes are pooled and the first block goes "
+                     "to the primary code")
+
+
+def _basis(line: WorkLine) -> str:
+    return line.info.time.basis if line.info is not None else "untimed"
+
+
+def assign_units(lines: list[WorkLine], method: str, pool_disciplines: bool,
+                 unit_values: dict[str, Decimal]) -> list[Decision]:
+    """Set ``units`` on every payable line; return the visit-level unit findings."""
+    findings: list[Decision] = []
+    groups: dict[str, list[WorkLine]] = {}
+    for line in lines:
+        if not line.billable:
+            continue
+        basis = _basis(line)
+        if basis in ("untimed", "per_item"):
+            line.units = 1
+            line.note("units.untimed",
+                      f"{line.code} is not a timed code: 1 unit, whatever the minutes; its "
+                      "minutes are not counted in the timed total", sources.CPM5_20_2)
+            continue
+        unit_minutes = line.info.time.unit_minutes if line.info is not None else 15
+        if basis == "timed" and unit_minutes != 15:
+            line.units = units_for_minutes(line.minutes or 0, unit_minutes)
+            line.note("units.cpt_per_code" if method == "cpt_per_code" else
+                      "units.cms_total_time",
+                      f"{line.code} is counted in {unit_minutes}-minute units: "
+                      f"{line.minutes} minutes → {line.units} unit(s) (a unit once the midpoint "
+                      "is passed)", sources.CPM5_20_2)
+            continue
+        key = "all" if pool_disciplines else line.discipline
+        groups.setdefault(key, []).append(line)
+    for key, members in sorted(groups.items()):
+        findings.extend(_timed_group(key, members, method, unit_values))
+    return findings
+
+
+def _family_of(line: WorkLine) -> str:
+    """Primary and add-on of a 15-minute pair are one service for counting units."""
+    if line.info is not None and line.info.time.basis == "timed_add_on":
+        return line.info.time.primary or line.code
+    return line.code
+
+
+def _timed_group(key: str, members: list[WorkLine], method: str,
+                 unit_values: dict[str, Decimal]) -> list[Decision]:
+    families: dict[str, list[WorkLine]] = {}
+    for line in members:
+        families.setdefault(_family_of(line), []).append(line)
+    fifteen = {code: fam for code, fam in families.items() if _block_minutes(fam) == 15}
+    other = {code: fam for code, fam in families.items() if code not in fifteen}
+    findings: list[Decision] = []
+    for family in other.values():
+        _set_pair_units(family)
+    if not fifteen:
+        return findings
+    services = []
+    for code, family in fifteen.items():
+        value = max((unit_values.get(line.code, Decimal(0)) for line in family), default=0)
+        services.append(TimedService(code, sum(line.minutes or 0 for line in family),
+                                     (-value, code)))
+    allocation = (cms_total_time(services) if method == "cms_total_time"
+                  else cpt_per_code(services))
+    rule = "units.cms_total_time" if method == "cms_total_time" else "units.cpt_per_code"
+    scope = "all disciplines" if key == "all" else key
+    summary = _summary(allocation, method, scope)
+    findings.append(decide(rule, summary, sources.CPM5_20_2 if method == "cms_total_time"
+                           else "CPT time rule (midpoint per code), payer policy",
+                           codes=tuple(sorted(fifteen))))
+    for code, family in fifteen.items():
+        units = allocation.units.get(code, 0)
+        _spread_family(family, units)
+        for line in family:
+            line.note(rule, _line_message(line, code, allocation, method, summary),
+                      sources.CPM5_20_2 if method == "cms_total_time" else
+                      "CPT time rule (midpoint per code), payer policy")
+    return findings
+
+
+def _block_minutes(family: list[WorkLine]) -> int:
+    info = family[0].info
+    return info.time.unit_minutes or 15 if info is not None else 15
+
+
+def _summary(allocation: UnitAllocation, method: str, scope: str) -> str:
+    if method == "cms_total_time":
+        text = (f"{allocation.total_minutes} timed minutes ({scope}) make "
+                f"{allocation.total_units} unit(s) under the 8-minute rule; each code first gets "
+                "its whole 15-minute units, the rest go to the codes with the most minutes left")
+    else:
+        text = (f"units counted per code ({scope}): each code's minutes give a unit at every "
+                f"15 minutes and at 8 minutes past; {allocation.total_units} unit(s) in all")
+    if allocation.alternative is not None:
+        alt = ", ".join(f"{c} × {u}" for c, u in sorted(allocation.alternative.items()))
+        text += (f". Tie on the remaining minutes: resolved by the higher-paying code, then code "
+                 f"order; an equally compliant alternative is {alt}")
+    return text
+
+
+def _line_message(line: WorkLine, code: str, allocation: UnitAllocation, method: str,
+                  summary: str) -> str:
+    units = allocation.units.get(code, 0)
+    if method == "cms_total_time":
+        full = allocation.full_units.get(code, 0)
+        extra = " + 1 unit from the remaining minutes" if code in allocation.extra_unit_codes \
+            else ""
+        text = (f"{line.minutes} minutes: {full} whole 15-minute unit(s){extra} → {units} "
+                f"unit(s) for the {code} service")
+    else:
+        text = f"{line.minutes} minutes → {units} unit(s) by the CPT midpoint rule for {code}"
+    if any(code in tie for tie in allocation.ties):
+        text += "; it tied with another code for a remaining unit (see the visit finding)"
+    return text
+
+
+def _spread_family(family: list[WorkLine], units: int) -> None:
+    """Give a pair's units to its lines: the first to the primary, the rest to the add-on."""
+    if len(family) == 1 and family[0].info is not None \
+            and family[0].info.time.basis != "timed_primary":
+        family[0].units = units
+        return
+    primary = [ln for ln in family if ln.info and ln.info.time.basis == "timed_primary"]
+    add_on = [ln for ln in family if ln.info and ln.info.time.basis == "timed_add_on"]
+    if primary:
+        primary[0].units = min(units, 1)
+        rest = units - primary[0].units
+        if add_on:
+            add_on[0].units = rest
+        elif rest:
+            primary[0].note("units.cms_total_time",
+                            f"{rest} more unit(s) belong on the add-on code "
+                            f"{primary[0].info.time.add_on}; add that line", sources.CPM5_20_2,
+                            "warning")
+        primary[0].note("units.cms_total_time", UNVERIFIED_ADD_ON, sources.CPM5_20_2)
+    elif add_on:
+        add_on[0].units = units
+        add_on[0].note("units.cms_total_time",
+                       f"{add_on[0].code} is an add-on: bill it only with its primary code "
+                       f"{add_on[0].info.time.primary}", sources.CPM5_20_2, "warning")
+
+
+def _set_pair_units(family: list[WorkLine]) -> None:
+    """Hourly and other pairs (97545 + 97546, 96112 + 96113): the pair's pooled minutes."""
+    primary = next((ln for ln in family if ln.info and ln.info.time.basis == "timed_primary"),
+                   None)
+    add_on = next((ln for ln in family if ln.info and ln.info.time.basis == "timed_add_on"),
+                  None)
+    minutes = sum(ln.minutes or 0 for ln in family)
+    if primary is not None and primary.info is not None:
+        add_on_code = primary.info.time.add_on
+        add_on_minutes = add_on.info.time.unit_minutes if add_on and add_on.info else 60
+        first, more = primary_add_on_units(minutes, primary.info.time.unit_minutes or 60,
+                                           add_on_minutes or 60)
+        primary.units = first
+        primary.note("units.cms_total_time",
+                     f"{minutes} minutes of the {primary.code}/{add_on_code} pair → {first} + "
+                     f"{more} unit(s); {UNVERIFIED_ADD_ON}", sources.CPM5_20_2)
+        if add_on is not None:
+            add_on.units = more
+        elif more:
+            primary.note("units.cms_total_time",
+                         f"{more} unit(s) belong on the add-on code {add_on_code}; add that line",
+                         sources.CPM5_20_2, "warning")
+    elif add_on is not None and add_on.info is not None:
+        add_on.units = units_for_minutes(minutes, add_on.info.time.unit_minutes or 60)
+        add_on.note("units.cms_total_time",
+                    f"{add_on.code} is an add-on: bill it only with its primary code "
+                    f"{add_on.info.time.primary}", sources.CPM5_20_2, "warning")
