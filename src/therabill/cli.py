@@ -23,7 +23,8 @@ errors = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    # One plain line, never wrapped, so scripts can read it.
+    typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -97,6 +98,8 @@ def data_build(
 def data_import(
     files: Annotated[list[Path], typer.Argument(help="Official CMS files (RVU, GPCI, locality, "
                                                 "NCCI PTP parts, MUE)")],
+    partial: Annotated[bool, typer.Option(
+        "--partial", help="Accept extracts smaller than a whole official file")] = False,
 ) -> None:
     """Import newer official files; they take precedence for the dates they cover."""
     from rich.progress import Progress
@@ -110,7 +113,8 @@ def data_import(
         task = progress.add_task("reading", total=len(files))
         try:
             new = import_files(files, target,
-                               lambda name: progress.update(task, advance=1, description=name))
+                               lambda name: progress.update(task, advance=1, description=name),
+                               partial)
         except DataFileError as exc:
             fail(f"{exc} — nothing was imported")
     for release in new:

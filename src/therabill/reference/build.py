@@ -84,17 +84,22 @@ def keep_therapy(release: Release, codes: frozenset[str]) -> Release:
 
 def fill_states(gpcis: list[GpciRelease], crosswalks: dict[int, LocalityCrosswalk]
                 ) -> list[GpciRelease]:
-    """Older GPCI files have no State column: take the locality's two-letter state from a year
-    that prints it, else the full state name from the same year's county crosswalk."""
-    codes: dict[str, str] = {}
-    for gpci in sorted(gpcis, key=lambda g: g.year):
-        codes.update({k: r.state for k, r in gpci.records.items() if r.state})
+    """Older GPCI files have no State column. The crosswalk of the same year names the state in
+    full; the years whose GPCI file prints the two-letter code teach the mapping between them."""
+    names = {year: {row.locality_id: row.state.strip() for row in cw.rows}
+             for year, cw in crosswalks.items()}
+    code_of: dict[str, str] = {}
+    for gpci in gpcis:
+        for key, record in gpci.records.items():
+            name = names.get(gpci.year, {}).get(key)
+            if record.state and name:
+                code_of.setdefault(name, record.state)
     filled = []
     for gpci in gpcis:
-        names = {row.locality_id: row.state for row in crosswalks[gpci.year].rows} \
-            if gpci.year in crosswalks else {}
+        year_names = names.get(gpci.year, {})
         filled.append(replace(gpci, records={
-            k: r if r.state else replace(r, state=codes.get(k) or names.get(k, ""))
+            k: r if r.state else replace(r, state=code_of.get(year_names.get(k, ""),
+                                                              year_names.get(k, "")))
             for k, r in gpci.records.items()}))
     return filled
 

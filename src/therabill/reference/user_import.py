@@ -43,8 +43,8 @@ def kind_of(path: Path) -> str:
                         "official name (PPRRVU…, GPCI…, …LOCCO…, ccipra-v…, MCR_MUE_…)")
 
 
-def read_files(paths: Sequence[Path], progress: Callable[[str], None] | None = None
-               ) -> list[Release]:
+def read_files(paths: Sequence[Path], progress: Callable[[str], None] | None = None,
+               partial: bool = False) -> list[Release]:
     codes = frozenset(load_catalogue().codes())
     releases: list[Release] = []
     ptp_parts: dict[str, list[PtpRelease]] = {}
@@ -53,7 +53,7 @@ def read_files(paths: Sequence[Path], progress: Callable[[str], None] | None = N
             raise DataFileError(path, "no such file")
         if progress is not None:
             progress(path.name)
-        release = read_any(kind_of(path), path)
+        release = read_any(kind_of(path), path, extract=partial)
         if isinstance(release, PtpRelease):
             ptp_parts.setdefault(release.release_id, []).append(release)
         else:
@@ -66,8 +66,10 @@ def read_files(paths: Sequence[Path], progress: Callable[[str], None] | None = N
 
 
 def import_files(paths: Sequence[Path], data_dir: Path,
-                 progress: Callable[[str], None] | None = None) -> list[Release]:
-    new = read_files(paths, progress)
+                 progress: Callable[[str], None] | None = None,
+                 partial: bool = False) -> list[Release]:
+    """``partial`` accepts extracts smaller than a whole official file (row-count bounds off)."""
+    new = read_files(paths, progress, partial)
     kept: dict[str, Release] = {}
     for entry in read_manifest(data_dir):
         kept[f"{entry['kind']}:{entry['release_id']}"] = read_release(data_dir, entry)
