@@ -7,9 +7,8 @@ CLI, the API and batch reports print the same thing and tests assert on rule ids
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 Severity = Literal["error", "warning", "info"]
 
@@ -28,13 +27,16 @@ RULE_IDS: frozenset[str] = frozenset({
 })
 
 
-class Decision(BaseModel):
-    """One explained decision: rule id, severity, plain-language message, and its source."""
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One explained decision: rule id, severity, plain-language message, and its source.
 
-    model_config = ConfigDict(frozen=True)
+    A plain frozen dataclass: the engine makes dozens per visit, and pydantic models that hold
+    it still validate and serialise it.
+    """
 
     rule: str
-    severity: Severity = "info"
+    severity: Severity
     message: str
     source: str
     codes: tuple[str, ...] = ()
@@ -42,6 +44,4 @@ class Decision(BaseModel):
 
 def decide(rule: str, message: str, source: str, severity: Severity = "info",
            codes: tuple[str, ...] = ()) -> Decision:
-    """Build a Decision without re-validating: the engine's hot path makes thousands a second."""
-    return Decision.model_construct(rule=rule, severity=severity, message=message, source=source,
-                                    codes=codes)
+    return Decision(rule, severity, message, source, codes)

@@ -1,0 +1,72 @@
+"""In-process engine throughput: generated visits checked per second on one core, and peak memory.
+
+Run: ``make bench`` (or ``.venv/bin/python bench/bench_engine.py --visits 50000``). The target is
+at least 20,000 visits a second per core with pricing on; the script exits non-zero below it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+from datetime import date, timedelta
+from typing import Any
+
+from therabill.engine import check
+from therabill.payers.policy import load_policies
+from therabill.reference.store import default_reference
+
+TIMED = ("97110", "97112", "97116", "97140", "97530", "97535", "97124", "97035", "97032")
+UNTIMED = ("97161", "97162", "97164", "G0283", "97012", "97150")
+LOCALITIES = ("national", "10112-00", "01182-18", "13282-99", "02102-01")
+PAYERS = ("medicare", "medicare", "medicare", "commercial-cpt", "commercial-mppr")
+
+
+def generate(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    start = date(2024, 1, 1)
+    visits = []
+    for n in range(count):
+        lines: list[dict[str, Any]] = [
+            {"code": code, "minutes": rng.randint(5, 40),
+             "assistant_minutes": rng.choice((0, 0, 0, 10))}
+            for code in rng.sample(TIMED, rng.randint(1, 4))]
+        if rng.random() < 0.3:
+            lines.append({"code": rng.choice(UNTIMED)})
+        visits.append({
+            "visit_id": f"v{n}", "date_of_service": (start + timedelta(days=rng.randint(0, 900)))
+            .isoformat(), "payer": rng.choice(PAYERS), "locality": rng.choice(LOCALITIES),
+            "deductible_remaining": rng.choice((0, 0, 50)),
+            "ytd_threshold_amount": {"pt_slp": rng.choice((0, 1000, 2400)), "ot": 0},
+            "lines": lines})
+    return visits
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--visits", type=int, default=20_000)
+    parser.add_argument("--target", type=float, default=20_000.0)
+    args = parser.parse_args()
+    reference, policies = default_reference(), load_policies()
+    visits = generate(args.visits)
+    for visit in visits[:200]:  # warm the per-day caches the way a long batch would
+        check(visit, reference=reference, policies=policies)
+    started = time.perf_counter()
+    lines = 0
+    for visit in visits:
+        lines += len(check(visit, reference=reference, policies=policies).lines)
+    elapsed = time.perf_counter() - started
+    rate = args.visits / elapsed
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{args.visits} visits ({lines} claim lines) in {elapsed:.2f} s: {rate:,.0f} visits/s "
+          f"on one core; peak memory {peak_mib:.0f} MiB")
+    if rate < args.target:
+        print(f"below the target of {args.target:,.0f} visits/s", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
