@@ -30,8 +30,8 @@ class ThresholdToDate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pt_slp: Decimal = Field(default=Decimal(0), ge=0)
-    ot: Decimal = Field(default=Decimal(0), ge=0)
+    pt_slp: Decimal = Field(default=Decimal(0), ge=0, decimal_places=2)
+    ot: Decimal = Field(default=Decimal(0), ge=0, decimal_places=2)
 
 
 class VisitLine(BaseModel):
@@ -44,7 +44,7 @@ class VisitLine(BaseModel):
     assistant_minutes: int = Field(default=0, ge=0, le=24 * 60)
     discipline: Discipline | None = None
     modifiers: tuple[str, ...] = ()
-    charge: Decimal | None = Field(default=None, ge=0)
+    charge: Decimal | None = Field(default=None, ge=0, decimal_places=2)
     performed_by: PerformedBy = "therapist"
 
     @field_validator("code")
@@ -79,7 +79,7 @@ class Visit(BaseModel):
     provider_type: ProviderType = "private_practice"
     discipline: Discipline = "PT"
     qualifying_apm: bool = False
-    deductible_remaining: Decimal = Field(default=Decimal(0), ge=0)
+    deductible_remaining: Decimal = Field(default=Decimal(0), ge=0, decimal_places=2)
     ytd_threshold_amount: ThresholdToDate = ThresholdToDate()
     lines: tuple[VisitLine, ...] = ()
 

@@ -45,6 +45,9 @@ def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
         return
     _record_data(day, policy, data)
     prices = {id(line): _unit_price(line, day, policy) for line in lines}
+    # A payable line left without an amount is worth a finding, not only a step on the line.
+    findings.extend(step for line in lines for step in line.steps
+                    if step.rule == "pricing.not_priced")
     fees = _apply_mppr(lines, prices, day, policy)
     for line in lines:
         _allowed(line, fees.get(id(line)))
@@ -86,7 +89,9 @@ def _unit_price(line: WorkLine, day: PriceDay, policy: PayerPolicy) -> UnitPrice
             line.note("pricing.not_priced", f"{line.code} is not in {policy.name}'s fee table: "
                       "no amount computed", policy.pricing.source, "warning")
             return None
-        medicare = _medicare_price(line, day)
+        # Medicare's amounts only set the plan's MPPR share here: a code without RVUs is still
+        # priced from the plan's table, so no "not priced" note.
+        medicare = _medicare_price(line, day, quiet=True)
         reduced = amount
         if medicare is not None and medicare.full:
             # The plan's MPPR takes the same share of its fee as Medicare's takes of Medicare's.
@@ -102,13 +107,16 @@ def _unit_price(line: WorkLine, day: PriceDay, policy: PayerPolicy) -> UnitPrice
     return price
 
 
-def _medicare_price(line: WorkLine, day: PriceDay) -> UnitPrice | None:
+def _medicare_price(line: WorkLine, day: PriceDay, quiet: bool = False) -> UnitPrice | None:
     rvu = line.rvu
     if rvu is None:
-        line.note("pricing.not_priced", f"{line.code} has no RVUs on this date: not priced",
-                  sources.RVU_STATUS, "warning")
+        if not quiet:
+            line.note("pricing.not_priced", f"{line.code} has no RVUs on this date: not priced",
+                      sources.RVU_STATUS, "warning")
         return None
     if rvu.status == "C":
+        if quiet:
+            return None
         line.note("pricing.not_priced", f"{line.code} is carrier-priced (status C): the MAC "
                   "sets its amount, so none is computed here", sources.RVU_STATUS, "warning")
         return None
@@ -147,6 +155,10 @@ def _apply_mppr(lines: list[WorkLine], prices: dict[int, UnitPrice | None], day:
             continue
         if index not in eligible:
             fees[id(line)] = price.full * line.units
+            if not policy.pricing.mppr:
+                line.note("pricing.mppr", f"{policy.name} makes no multiple procedure reduction: "
+                          f"{line.units} unit(s) × {usd(price.full)} = "
+                          f"{usd(price.full * line.units)}", policy.pricing.source)
             if use_mppr and len(candidates) and line.rvu is not None:
                 line.note("pricing.mppr", f"{line.code} is outside the therapy MPPR (multiple "
                           f"procedure indicator {line.rvu.mult_proc}): paid in full",
@@ -199,8 +211,9 @@ def _allowed(line: WorkLine, fee: Decimal | None) -> None:
                 ZERO if line.status != "payable" else None
         return
     fee = cents(fee)
-    if line.charge is not None and line.charge < fee:
-        line.allowed = cents(line.charge)
+    charge = cents(line.charge) if line.charge is not None else None
+    if charge is not None and charge < fee:
+        line.allowed = charge
         line.note("pricing.charge", f"allowed {usd(line.allowed)}: the charge is lower than "
                   f"the fee schedule amount {usd(fee)}", sources.CPM5_10)
     else:
@@ -235,7 +248,9 @@ def _threshold(visit: Visit, lines: list[WorkLine], reference: ReferenceData) ->
                 line.stop("denied", "threshold.kx", message, f"{sources.CPM5_10_3}; {kx.source}")
                 findings.append(decide("threshold.kx", message, f"{sources.CPM5_10_3}; "
                                        f"{kx.source}", "error", (line.code,)))
-                accrued[group] = before
+                # A denied line adds nothing to the year's spending, so it cannot carry the
+                # beneficiary past the targeted review amount either.
+                accrued[group] = after = before
                 line.allowed = ZERO
         if review is not None and before <= review.value < after:
             message = (f"{label} spending passes the ${review.value} targeted medical review "
@@ -281,10 +296,17 @@ def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
                       "15% reduction starts 2022-01-01)", day.assistant_rate.source)
     if share.sequestration:
         line.note("pricing.sequestration", f"sequestration takes {usd(share.sequestration)} "
-                  f"({sequestration * HUNDRED:g}%) from {who}'s payment, never from the patient",
+                  f"({(sequestration * HUNDRED).normalize():f}%) from {who}'s payment, never "
+                  "from the patient",
                   f"{sources.SEQUESTRATION}; "
                   f"{day.sequestration.source if day.sequestration else ''}")
     elif policy.pricing.sequestration and day.sequestration is not None:
-        line.note("pricing.sequestration", f"no sequestration on this date "
-                  f"({day.sequestration.source})", sources.SEQUESTRATION)
+        if sequestration:  # in force, but there is (almost) nothing to take it from
+            line.note("pricing.sequestration", f"sequestration "
+                      f"({(sequestration * HUNDRED).normalize():f}%) of {who}'s payment of "
+                      f"{usd(share.payer_before_reductions - share.assistant_reduction)} "
+                      "comes to $0.00", f"{sources.SEQUESTRATION}; {day.sequestration.source}")
+        else:
+            line.note("pricing.sequestration", f"no sequestration on this date "
+                      f"({day.sequestration.source})", sources.SEQUESTRATION)
     return deductible_left - share.deductible

@@ -39,6 +39,9 @@ class Share:
 
 def split(allowed: Decimal, deductible_left: Decimal, coinsurance_rate: Decimal,
           assistant_rate: Decimal, sequestration_rate: Decimal) -> Share:
+    # A deductible entered with fractions of a cent is money like any other: whole cents, or the
+    # parts would no longer add up to the allowed amount.
+    deductible_left = cents(deductible_left)
     deductible = min(deductible_left, allowed) if deductible_left > 0 else ZERO
     base = allowed - deductible
     payer = cents(base * (ONE - coinsurance_rate))
@@ -46,4 +49,4 @@ def split(allowed: Decimal, deductible_left: Decimal, coinsurance_rate: Decimal,
     assistant_cut = cents(payer * (ONE - assistant_rate)) if assistant_rate < ONE else ZERO
     after_assistant = payer - assistant_cut
     sequestration = cents(after_assistant * sequestration_rate) if sequestration_rate else ZERO
-    return Share(cents(deductible), coinsurance, payer, assistant_cut, sequestration)
+    return Share(deductible, coinsurance, payer, assistant_cut, sequestration)
