@@ -1,0 +1,141 @@
+"""The coding-guide commands: ``explain``, ``compare``, ``history`` and ``suggest``.
+
+``therabill.cli`` calls ``register`` when this module exists. Each command builds a pydantic
+model with the pure functions of its module and prints it as JSON (``--format json``, Decimal as
+strings) or as rich tables (``therabill.guide.render``). A question the data cannot answer
+(unknown code, locality or payer, a date with no CMS file held) is one line on stderr and exit
+code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+
+from therabill.guide.facts import NATIONAL, GuideError
+
+T = TypeVar("T")
+Fail = Callable[[str], Any]
+
+FORMAT_HELP = "table (readable) or json (machine-readable, amounts as strings)"
+DATE_HELP = "Date of service, YYYY-MM-DD (default: today)"
+LOCALITY_HELP = "Medicare locality as MAC-locality, e.g. 01182-18 (default: national)"
+PAYER_HELP = "Payer policy id: medicare, commercial-cpt, commercial-mppr or one you added"
+
+
+def _answer(fail: Fail, build: Callable[[], T]) -> T:
+    """Run ``build``; a GuideError becomes one line on stderr and exit code 2."""
+    try:
+        return build()
+    except GuideError as exc:
+        fail(str(exc))
+        raise  # fail() exits; this keeps the type checker honest
+
+
+def _check_format(fail: Fail, format: str) -> None:
+    if format not in ("table", "json"):
+        fail(f"--format must be table or json, not {format!r}")
+
+
+def _print_json(model: BaseModel | dict[str, Any]) -> None:
+    data = model.model_dump(mode="json") if isinstance(model, BaseModel) else model
+    print(json.dumps(data, indent=2))
+
+
+def register(app: typer.Typer, console: Console, fail: Fail) -> None:
+    """Add the guide commands to ``app``."""
+    from therabill.guide import render
+
+    @app.command()
+    def explain(
+        code: Annotated[str, typer.Argument(help="HCPCS/CPT code, e.g. 97124")],
+        date: Annotated[str | None, typer.Option("--date", "-d", help=DATE_HELP)] = None,
+        locality: Annotated[str, typer.Option("--locality", "-l", help=LOCALITY_HELP)] = NATIONAL,
+        payer: Annotated[str, typer.Option("--payer", "-p", help=PAYER_HELP)] = "medicare",
+        format: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "table",
+    ) -> None:
+        """Explain a code: what it is, who may furnish it, what it pays, its NCCI edits."""
+        from therabill.guide.explain import explain_code
+        from therabill.guide.facts import parse_day
+        from therabill.reference.store import default_reference
+
+        _check_format(fail, format)
+        result = _answer(fail, lambda: explain_code(code, parse_day(date), locality, payer,
+                                                    default_reference()))
+        if format == "json":
+            _print_json(result)
+        else:
+            render.explanation(console, result)
+
+    @app.command()
+    def compare(
+        codes: Annotated[list[str], typer.Argument(help="Two or more codes, e.g. 97124 97140")],
+        date: Annotated[str | None, typer.Option("--date", "-d", help=DATE_HELP)] = None,
+        locality: Annotated[str, typer.Option("--locality", "-l", help=LOCALITY_HELP)] = NATIONAL,
+        payer: Annotated[str, typer.Option("--payer", "-p", help=PAYER_HELP)] = "medicare",
+        format: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "table",
+    ) -> None:
+        """Compare codes side by side: RVUs, payment, what drives the gap, billed together?"""
+        from therabill.guide.compare import compare_codes
+        from therabill.guide.facts import parse_day
+        from therabill.reference.store import default_reference
+
+        _check_format(fail, format)
+        result = _answer(fail, lambda: compare_codes(codes, parse_day(date), locality, payer,
+                                                     default_reference()))
+        if format == "json":
+            _print_json(result)
+        else:
+            render.comparison(console, result)
+
+    @app.command()
+    def history(
+        codes: Annotated[list[str], typer.Argument(help="One or more codes, e.g. 97124 97140")],
+        from_year: Annotated[int | None, typer.Option(
+            "--from", help="First year (default: the oldest RVU file held)")] = None,
+        to_year: Annotated[int | None, typer.Option(
+            "--to", help="Last year (default: the newest RVU file held)")] = None,
+        locality: Annotated[str, typer.Option("--locality", "-l", help=LOCALITY_HELP)] = NATIONAL,
+        plot: Annotated[Path | None, typer.Option(
+            "--plot", help="Also draw a line chart to this .png or .svg file")] = None,
+        format: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "table",
+    ) -> None:
+        """Payment per RVU release and conversion-factor change, with RVUs and CF."""
+        from therabill.guide.history import code_history
+        from therabill.guide.plot import plot_history
+        from therabill.reference.store import default_reference
+
+        _check_format(fail, format)
+        reference = default_reference()
+        result = _answer(fail, lambda: code_history(codes, from_year, to_year, locality,
+                                                    reference))
+        if plot is not None:
+            _answer(fail, lambda: plot_history(result, plot, reference.catalogue))
+            result = result.model_copy(update={"plot": str(plot)})
+        if format == "json":
+            _print_json(result)
+        else:
+            render.history(console, result)
+
+    @app.command()
+    def suggest(
+        text: Annotated[str, typer.Argument(help="Words from the visit note, e.g. "
+                                            "\"manual lymphatic drainage\"")],
+        format: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "table",
+    ) -> None:
+        """Suggest candidate codes for the techniques a note documents, with the reasons."""
+        from therabill.guide.suggest import suggest as find
+
+        _check_format(fail, format)
+        found = find(text)
+        if format == "json":
+            _print_json({"text": text, "suggestions": [s.model_dump(mode="json")
+                                                       for s in found]})
+        else:
+            render.suggestions(console, text, found)
