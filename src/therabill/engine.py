@@ -80,8 +80,9 @@ def _parse(raw: Mapping[str, Any], findings: list[Decision]
             except ValidationError as exc:
                 bad[index] = line if isinstance(line, Mapping) else {}
                 for error in exc.errors():
+                    where = ".".join(str(p) for p in (index, *error["loc"]))
                     findings.append(decide(
-                        "input", f"lines.{index}.{_field(error['loc'])}: {error['msg']}",
+                        "input", f"lines.{where}: {error['msg']}",
                         "therabill visit format", "error"))
         header = {**raw, "lines": good}
     else:
@@ -124,7 +125,9 @@ def _check(visit: Visit, bad_lines: dict[int, Mapping[str, Any]], positions: lis
                       "the service, do not bill it", sources.CPM5_20_2, "info")
     claim_lines: list[WorkLine] = []
     for line in lines:
-        findings.extend(settle_discipline_modifier(line) if line.billable
+        # a line denied while screening (an evaluation) still goes on the claim: settle it too
+        on_claim = line.status in ("payable", "denied")
+        findings.extend(settle_discipline_modifier(line) if on_claim
                         and policy.discipline_modifiers else [])
         findings.extend(flag_unknown_modifiers(line))
         claim_lines.extend(_assistant_split(line, dos, policy, reference, findings))
@@ -211,14 +214,26 @@ def _screen(lines: list[WorkLine], visit: Visit, policy: PayerPolicy, dos: date,
         if not line.billable:
             continue
         if line.info is not None and line.info.evaluation:
+            fixed = line.info.disciplines
+            if fixed and line.discipline not in fixed:
+                findings.append(line.stop(
+                    "invalid", "modifier.discipline",
+                    f"{line.code} is an evaluation of the {'/'.join(fixed)} plan of care and "
+                    f"cannot be billed under {line.discipline}", sources.CPM5_20_1))
+                continue
             if line.assistant_minutes:
+                # units are not assigned yet; a denied line keeps the unit billed
+                line.units = 1 if line.info.time.basis == "untimed" else 0
                 findings.append(line.stop(
                     "denied", "modifier.assistant",
                     f"{line.code} is an evaluation: assistants may not furnish evaluations, so "
                     "it cannot be billed with assistant minutes", sources.BPM15_220))
                 continue
-            first = evaluations.get(line.discipline)
+            # NCCI-XI §P.1 limits PT (97161-97164) and OT (97165-97168) evaluations to one a
+            # day; SLP has no such rule (and 92607 + add-on 92608 are one evaluation).
+            first = evaluations.get(line.discipline) if line.discipline != "SLP" else None
             if first is not None and policy.ncci:
+                line.units = 1
                 findings.append(line.stop(
                     "denied", "coverage.medicare" if policy.kind == "medicare"
                     else "coverage.payer",
@@ -234,17 +249,28 @@ def _screen(lines: list[WorkLine], visit: Visit, policy: PayerPolicy, dos: date,
 def _assistant_split(line: WorkLine, dos: date, policy: PayerPolicy, reference: ReferenceData,
                      findings: list[Decision]) -> list[WorkLine]:
     """Split a line into units with and without CQ/CO by who furnished the minutes."""
-    if not line.billable or line.assistant_minutes == 0:
+    if line.status not in ("payable", "denied"):
         return [line]
     de_minimis = reference.parameters.at("assistant_de_minimis", dos)
+    modifier = ASSISTANT_MODIFIER.get(line.discipline) if de_minimis is not None else None
+    wrong = [m for m in line.modifiers if m in ("CQ", "CO") and m != modifier]
+    if wrong:
+        line.modifiers = [m for m in line.modifiers if m not in wrong]
+        why = ("CQ/CO exist only from 2020-01-01" if de_minimis is None else
+               "there is no assistant modifier for speech-language pathology (GN)"
+               if line.discipline == "SLP" else "CQ goes only with GP and CO only with GO")
+        findings.append(line.note("modifier.assistant", f"{', '.join(wrong)} removed: {why}",
+                                  sources.CPM5_20_1, "warning"))
+    if not line.billable or line.assistant_minutes == 0:
+        return [line]
     if de_minimis is None:
         line.note("modifier.assistant", "assistant modifiers CQ/CO exist only from 2020-01-01; "
                   "no modifier for this date", sources.CPM5_20_1)
         return [line]
-    modifier = ASSISTANT_MODIFIER.get(line.discipline)
     if modifier is None:
-        line.note("modifier.assistant", "there is no assistant modifier for speech-language "
-                  "pathology; the minutes count as the service's", sources.CPM5_20_1, "warning")
+        findings.append(line.note(
+            "modifier.assistant", "there is no assistant modifier for speech-language "
+            "pathology; the minutes count as the service's", sources.CPM5_20_1, "warning"))
         return [line]
     if not policy.assistant_modifiers:
         line.note("modifier.assistant", f"{policy.name} does not use CQ/CO modifiers",

@@ -42,9 +42,11 @@ def check_medicare_status(line: WorkLine, policy: PayerPolicy) -> Decision | Non
     if status in STATUS_MEANING:
         outcome, meaning = STATUS_MEANING[status]
         hint = ""
-        if line.info is not None and line.info.medicare is not None \
-                and line.info.medicare.use_instead:
-            hint = f"; bill {line.info.medicare.use_instead} instead"
+        medicare = line.info.medicare if line.info is not None else None
+        if medicare is not None and medicare.use_instead:
+            hint = f"; bill {medicare.use_instead} instead"
+        elif medicare is not None and medicare.not_therapy_provider:
+            hint = f". {medicare.text}"  # why, which the status letter alone does not say
         return line.stop(outcome, "coverage.medicare",
                          f"{line.code} has Medicare status {status} on this date: {meaning}{hint}",
                          sources.RVU_STATUS)
@@ -89,8 +91,7 @@ def check_performer(line: WorkLine, policy: PayerPolicy) -> Decision | None:
     reason = ("aide and massage-therapist services are not therapy, and athletic trainers are "
               "not Medicare therapy providers" if policy.kind == "medicare"
               else "the plan does not credential this provider for this code")
-    return line.stop("non_covered", "coverage.payer" if policy.kind != "medicare"
-                     else "coverage.medicare",
+    return line.stop("non_covered", "coverage.performer",
                      f"{line.code} furnished by {who} cannot be billed as therapy to "
                      f"{policy.name}: {reason}. State practice acts also differ on what may be "
                      "delegated.", source)

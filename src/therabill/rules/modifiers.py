@@ -26,12 +26,13 @@ KNOWN_MODIFIERS = frozenset({
 
 def line_discipline(entered: tuple[str, ...], line_value: str | None, visit_default: str,
                     fixed: list[str] | None) -> str:
-    """Which plan of care a line belongs to: the code's own (evaluations), the line's, the
-    modifier the biller entered, then the visit's default."""
-    if fixed is not None and len(fixed) == 1:
-        return fixed[0]
+    """Which plan of care a line belongs to: the line's own, the code's (evaluations), the
+    modifier the biller entered, then the visit's default. An evaluation the line puts under
+    another plan of care keeps that discipline, so the engine can refuse it."""
     if line_value:
         return line_value
+    if fixed is not None and len(fixed) == 1:
+        return fixed[0]
     for modifier in entered:
         if modifier in MODIFIER_DISCIPLINE:
             return MODIFIER_DISCIPLINE[modifier]

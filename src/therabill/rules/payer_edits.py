@@ -26,8 +26,8 @@ def apply_denied_pairs(lines: list[WorkLine], policy: PayerPolicy) -> list[Decis
             message = (f"{policy.name} does not pay {line.code} with {pair.column_1} on the "
                        "same day" + ("" if pair.modifier_unlocks else
                                      ", and no modifier changes that"))
-            line.stop("denied", "coverage.payer", message, pair.source)
-            findings.append(decide("coverage.payer", message, pair.source, "error",
+            line.stop("denied", "payer.pair", message, pair.source)
+            findings.append(decide("payer.pair", message, pair.source, "error",
                                    (pair.column_1, pair.column_2)))
     return findings
 
@@ -44,7 +44,14 @@ def apply_unit_cap(lines: list[WorkLine], cap: UnitCap, values: dict[str, Decima
     if excess <= 0:
         return []
     findings: list[Decision] = []
-    for line in sorted(timed, key=lambda ln: (values.get(ln.code, Decimal(0)), ln.code)):
+    def cut_order(ln: WorkLine) -> tuple[object, ...]:
+        # lowest value first; lines of one code (two plans of care, CQ/CO splits) are ordered by
+        # what they are, never by input order: an assistant line pays less, so it goes first
+        assistant = "CQ" in ln.modifiers or "CO" in ln.modifiers
+        return (values.get(ln.code, Decimal(0)), ln.code, not assistant, ln.discipline,
+                sorted(ln.modifiers))
+
+    for line in sorted(timed, key=cut_order):
         if excess <= 0:
             break
         cut = min(excess, line.units)
@@ -54,7 +61,7 @@ def apply_unit_cap(lines: list[WorkLine], cap: UnitCap, values: dict[str, Decima
                    f"{cap.timed_units_per_day} timed units a day, and the lowest-paying units "
                    "are the ones cut")
         line.note("payer.unit_cap", message, cap.source, "warning")
-        findings.append(decide("coverage.payer", message, cap.source, "warning", (line.code,)))
+        findings.append(decide("payer.unit_cap", message, cap.source, "warning", (line.code,)))
         if line.units == 0:
             line.stop("not_billable", "payer.unit_cap", f"no units of {line.code} left under "
                       "the plan's daily cap", cap.source, "warning")

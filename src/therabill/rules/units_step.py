@@ -142,7 +142,7 @@ def _line_message(line: WorkLine, code: str, allocation: UnitAllocation, method:
 def _spread_family(family: list[WorkLine], units: int) -> None:
     """Give a pair's units to its lines: the first to the primary, the rest to the add-on."""
     if len(family) == 1 and family[0].info is not None \
-            and family[0].info.time.basis != "timed_primary":
+            and family[0].info.time.basis not in ("timed_primary", "timed_add_on"):
         family[0].units = units
         return
     primary = [ln for ln in family if ln.info and ln.info.time.basis == "timed_primary"]
