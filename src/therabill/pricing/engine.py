@@ -140,7 +140,7 @@ def _apply_mppr(lines: list[WorkLine], prices: dict[int, UnitPrice | None], day:
             continue
         if use_mppr and mppr_applies(line.rvu):
             candidates.append((index, line.rvu, price.full, "CQ" in line.modifiers
-                               or "CO" in line.modifiers))
+                               or "CO" in line.modifiers, line.discipline))
     owner = full_unit_owner(candidates) if candidates else None
     eligible = {index for index, *_ in candidates}
     mppr_source = (f"{sources.CPM5_10_7}; {day.pe_paid_share.source}"

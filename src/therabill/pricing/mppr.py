@@ -18,17 +18,18 @@ def mppr_applies(rvu: RvuRecord | None) -> bool:
             and rvu.global_days != "ZZZ")
 
 
-def full_unit_owner(candidates: list[tuple[int, RvuRecord, Decimal, bool]]) -> int | None:
+def full_unit_owner(candidates: list[tuple[int, RvuRecord, Decimal, bool, str]]) -> int | None:
     """Index of the line whose first unit is paid in full.
 
-    ``candidates``: (line index, RVU record, full per-unit amount, carries CQ/CO). Ranked by PE
-    RVU, then the full amount; when a CQ line and a non-CQ line of one code still tie, the full
-    unit goes to the line without the assistant modifier (CMS is silent; UNVERIFIED default).
+    ``candidates``: (line index, RVU record, full per-unit amount, carries CQ/CO, discipline).
+    Ranked by PE RVU, then the full amount (CMS Pub 100-04 ch.5 §10.7). Past that CMS is silent
+    (UNVERIFIED default): a line without CQ/CO before one with it, then the lower code, then the
+    discipline — never the order the lines were entered in.
     """
-    best: tuple[Decimal, Decimal, int, int] | None = None
+    best: tuple[Decimal, Decimal, bool, str, str] | None = None
     owner = None
-    for index, rvu, full, assistant in candidates:
-        key = (rvu.pe_nonfacility, full, 0 if assistant else 1, -index)
-        if best is None or key > best:
+    for index, rvu, full, assistant, discipline in candidates:
+        key = (-rvu.pe_nonfacility, -full, assistant, rvu.code, discipline)
+        if best is None or key < best:
             best, owner = key, index
     return owner
