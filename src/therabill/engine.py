@@ -50,7 +50,7 @@ def check(visit: Visit | Mapping[str, Any], *, reference: ReferenceData | None =
         parsed, bad_lines, positions = _parse(visit, findings)
         if parsed is None:
             raw = visit if isinstance(visit, Mapping) else {}
-            return CheckResult.model_construct(
+            return CheckResult(
                 visit_id=str(raw.get("visit_id", "")), date_of_service=None,
                 payer=str(raw.get("payer", "medicare")), unit_method=None, lines=[],
                 totals=Totals(), findings=findings, data=DataUsed())
@@ -338,7 +338,7 @@ def _result(visit: Visit, policy: PayerPolicy | None, lines: list[WorkLine],
             bad_lines: dict[int, Mapping[str, Any]]) -> CheckResult:
     claim_lines = [_claim_line(line) for line in lines]
     for index, raw in sorted(bad_lines.items()):
-        claim_lines.append(ClaimLine.model_construct(
+        claim_lines.append(ClaimLine(
             code=str(raw.get("code", "")), units=0, modifiers=[], status="invalid",
             discipline=None, minutes=None, assistant_minutes=0, charge=None,
             fee_schedule_amount=None, allowed=None, payer_paid=None, patient_owes=None,
@@ -346,20 +346,20 @@ def _result(visit: Visit, policy: PayerPolicy | None, lines: list[WorkLine],
             steps=[decide("input", f"lines.{index} could not be read; see the findings",
                           "therabill visit format", "error")]))
     priced = [ln for ln in claim_lines if ln.allowed is not None]
-    totals = Totals.model_construct(
+    totals = Totals(
         units=sum(ln.units for ln in claim_lines if ln.status == "payable"),
         allowed=sum((ln.allowed for ln in priced), Decimal("0.00")) if priced else None,
         payer_paid=sum((ln.payer_paid for ln in priced), Decimal("0.00")) if priced else None,
         patient_owes=sum((ln.patient_owes for ln in priced), Decimal("0.00")) if priced
         else None)
-    return CheckResult.model_construct(
+    return CheckResult(
         visit_id=visit.visit_id, date_of_service=visit.date_of_service, payer=visit.payer,
         unit_method=policy.unit_method if policy else None, lines=claim_lines, totals=totals,
         findings=findings, data=data)
 
 
 def _claim_line(line: WorkLine) -> ClaimLine:
-    return ClaimLine.model_construct(
+    return ClaimLine(
         code=line.code, units=line.units, modifiers=line.modifiers, status=line.status,
         discipline=line.discipline, minutes=line.minutes, assistant_minutes=line.assistant_minutes,
         charge=line.charge, fee_schedule_amount=line.fee_schedule_amount, allowed=line.allowed,

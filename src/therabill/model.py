@@ -6,11 +6,12 @@ The CLI, the Python API and the REST API all speak these models. Inputs are vali
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from therabill.decision import Decision
 
@@ -84,7 +85,12 @@ class Visit(BaseModel):
     lines: tuple[VisitLine, ...] = ()
 
 
-class ClaimLine(BaseModel):
+# Results are plain dataclasses: the engine builds them millions of times in batch work, and
+# RESULT_ADAPTER serialises them (JSON for the CLI and the API) without re-validating.
+
+
+@dataclass(slots=True)
+class ClaimLine:
     """A line as it should be submitted, with the decisions that produced it."""
 
     code: str
@@ -100,30 +106,36 @@ class ClaimLine(BaseModel):
     payer_paid: Decimal | None = None
     patient_owes: Decimal | None = None
     reductions: Decimal | None = None  # CQ/CO and sequestration, taken from the payer's share
-    steps: list[Decision] = []
+    steps: list[Decision] = field(default_factory=list)
 
 
-class Totals(BaseModel):
+@dataclass(slots=True)
+class Totals:
     units: int = 0
     allowed: Decimal | None = None
     payer_paid: Decimal | None = None
     patient_owes: Decimal | None = None
 
 
-class DataUsed(BaseModel):
+@dataclass(slots=True)
+class DataUsed:
     """The releases and parameter values a result rests on, so it can be reproduced."""
 
-    releases: dict[str, str] = {}
-    parameters: dict[str, str] = {}
-    notes: list[str] = []
+    releases: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
-class CheckResult(BaseModel):
+@dataclass(slots=True)
+class CheckResult:
     visit_id: str
     date_of_service: date | None
     payer: str
     unit_method: UnitMethod | None = None
-    lines: list[ClaimLine] = []
-    totals: Totals = Totals()
-    findings: list[Decision] = []
-    data: DataUsed = DataUsed()
+    lines: list[ClaimLine] = field(default_factory=list)
+    totals: Totals = field(default_factory=Totals)
+    findings: list[Decision] = field(default_factory=list)
+    data: DataUsed = field(default_factory=DataUsed)
+
+
+RESULT_ADAPTER: TypeAdapter[CheckResult] = TypeAdapter(CheckResult)

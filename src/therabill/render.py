@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from therabill.model import CheckResult
+from therabill.model import RESULT_ADAPTER, CheckResult
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 STATUS_STYLE = {"payable": "green", "denied": "bold red", "not_billable": "dim",
@@ -16,7 +16,7 @@ STATUS_STYLE = {"payable": "green", "denied": "bold red", "not_billable": "dim",
 
 
 def result_json(result: CheckResult) -> dict[str, Any]:
-    return result.model_dump(mode="json")
+    return RESULT_ADAPTER.dump_python(result, mode="json")
 
 
 def _money(value: Any) -> str:

@@ -278,7 +278,7 @@ def _with_parameter(name: str, value: str) -> ReferenceData:
     old = base.parameters[name]
     start = date(2011, 1, 1)
     entry = ParameterEntry(value=D(value), source=f"test value for {name}")
-    changed = Parameter(name, old.description, old.unit, (start,), (entry,))
+    changed = Parameter.of(name, old.description, old.unit, (start,), (entry,))
     return dataclasses.replace(
         base, parameters=Parameters({**base.parameters.by_name, name: changed}))
 

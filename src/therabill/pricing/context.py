@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -21,6 +21,9 @@ class PriceDay:
     sequestration: DatedValue | None
     assistant_rate: DatedValue | None
     problems: tuple[str, ...]  # why pricing is impossible, in plain words (empty when fine)
+    # What pricing works out once per day, place and payer (unit prices, their explanations,
+    # the data summary), reused by every visit of that day: batch files repeat days a lot.
+    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _gpcis(reference: ReferenceData, locality: str, day: date) -> tuple[Gpcis | None, str, str]:

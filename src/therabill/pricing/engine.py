@@ -44,10 +44,16 @@ def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
                                    "error"))
         return
     _record_data(day, policy, data)
-    prices = {id(line): _unit_price(line, day, policy) for line in lines}
-    # A payable line left without an amount is worth a finding, not only a step on the line.
-    findings.extend(step for line in lines for step in line.steps
-                    if step.rule == "pricing.not_priced")
+    prices: dict[int, UnitPrice | None] = {}
+    for line in lines:
+        if line.units == 0 and line.status != "payable":
+            prices[id(line)] = None
+            continue
+        price, steps = _priced(line, day, policy)
+        prices[id(line)] = price
+        line.steps.extend(steps)
+        # A payable line left without an amount is worth a finding, not only a step on the line.
+        findings.extend(step for step in steps if step.rule == "pricing.not_priced")
     fees = _apply_mppr(lines, prices, day, policy)
     for line in lines:
         _allowed(line, fees.get(id(line)))
@@ -63,6 +69,17 @@ def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
 
 
 def _record_data(day: PriceDay, policy: PayerPolicy, data: DataUsed) -> None:
+    key = ("data", policy.id)
+    summary = day.memo.get(key)
+    if summary is None:
+        summary = day.memo[key] = _data_summary(day, policy)
+    data.releases.update(summary.releases)  # type: ignore[attr-defined]
+    data.parameters.update(summary.parameters)  # type: ignore[attr-defined]
+    data.notes.extend(summary.notes)  # type: ignore[attr-defined]
+
+
+def _data_summary(day: PriceDay, policy: PayerPolicy) -> DataUsed:
+    data = DataUsed()
     if day.conversion_factor is not None:
         cf = day.conversion_factor
         data.parameters["conversion_factor"] = f"{cf.value} from {cf.effective_from} ({cf.source})"
@@ -76,12 +93,26 @@ def _record_data(day: PriceDay, policy: PayerPolicy, data: DataUsed) -> None:
         if value is not None:
             data.parameters[name] = f"{value.value} from {value.effective_from} ({value.source})"
     data.parameters["payer_pricing"] = f"{policy.pricing.basis} ({policy.pricing.source})"
+    return data
+
+
+def _priced(line: WorkLine, day: PriceDay, policy: PayerPolicy
+            ) -> tuple[UnitPrice | None, tuple[Decision, ...]]:
+    """A code's unit price and the steps that explain it: the same for every visit of the day."""
+    key = (policy.id, line.code, line.rvu is None)
+    found = day.memo.get(key)
+    if found is None:
+        probe = WorkLine(line.code, line.discipline, None, 0, [], None, line.performed_by,
+                         line.info, line.rvu, ())
+        price = _unit_price(probe, day, policy)
+        if price is not None:
+            _explain_price(probe, price, day, policy)
+        found = day.memo[key] = (price, tuple(probe.steps))
+    return found  # type: ignore[return-value]
 
 
 def _unit_price(line: WorkLine, day: PriceDay, policy: PayerPolicy) -> UnitPrice | None:
     """Per-unit amounts, or None with the reason on the line when the code is not priced."""
-    if line.units == 0 and line.status != "payable":
-        return None
     basis = policy.pricing.basis
     if basis == "fee_table":
         amount = policy.pricing.fee_table.get(line.code)
@@ -150,7 +181,6 @@ def _apply_mppr(lines: list[WorkLine], prices: dict[int, UnitPrice | None], day:
         if price is None:
             continue
         line.fee_schedule_amount = price.full
-        _explain_price(line, price, day, policy)
         if line.status != "payable" or line.units == 0:
             continue
         if index not in eligible:

@@ -75,23 +75,29 @@ class Parameter:
     unit: str
     starts: tuple[date, ...]
     entries: tuple[ParameterEntry, ...]
+    # One ready answer per period, so a look-up is a bisection and an index (batch hot path).
+    answers: tuple[DatedValue | None, ...] = ()
+
+    @classmethod
+    def of(cls, name: str, description: str, unit: str, starts: tuple[date, ...],
+           entries: tuple[ParameterEntry, ...]) -> Parameter:
+        answers = []
+        for index, (start, entry) in enumerate(zip(starts, entries, strict=True)):
+            end = None
+            if index + 1 < len(starts):
+                end = date.fromordinal(starts[index + 1].toordinal() - 1)
+            answers.append(None if entry.value is None else
+                           DatedValue(name, entry.value, start, end, entry.source, entry.note))
+        return cls(name, description, unit, starts, entries, tuple(answers))
 
     def at(self, day: date) -> DatedValue | None:
         """The value in force on ``day``, or None when the parameter has no value then."""
         index = bisect.bisect_right(self.starts, day) - 1
-        if index < 0:
-            return None
-        entry = self.entries[index]
-        if entry.value is None:
-            return None
-        end = None
-        if index + 1 < len(self.starts):
-            end = date.fromordinal(self.starts[index + 1].toordinal() - 1)
-        return DatedValue(self.name, entry.value, self.starts[index], end, entry.source, entry.note)
+        return self.answers[index] if index >= 0 else None
 
     def periods(self) -> list[DatedValue]:
         """Every period with a value, oldest first (for ``data info`` and documentation)."""
-        return [v for v in (self.at(start) for start in self.starts) if v is not None]
+        return [answer for answer in self.answers if answer is not None]
 
 
 def load_parameter(path: Path) -> Parameter:
@@ -105,8 +111,8 @@ def load_parameter(path: Path) -> Parameter:
         where = ".".join(str(part) for part in first["loc"])
         raise ParameterError(f"{path.name}: {where}: {first['msg']}") from None
     starts = tuple(sorted(parsed.values))
-    return Parameter(path.stem, parsed.description, parsed.unit, starts,
-                     tuple(parsed.values[s] for s in starts))
+    return Parameter.of(path.stem, parsed.description, parsed.unit, starts,
+                        tuple(parsed.values[s] for s in starts))
 
 
 @dataclass(frozen=True, slots=True)
