@@ -24,9 +24,10 @@ LOCALITIES = ("national", "10112-00", "01182-18", "13282-99", "02102-01")
 PAYERS = ("medicare", "medicare", "medicare", "commercial-cpt", "commercial-mppr")
 
 
-def generate(count: int, seed: int = 7) -> list[dict[str, Any]]:
+def generate(count: int, seed: int = 7, days: int = 90) -> list[dict[str, Any]]:
+    """Visits of one quarter by default, as a claims file is; ``days`` widens the spread."""
     rng = random.Random(seed)
-    start = date(2024, 1, 1)
+    start = date(2025, 1, 1)
     visits = []
     for n in range(count):
         lines: list[dict[str, Any]] = [
@@ -36,7 +37,7 @@ def generate(count: int, seed: int = 7) -> list[dict[str, Any]]:
         if rng.random() < 0.3:
             lines.append({"code": rng.choice(UNTIMED)})
         visits.append({
-            "visit_id": f"v{n}", "date_of_service": (start + timedelta(days=rng.randint(0, 900)))
+            "visit_id": f"v{n}", "date_of_service": (start + timedelta(days=rng.randint(0, days - 1)))
             .isoformat(), "payer": rng.choice(PAYERS), "locality": rng.choice(LOCALITIES),
             "deductible_remaining": rng.choice((0, 0, 50)),
             "ytd_threshold_amount": {"pt_slp": rng.choice((0, 1000, 2400)), "ot": 0},
@@ -48,9 +49,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--visits", type=int, default=20_000)
     parser.add_argument("--target", type=float, default=20_000.0)
+    parser.add_argument("--days", type=int, default=90,
+                        help="spread of dates of service (90 = one quarter)")
     args = parser.parse_args()
     reference, policies = default_reference(), load_policies()
-    visits = generate(args.visits)
+    visits = generate(args.visits, days=args.days)
     for visit in visits[:200]:  # warm the per-day caches the way a long batch would
         check(visit, reference=reference, policies=policies)
     started = time.perf_counter()

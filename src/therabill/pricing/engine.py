@@ -18,7 +18,7 @@ from therabill.payers.policy import PayerPolicy
 from therabill.pricing.context import PriceDay, price_day, value_or
 from therabill.pricing.fee_schedule import UnitPrice, arithmetic, unit_price
 from therabill.pricing.mppr import full_unit_owner, mppr_applies
-from therabill.pricing.patient_share import split
+from therabill.pricing.patient_share import Share, split
 from therabill.reference.store import ReferenceData
 from therabill.rules.worklist import WorkLine
 
@@ -301,12 +301,31 @@ def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
         line.allowed = line.payer_paid = line.patient_owes = line.reductions = ZERO
         return deductible_left
     assistant = "CQ" in line.modifiers or "CO" in line.modifiers
+    # The same amounts split the same way on every visit of the day: work it out once.
+    key = ("share", policy.id, line.code, line.allowed, deductible_left, coinsurance, assistant,
+           sequestration)
+    found = day.memo.get(key)
+    if found is None:
+        probe = WorkLine(line.code, line.discipline, None, 0, list(line.modifiers), None,
+                         line.performed_by, line.info, line.rvu, (), allowed=line.allowed)
+        share = _split_explained(probe, assistant, deductible_left, coinsurance, sequestration,
+                                 day, policy)
+        found = day.memo[key] = (share, tuple(probe.steps))
+    share, steps = found  # type: ignore[misc]
+    line.payer_paid, line.patient_owes, line.reductions = (share.payer_paid, share.patient_owes,
+                                                           share.reductions)
+    line.steps.extend(steps)
+    return deductible_left - share.deductible
+
+
+def _split_explained(line: WorkLine, assistant: bool, deductible_left: Decimal,
+                     coinsurance: Decimal, sequestration: Decimal, day: PriceDay,
+                     policy: PayerPolicy) -> Share:
+    assert line.allowed is not None
     rate = ONE
     if assistant and policy.pricing.assistant_reduction:
         rate = value_or(day.assistant_rate, ONE)
     share = split(line.allowed, deductible_left, coinsurance, rate, sequestration)
-    line.payer_paid, line.patient_owes, line.reductions = (share.payer_paid, share.patient_owes,
-                                                           share.reductions)
     who = "Medicare" if policy.kind == "medicare" else policy.name
     if share.deductible:
         line.note("pricing.deductible", f"{usd(share.deductible)} goes to the patient's "
@@ -339,4 +358,5 @@ def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
         else:
             line.note("pricing.sequestration", f"no sequestration on this date "
                       f"({day.sequestration.source})", sources.SEQUESTRATION)
-    return deductible_left - share.deductible
+    return share
+
