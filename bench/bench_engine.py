@@ -36,9 +36,10 @@ def generate(count: int, seed: int = 7, days: int = 90) -> list[dict[str, Any]]:
             for code in rng.sample(TIMED, rng.randint(1, 4))]
         if rng.random() < 0.3:
             lines.append({"code": rng.choice(UNTIMED)})
+        day = start + timedelta(days=rng.randint(0, days - 1))
         visits.append({
-            "visit_id": f"v{n}", "date_of_service": (start + timedelta(days=rng.randint(0, days - 1)))
-            .isoformat(), "payer": rng.choice(PAYERS), "locality": rng.choice(LOCALITIES),
+            "visit_id": f"v{n}", "date_of_service": day.isoformat(),
+            "payer": rng.choice(PAYERS), "locality": rng.choice(LOCALITIES),
             "deductible_remaining": rng.choice((0, 0, 50)),
             "ytd_threshold_amount": {"pt_slp": rng.choice((0, 1000, 2400)), "ot": 0},
             "lines": lines})

@@ -77,6 +77,21 @@ def units_for_minutes(minutes: int, unit_minutes: int = 15) -> int:
     return full + 1 if 2 * rest > unit_minutes else full
 
 
+def _checked(services: Sequence[TimedService], unit_minutes: int) -> Sequence[TimedService]:
+    """Refuse what no allocation can mean: a non-positive unit, negative minutes, a code twice."""
+    if unit_minutes <= 0:
+        raise ValueError(f"unit_minutes must be positive, got {unit_minutes}")
+    seen: set[str] = set()
+    for service in services:
+        if service.minutes < 0:
+            raise ValueError(f"{service.code}: minutes must be >= 0, got {service.minutes}")
+        if service.code in seen:
+            raise ValueError(f"{service.code} appears twice; combine its minutes before "
+                             "allocating units")
+        seen.add(service.code)
+    return services
+
+
 def cms_total_time(services: Sequence[TimedService], unit_minutes: int = 15) -> UnitAllocation:
     """Medicare total-time method (the "8-minute rule"), CMS Pub 100-04 ch.5 §20.2.
 
@@ -96,20 +111,14 @@ def cms_total_time(services: Sequence[TimedService], unit_minutes: int = 15) -> 
     Input order never matters: the only ordering used is the sort in step 3, whose key ends in
     the (unique) code. Codes must be unique; combine lines of one code before calling.
     """
-    if unit_minutes <= 0:
-        raise ValueError(f"unit_minutes must be positive, got {unit_minutes}")
     units: dict[str, int] = {}
     total = 0
     full_total = 0
     # (−leftover, rank_key, code): sorting ascending ranks most leftover first.
     candidates: list[tuple[int, tuple[Any, ...], str]] = []
-    for service in services:
+    for service in _checked(services, unit_minutes):
         code = service.code
         minutes = service.minutes
-        if minutes < 0:
-            raise ValueError(f"{code}: minutes must be >= 0, got {minutes}")
-        if code in units:
-            raise ValueError(f"{code} appears twice; combine its minutes before allocating units")
         full, rest = divmod(minutes, unit_minutes)
         units[code] = full
         total += minutes
@@ -153,20 +162,14 @@ def cpt_per_code(services: Sequence[TimedService], unit_minutes: int = 15) -> Un
     total may exceed the CMS total-time figure. ``extra_unit_codes`` lists the codes whose
     remainder earned a unit, ordered as in ``cms_total_time`` (most leftover, rank_key, code).
     """
-    if unit_minutes <= 0:
-        raise ValueError(f"unit_minutes must be positive, got {unit_minutes}")
     units: dict[str, int] = {}
     full_units: dict[str, int] = {}
     total = 0
     total_units = 0
     rounded_up: list[tuple[int, tuple[Any, ...], str]] = []
-    for service in services:
+    for service in _checked(services, unit_minutes):
         code = service.code
         minutes = service.minutes
-        if minutes < 0:
-            raise ValueError(f"{code}: minutes must be >= 0, got {minutes}")
-        if code in units:
-            raise ValueError(f"{code} appears twice; combine its minutes before allocating units")
         full, rest = divmod(minutes, unit_minutes)
         full_units[code] = full
         if 2 * rest > unit_minutes:
