@@ -9,6 +9,7 @@ threshold.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -21,7 +22,8 @@ from therabill.decision import Decision, decide
 from therabill.model import CheckResult, ClaimLine, DataUsed, Totals, Visit, VisitLine
 from therabill.payers.policy import PayerPolicy, load_policies
 from therabill.pricing.engine import price_visit
-from therabill.reference.store import ReferenceData, default_reference
+from therabill.reference.records import MueRelease
+from therabill.reference.store import EditTable, ReferenceData, default_reference
 from therabill.rules import coverage
 from therabill.rules.assistant import split_timed_units, split_untimed
 from therabill.rules.modifiers import (
@@ -310,27 +312,56 @@ def _assistant_split(line: WorkLine, dos: date, policy: PayerPolicy, reference: 
     return [line, with_mod]
 
 
+@dataclass(frozen=True, slots=True)
+class _NcciDay:
+    """The edit tables for a date and what a result says about them, worked out once a day."""
+
+    table: EditTable | None
+    table_note: str
+    mue: MueRelease | None
+    mue_note: str
+    releases: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...]
+
+
+def _ncci_day(reference: ReferenceData, dos: date) -> _NcciDay:
+    cache: dict[date, _NcciDay] = reference.__dict__.setdefault("_ncci_days", {})
+    found = cache.get(dos)
+    if found is not None:
+        return found
+    releases: list[tuple[str, str]] = []
+    notes: list[str] = []
+    table = reference.edit_table(dos)
+    if table is not None:
+        release = table.value.release
+        releases.append(("ptp", f"{release.release_id} (effective {release.effective_from})"))
+        notes.extend(n for n in (release.caveat, table.note) if n)
+    mue = reference.mue_release(dos)
+    if mue is not None:
+        releases.append(("mue", mue.value.release_id))
+        notes.extend(n for n in (mue.value.caveat, mue.note) if n and n not in notes)
+    found = _NcciDay(table.value if table else None, table.note if table else "",
+                     mue.value if mue else None, mue.note if mue else "", tuple(releases),
+                     tuple(dict.fromkeys(notes)))
+    if len(cache) < 20_000:
+        cache[dos] = found
+    return found
+
+
 def _ncci(lines: list[WorkLine], policy: PayerPolicy, dos: date, reference: ReferenceData,
           findings: list[Decision], data: DataUsed) -> None:
     if not policy.ncci:
         return
-    table = reference.edit_table(dos)
-    if table is None:
+    day = _ncci_day(reference, dos)
+    data.releases.update(day.releases)
+    data.notes.extend(n for n in day.notes if n not in data.notes)
+    if day.table is None:
         findings.append(decide("data", "no NCCI PTP table is loaded: pair edits not checked",
                                "therabill reference data", "warning"))
     else:
-        release = table.value.release
-        data.releases["ptp"] = f"{release.release_id} (effective {release.effective_from})"
-        for note in (table.value.release.caveat, table.note):
-            if note and note not in data.notes:
-                data.notes.append(note)
-        findings.extend(apply_ptp(lines, table.value, dos, table.note))
-    mue = reference.mue_release(dos)
-    if mue is not None:
-        data.releases["mue"] = f"{mue.value.release_id}"
-        if mue.note:
-            data.notes.append(mue.note)
-        findings.extend(apply_mue(lines, mue.value, mue.note))
+        findings.extend(apply_ptp(lines, day.table, dos, day.table_note))
+    if day.mue is not None:
+        findings.extend(apply_mue(lines, day.mue, day.mue_note))
 
 
 def _result(visit: Visit, policy: PayerPolicy | None, lines: list[WorkLine],
