@@ -83,10 +83,15 @@ def test_2025_facts(crosswalks: dict[str, LocalityCrosswalk]) -> None:
     assert [row.locality_id for row in crosswalks["2025/25LOCCO.csv"].rows].count("05302-99") == 1
 
 
-def test_txt_twin_without_california_is_rejected(cms_dir: Path) -> None:
-    with pytest.raises(DataFileError, match="no state") as caught:
-        read_locality_file(cms_dir / "locality_county" / TXT_FILE)
-    assert (caught.value.line, caught.value.column) == (13, "State")
+def test_txt_twin_without_california_keeps_the_rows(
+        cms_dir: Path, crosswalks: dict[str, LocalityCrosswalk]) -> None:
+    from_txt = read_locality_file(cms_dir / "locality_county" / TXT_FILE)
+    assert "state not printed for the block starting on line 13" in from_txt.source.note
+    by_id = {row.locality_id: row for row in from_txt.rows}
+    assert by_id[LOS_ANGELES].state == ""
+    assert by_id["10112-00"].state == "ALABAMA"
+    assert [r.locality_id for r in from_txt.rows] == [
+        r.locality_id for r in crosswalks["2025/25LOCCO.csv"].rows]
 
 
 def test_txt_layout_matches_the_csv(cms_dir: Path, tmp_path: Path,
@@ -165,10 +170,10 @@ def test_bad_numbers_and_missing_state(cms_dir: Path, tmp_path: Path) -> None:
         read_locality_file(_write(tmp_path, rows))
     assert (caught.value.line, caught.value.column) == (7, "MAC")
     rows = _rows(cms_dir)
-    rows[6][2] = ""  # Alaska's block without its state
-    with pytest.raises(DataFileError, match="no state") as caught:
-        read_locality_file(_write(tmp_path, rows))
-    assert (caught.value.line, caught.value.column) == (7, "State")
+    rows[6][2] = ""  # Alaska's block without its state: kept, blank, and said
+    crosswalk = read_locality_file(_write(tmp_path, rows))
+    assert "line 7" in crosswalk.source.note
+    assert {r.locality_id: r.state for r in crosswalk.rows}["02102-01"] == ""
 
 
 def test_year_must_be_in_the_file_name(cms_dir: Path, tmp_path: Path) -> None:

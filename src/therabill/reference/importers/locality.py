@@ -72,7 +72,12 @@ def read_locality_file(path: Path) -> LocalityCrosswalk:
     title_year = _TITLE_YEAR.search(title)
     if title_year is not None and int(title_year[1]) != year:
         notes.append(f"title says {title_year[1]} localities; year taken from the file name")
-    localities = _localities(path, rows)
+    localities, unnamed = _localities(path, rows)
+    if unnamed:
+        # 25LOCCO.txt leaves California's name out of its whole block; the localities and
+        # counties are still right, so keep them and say which lines lack the state.
+        notes.append(f"state not printed for the block starting on line {unnamed[0]} "
+                     f"({len(unnamed)} block(s)); left blank — the CSV twin names it")
     _LOCALITIES.check(len(localities), path, "locality")
     return LocalityCrosswalk(
         release_id=f"LOCCO{year}",
@@ -86,9 +91,11 @@ def read_locality_file(path: Path) -> LocalityCrosswalk:
 Rows = Iterator[tuple[int, Sequence[str], bool]]  # line, the five cells, follows a blank row
 
 
-def _localities(path: Path, rows: Rows) -> tuple[LocalityCounties, ...]:
+def _localities(path: Path, rows: Rows) -> tuple[tuple[LocalityCounties, ...], list[int]]:
+    """The localities, and the lines where a state's block starts without naming the state."""
     built: list[list[str]] = []  # mac, locality, state, area, counties
     state = ""
+    unnamed: list[int] = []
     for line, row, after_blank in rows:
         mac, locality, row_state, area, counties = (clean_label(cell) for cell in row)
         if not mac and not locality:
@@ -101,8 +108,8 @@ def _localities(path: Path, rows: Rows) -> tuple[LocalityCounties, ...]:
         if not row_state and (after_blank or not state):
             # Each state's block starts after a blank row and names the state on its first
             # row (true of every CSV); 25LOCCO.txt leaves California's name out.
-            raise DataFileError(path, "no state on the first row of a state's block; the"
-                                " state is unknown (use the CSV twin)", line, STATE)
+            unnamed.append(line)
+            state = ""
         state = row_state or state  # CMS prints the state on its first row only
         if not area:
             raise DataFileError(path, "empty fee schedule area", line, AREA)
@@ -110,7 +117,7 @@ def _localities(path: Path, rows: Rows) -> tuple[LocalityCounties, ...]:
                       pad_digits(locality, 2, path, line, LOCALITY),
                       state, area.rstrip("*").rstrip(), counties])
     unique = dict.fromkeys(LocalityCounties(*fields) for fields in built)
-    return tuple(unique)
+    return tuple(unique), unnamed
 
 
 def _data_rows(numbered: Iterator[tuple[int, Sequence[str]]]) -> Rows:
