@@ -49,7 +49,7 @@ def check(visit: Visit | Mapping[str, Any], *, reference: ReferenceData | None =
     if isinstance(visit, Visit):
         parsed, bad_lines, positions = visit, {}, list(range(len(visit.lines)))
     else:
-        parsed, bad_lines, positions = _parse(visit, findings)
+        parsed, bad_lines, positions = _parse_fast(visit, findings)
         if parsed is None:
             raw = visit if isinstance(visit, Mapping) else {}
             return CheckResult(
@@ -61,6 +61,17 @@ def check(visit: Visit | Mapping[str, Any], *, reference: ReferenceData | None =
 
 def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "visit"
+
+
+def _parse_fast(raw: Mapping[str, Any], findings: list[Decision]
+                ) -> tuple[Visit | None, dict[int, Mapping[str, Any]], list[int]]:
+    """Most visits are well formed: validate them in one go, and look line by line only when
+    something is wrong, so a bad line can be set aside while the others are still checked."""
+    try:
+        visit = Visit.model_validate(raw)
+    except ValidationError:
+        return _parse(raw, findings)
+    return visit, {}, list(range(len(visit.lines)))
 
 
 def _parse(raw: Mapping[str, Any], findings: list[Decision]
