@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import therabill
+from therabill.decision import RULE_IDS
 from therabill.model import CheckResult
 from therabill.render import result_json
 from therabill.rules.units import units_for_minutes
@@ -110,3 +111,16 @@ def test_deterministic(lines: list[dict[str, Any]], payer: str) -> None:
     once = json.dumps(result_json(therabill.check(_visit(lines, payer))), sort_keys=True)
     again = json.dumps(result_json(therabill.check(_visit(lines, payer))), sort_keys=True)
     assert once == again
+
+
+@PROPS
+@given(lines=lines_strategy, payer=st.sampled_from(PAYERS))
+def test_every_decision_names_a_known_rule_and_its_source(lines: list[dict[str, Any]],
+                                                          payer: str) -> None:
+    result = therabill.check(_visit(lines, payer))
+    decisions = [*result.findings, *(step for line in result.lines for step in line.steps)]
+    assert decisions
+    for decision in decisions:
+        assert decision.rule in RULE_IDS, decision
+        assert decision.source.strip() and decision.message.strip(), decision
+        assert decision.severity in ("error", "warning", "info")
