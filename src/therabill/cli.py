@@ -50,7 +50,8 @@ def check(
     batch = read_visits(text)
     if batch.unreadable:
         fail(batch.unreadable)
-    results = [check_visit(item) if isinstance(item, dict) else item for item in batch.items]
+    results = [check_visit(item) if isinstance(item, dict) else item
+               for item in _with_progress(batch.items, "checking visits")]
     if format == "json":
         rendered: list[Any] = [result_json(r) for r in results]
         if batch.shape == "object":
@@ -63,6 +64,15 @@ def check(
         return
     for result in results:
         render_result(console, result, explain)
+
+
+def _with_progress(items: list[Any], label: str) -> Any:
+    """Long inputs show a progress bar on standard error (only where it is a terminal)."""
+    if len(items) < 1_000:
+        return items
+    from rich.progress import track
+
+    return track(items, description=label, console=errors, transient=True)
 
 
 @data_app.command("build")
