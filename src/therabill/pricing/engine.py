@@ -8,6 +8,7 @@ or without MPPR, CQ reduction and sequestration.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from therabill import sources
@@ -174,6 +175,7 @@ def _apply_mppr(lines: list[WorkLine], prices: dict[int, UnitPrice | None], day:
                                or "CO" in line.modifiers, line.discipline))
     owner = full_unit_owner(candidates) if candidates else None
     eligible = {index for index, *_ in candidates}
+    share = value_or(day.pe_paid_share, ONE)
     mppr_source = (f"{sources.CPM5_10_7}; {day.pe_paid_share.source}"
                    if day.pe_paid_share is not None else sources.CPM5_10_7)
     for index, line in enumerate(lines):
@@ -186,32 +188,48 @@ def _apply_mppr(lines: list[WorkLine], prices: dict[int, UnitPrice | None], day:
         if index not in eligible:
             fees[id(line)] = price.full * line.units
             if not policy.pricing.mppr:
-                line.note("pricing.mppr", f"{policy.name} makes no multiple procedure reduction: "
-                          f"{line.units} unit(s) × {usd(price.full)} = "
-                          f"{usd(price.full * line.units)}", policy.pricing.source)
+                _memo_note(line, day, ("no-mppr", policy.id, line.code, line.units, price.full),
+                           lambda line=line, price=price: (
+                               f"{policy.name} makes no multiple procedure reduction: "
+                               f"{line.units} unit(s) × {usd(price.full)} = "
+                               f"{usd(price.full * line.units)}"), policy.pricing.source)
             if use_mppr and len(candidates) and line.rvu is not None:
-                line.note("pricing.mppr", f"{line.code} is outside the therapy MPPR (multiple "
-                          f"procedure indicator {line.rvu.mult_proc}): paid in full",
-                          mppr_source)
+                _memo_note(line, day, ("outside-mppr", line.code, line.rvu.mult_proc),
+                           lambda line=line: (
+                               f"{line.code} is outside the therapy MPPR (multiple procedure "
+                               f"indicator {line.rvu.mult_proc}): paid in full"), mppr_source)
             continue
         full_units = 1 if index == owner else 0
         reduced_units = line.units - full_units
         fees[id(line)] = price.full * full_units + price.reduced * reduced_units
-        pct = int((ONE - value_or(day.pe_paid_share, ONE)) * HUNDRED)
-        if full_units and reduced_units:
-            text = (f"first unit paid in full ({usd(price.full)}): highest practice expense of "
-                    f"the day; {reduced_units} more unit(s) at {usd(price.reduced)} with "
-                    f"{pct}% less PE (reduction "
-                    f"{usd((price.full - price.reduced) * reduced_units)})")
-        elif full_units:
-            text = (f"paid in full ({usd(price.full)}): the unit with the highest practice "
-                    "expense of the day")
-        else:
-            text = (f"{reduced_units} unit(s) at {usd(price.reduced)}: another service had the "
-                    f"highest practice expense, so PE is paid at {100 - pct}% (reduction "
-                    f"{usd((price.full - price.reduced) * reduced_units)})")
-        line.note("pricing.mppr", text, mppr_source)
+        _memo_note(line, day, ("mppr", line.code, full_units, reduced_units, price.full,
+                               price.reduced),
+                   lambda price=price, full_units=full_units, reduced_units=reduced_units:
+                   _mppr_text(price, full_units, reduced_units, share), mppr_source)
     return fees
+
+
+def _memo_note(line: WorkLine, day: PriceDay, key: tuple[object, ...],
+               text: Callable[[], str], source: str) -> None:
+    """A pricing step that reads the same for every visit of the day with these figures."""
+    decision = day.memo.get(key)
+    if decision is None:
+        decision = day.memo[key] = decide("pricing.mppr", text(), source, "info", (line.code,))
+    line.steps.append(decision)  # type: ignore[arg-type]
+
+
+def _mppr_text(price: UnitPrice, full_units: int, reduced_units: int, share: Decimal) -> str:
+    pct = int((ONE - share) * HUNDRED)
+    if full_units and reduced_units:
+        return (f"first unit paid in full ({usd(price.full)}): highest practice expense of the "
+                f"day; {reduced_units} more unit(s) at {usd(price.reduced)} with {pct}% less PE "
+                f"(reduction {usd((price.full - price.reduced) * reduced_units)})")
+    if full_units:
+        return (f"paid in full ({usd(price.full)}): the unit with the highest practice expense "
+                "of the day")
+    return (f"{reduced_units} unit(s) at {usd(price.reduced)}: another service had the highest "
+            f"practice expense, so PE is paid at {100 - pct}% (reduction "
+            f"{usd((price.full - price.reduced) * reduced_units)})")
 
 
 def _explain_price(line: WorkLine, price: UnitPrice, day: PriceDay, policy: PayerPolicy) -> None:

@@ -21,13 +21,10 @@ from therabill.rules.units import (
 )
 from therabill.rules.worklist import WorkLine
 
+ZERO = Decimal(0)
 UNVERIFIED_ADD_ON = ("how MACs apply the time threshold to an add-on code is not settled in CMS "
                      "text (UNVERIFIED): the pair's minutes are pooled and the first block goes "
                      "to the primary code")
-
-
-def _basis(line: WorkLine) -> str:
-    return line.info.time.basis if line.info is not None else "untimed"
 
 
 def assign_units(lines: list[WorkLine], method: str, pool_disciplines: bool,
@@ -36,16 +33,17 @@ def assign_units(lines: list[WorkLine], method: str, pool_disciplines: bool,
     findings: list[Decision] = []
     groups: dict[str, list[WorkLine]] = {}
     for line in lines:
-        if not line.billable:
+        if line.status != "payable":
             continue
-        basis = _basis(line)
-        if basis in ("untimed", "per_item"):
+        time = line.info.time if line.info is not None else None
+        basis = time.basis if time is not None else "untimed"
+        if basis == "untimed" or basis == "per_item":
             line.units = 1
             line.note("units.untimed",
                       f"{line.code} is not a timed code: 1 unit, whatever the minutes; its "
                       "minutes are not counted in the timed total", sources.CPM5_20_2)
             continue
-        unit_minutes = line.info.time.unit_minutes if line.info is not None else 15
+        unit_minutes = (time.unit_minutes if time is not None else None) or 15
         if basis == "timed" and unit_minutes != 15:
             line.units = units_for_minutes(line.minutes or 0, unit_minutes)
             line.note("units.cpt_per_code" if method == "cpt_per_code" else
@@ -55,10 +53,14 @@ def assign_units(lines: list[WorkLine], method: str, pool_disciplines: bool,
                       "is passed)", sources.CPM5_20_2)
             continue
         key = "all" if pool_disciplines else line.discipline
-        groups.setdefault(key, []).append(line)
-    for key, members in sorted(groups.items()):
-        findings.extend(_timed_group(key, members, method, unit_values))
-    return findings
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [line]
+        else:
+            group.append(line)
+    for key in sorted(groups):
+        findings.append(_timed_group(key, groups[key], method, unit_values))
+    return [f for f in findings if f is not None]
 
 
 def _family_of(line: WorkLine) -> str:
@@ -69,38 +71,46 @@ def _family_of(line: WorkLine) -> str:
 
 
 def _timed_group(key: str, members: list[WorkLine], method: str,
-                 unit_values: dict[str, Decimal]) -> list[Decision]:
+                 unit_values: dict[str, Decimal]) -> Decision | None:
+    """Units of one plan of care's timed services; the visit finding that sums them up."""
     families: dict[str, list[WorkLine]] = {}
     for line in members:
-        families.setdefault(_family_of(line), []).append(line)
-    fifteen = {code: fam for code, fam in families.items() if _block_minutes(fam) == 15}
-    other = {code: fam for code, fam in families.items() if code not in fifteen}
-    findings: list[Decision] = []
-    for family in other.values():
-        _set_pair_units(family)
-    if not fifteen:
-        return findings
+        family = _family_of(line)
+        found = families.get(family)
+        if found is None:
+            families[family] = [line]
+        else:
+            found.append(line)
     services = []
+    fifteen: dict[str, list[WorkLine]] = {}
+    for code, family in families.items():
+        if _block_minutes(family) != 15:
+            _set_pair_units(family)  # hourly and other pairs: their own block
+            continue
+        fifteen[code] = family
+        if len(family) == 1:
+            line = family[0]
+            services.append(TimedService(code, line.minutes or 0,
+                                         (-unit_values.get(line.code, ZERO), code)))
+        else:
+            value = max(unit_values.get(line.code, ZERO) for line in family)
+            services.append(TimedService(code, sum(line.minutes or 0 for line in family),
+                                         (-value, code)))
+    if not services:
+        return None
+    cms = method == "cms_total_time"
+    allocation = cms_total_time(services) if cms else cpt_per_code(services)
+    rule = "units.cms_total_time" if cms else "units.cpt_per_code"
+    source = sources.CPM5_20_2 if cms else "CPT time rule (midpoint per code), payer policy"
+    summary = decide(rule, _summary(allocation, method, "all disciplines" if key == "all"
+                                    else key), source, codes=tuple(sorted(fifteen)))
+    tied = {code for tie in allocation.ties for code in tie} if allocation.ties else ()
     for code, family in fifteen.items():
-        value = max((unit_values.get(line.code, Decimal(0)) for line in family), default=0)
-        services.append(TimedService(code, sum(line.minutes or 0 for line in family),
-                                     (-value, code)))
-    allocation = (cms_total_time(services) if method == "cms_total_time"
-                  else cpt_per_code(services))
-    rule = "units.cms_total_time" if method == "cms_total_time" else "units.cpt_per_code"
-    scope = "all disciplines" if key == "all" else key
-    summary = _summary(allocation, method, scope)
-    findings.append(decide(rule, summary, sources.CPM5_20_2 if method == "cms_total_time"
-                           else "CPT time rule (midpoint per code), payer policy",
-                           codes=tuple(sorted(fifteen))))
-    for code, family in fifteen.items():
-        units = allocation.units.get(code, 0)
+        units = allocation.units[code]
         _spread_family(family, units)
         for line in family:
-            line.note(rule, _line_message(line, code, allocation, method, summary),
-                      sources.CPM5_20_2 if method == "cms_total_time" else
-                      "CPT time rule (midpoint per code), payer policy")
-    return findings
+            line.note(rule, _line_message(line, code, allocation, method, code in tied), source)
+    return summary
 
 
 def _block_minutes(family: list[WorkLine]) -> int:
@@ -124,7 +134,7 @@ def _summary(allocation: UnitAllocation, method: str, scope: str) -> str:
 
 
 def _line_message(line: WorkLine, code: str, allocation: UnitAllocation, method: str,
-                  summary: str) -> str:
+                  tied: bool) -> str:
     units = allocation.units.get(code, 0)
     if method == "cms_total_time":
         full = allocation.full_units.get(code, 0)
@@ -134,7 +144,7 @@ def _line_message(line: WorkLine, code: str, allocation: UnitAllocation, method:
                 f"unit(s) for the {code} service")
     else:
         text = f"{line.minutes} minutes → {units} unit(s) by the CPT midpoint rule for {code}"
-    if any(code in tie for tie in allocation.ties):
+    if tied:
         text += "; it tied with another code for a remaining unit (see the visit finding)"
     return text
 
