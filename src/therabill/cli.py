@@ -55,12 +55,12 @@ def check(
     if format == "json":
         rendered: list[Any] = [result_json(r) for r in results]
         if batch.shape == "object":
-            print(json.dumps(rendered[0], indent=2))
+            print(json.dumps(rendered[0], indent=2, ensure_ascii=False))
         elif batch.shape == "array":
-            print(json.dumps(rendered, indent=2))
+            print(json.dumps(rendered, indent=2, ensure_ascii=False))
         else:
             for item in rendered:
-                print(json.dumps(item))
+                print(json.dumps(item, ensure_ascii=False))
         return
     for result in results:
         render_result(console, result, explain)

@@ -7,8 +7,9 @@ CLI, the API and batch reports print the same thing and tests assert on rule ids
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal, NamedTuple
+
+from pydantic import PlainSerializer
 
 Severity = Literal["error", "warning", "info"]
 
@@ -27,12 +28,12 @@ RULE_IDS: frozenset[str] = frozenset({
 })
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """One explained decision: rule id, severity, plain-language message, and its source.
 
-    A plain frozen dataclass: the engine makes dozens per visit, and pydantic models that hold
-    it still validate and serialise it.
+    An immutable named tuple: the engine makes dozens per visit and shares identical ones
+    between visits, so it must be cheap to build and impossible to change. Results serialise
+    it as a JSON object (see ``DecisionField``).
     """
 
     rule: str
@@ -40,6 +41,10 @@ class Decision:
     message: str
     source: str
     codes: tuple[str, ...] = ()
+
+
+# How results hold a decision: serialised as {rule, severity, message, source, codes}.
+DecisionField = Annotated[Decision, PlainSerializer(lambda d: d._asdict(), return_type=dict)]
 
 
 def decide(rule: str, message: str, source: str, severity: Severity = "info",

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from therabill.decision import Decision
+from therabill.decision import DecisionField
 
 Discipline = Literal["PT", "OT", "SLP"]
 PerformedBy = Literal["therapist", "massage_therapist", "aide", "athletic_trainer", "physician"]
@@ -106,7 +106,7 @@ class ClaimLine:
     payer_paid: Decimal | None = None
     patient_owes: Decimal | None = None
     reductions: Decimal | None = None  # CQ/CO and sequestration, taken from the payer's share
-    steps: list[Decision] = field(default_factory=list)
+    steps: list[DecisionField] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -134,7 +134,7 @@ class CheckResult:
     unit_method: UnitMethod | None = None
     lines: list[ClaimLine] = field(default_factory=list)
     totals: Totals = field(default_factory=Totals)
-    findings: list[Decision] = field(default_factory=list)
+    findings: list[DecisionField] = field(default_factory=list)
     data: DataUsed = field(default_factory=DataUsed)
 
 
