@@ -21,6 +21,7 @@ demo: $(BIN)/therabill
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 bench: $(VENV)/.dev
@@ -31,4 +32,4 @@ data: $(BIN)/therabill
 	$(BIN)/therabill data build
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -8,7 +8,7 @@ threshold.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -46,6 +46,8 @@ def check(visit: Visit | Mapping[str, Any], *, reference: ReferenceData | None =
     reference = reference if reference is not None else default_reference()
     policies = policies if policies is not None else load_policies()
     findings: list[Decision] = []
+    parsed: Visit | None
+    bad_lines: dict[int, Mapping[str, Any]]
     if isinstance(visit, Visit):
         parsed, bad_lines, positions = visit, {}, list(range(len(visit.lines)))
     else:
@@ -390,14 +392,18 @@ def _result(visit: Visit, policy: PayerPolicy | None, lines: list[WorkLine],
     priced = [ln for ln in claim_lines if ln.allowed is not None]
     totals = Totals(
         units=sum(ln.units for ln in claim_lines if ln.status == "payable"),
-        allowed=sum((ln.allowed for ln in priced), Decimal("0.00")) if priced else None,
-        payer_paid=sum((ln.payer_paid for ln in priced), Decimal("0.00")) if priced else None,
-        patient_owes=sum((ln.patient_owes for ln in priced), Decimal("0.00")) if priced
-        else None)
+        allowed=_sum_amounts(ln.allowed for ln in priced) if priced else None,
+        payer_paid=_sum_amounts(ln.payer_paid for ln in priced) if priced else None,
+        patient_owes=_sum_amounts(ln.patient_owes for ln in priced) if priced else None)
     return CheckResult(
         visit_id=visit.visit_id, date_of_service=visit.date_of_service, payer=visit.payer,
         unit_method=policy.unit_method if policy else None, lines=claim_lines, totals=totals,
         findings=findings, data=data)
+
+
+def _sum_amounts(amounts: Iterable[Decimal | None]) -> Decimal:
+    """A visit total to the cent; a line without that amount adds nothing to it."""
+    return sum((amount for amount in amounts if amount is not None), Decimal("0.00"))
 
 
 def _claim_line(line: WorkLine) -> ClaimLine:

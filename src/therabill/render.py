@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.panel import Panel
 from rich.table import Table
 
@@ -13,6 +13,10 @@ from therabill.model import RESULT_ADAPTER, CheckResult
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 STATUS_STYLE = {"payable": "green", "denied": "bold red", "not_billable": "dim",
                 "bundled": "magenta", "non_covered": "red", "invalid": "red"}
+RESULT_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("code", "left"), ("units", "right"), ("modifiers", "left"), ("status", "left"),
+    ("min", "right"), ("allowed", "right"), ("payer", "right"), ("patient", "right"),
+    ("why", "left"))
 
 
 def result_json(result: CheckResult) -> dict[str, Any]:
@@ -27,11 +31,9 @@ def render_result(console: Console, result: CheckResult, explain: str | None = N
     title = (f"visit {result.visit_id or '?'} · {result.date_of_service or '?'} · "
              f"{result.payer} · {result.unit_method or ''}")
     table = Table(title=title, title_justify="left", show_lines=True, expand=True)
-    for name, justify in (("code", "left"), ("units", "right"), ("modifiers", "left"),
-                          ("status", "left"), ("min", "right"), ("allowed", "right"),
-                          ("payer", "right"), ("patient", "right"), ("why", "left")):
-        table.add_column(name, justify=justify,  # type: ignore[arg-type]
-                         ratio=6 if name == "why" else None, overflow="fold")
+    for name, justify in RESULT_COLUMNS:
+        table.add_column(name, justify=justify, ratio=6 if name == "why" else None,
+                         overflow="fold")
     for line in result.lines:
         why = "\n".join(f"[{SEVERITY_STYLE[s.severity]}]{s.rule}[/]: {s.message}"
                         for s in line.steps if not s.rule.startswith("pricing."))

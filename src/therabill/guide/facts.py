@@ -274,7 +274,9 @@ def payer_price(policy: PayerPolicy, code: str, medicare: Price) -> PayerPrice |
     if pricing.basis == "medicare_fee_schedule":
         return None
     full = reduced = None
-    if pricing.basis == "percent_of_medicare" and medicare.full is not None:
+    # A Price has both amounts or neither; checking both lets the checker see it.
+    if pricing.basis == "percent_of_medicare" and medicare.full is not None \
+            and medicare.reduced is not None:
         share = (pricing.percent_of_medicare or Decimal(100)) / 100
         full = cents(medicare.full * share)
         reduced = cents((medicare.reduced if pricing.mppr else medicare.full) * share)

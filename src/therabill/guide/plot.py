@@ -58,9 +58,11 @@ def plot_history(history: History, path: Path, catalogue: Catalogue) -> Path:
     days = [row.effective_from for row in history.rows]
     end = date(history.to_year, 12, 31)
     for index, code in enumerate(history.codes):
-        amounts = [float(row.points[index].full) if row.points[index].full is not None
+        amounts = [float(full) if (full := row.points[index].full) is not None
                    else float("nan") for row in history.rows]
-        axes.plot([*days, end], [*amounts, amounts[-1]], drawstyle="steps-post", marker="o",
+        # Dates on the x axis go through matplotlib's date converter; its stubs only list floats.
+        axes.plot([*days, end], [*amounts, amounts[-1]],  # type: ignore[arg-type]
+                  drawstyle="steps-post", marker="o",
                   markevery=list(range(len(days))), linewidth=2,
                   label=_short_name(code, catalogue))
         if amounts[-1] == amounts[-1]:  # not NaN: label the latest amount at the right edge
@@ -78,7 +80,8 @@ def plot_history(history: History, path: Path, catalogue: Catalogue) -> Path:
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"${value:,.2f}"))
     axes.xaxis.set_major_locator(YearLocator())
     axes.xaxis.set_major_formatter(DateFormatter("%Y"))
-    axes.set_xlim(date(history.from_year, 1, 1) - MARGIN, date(history.to_year + 1, 1, 1))
+    first_day, last_day = date(history.from_year, 1, 1) - MARGIN, date(history.to_year + 1, 1, 1)
+    axes.set_xlim(first_day, last_day)  # type: ignore[arg-type]  # dates: as for plot() above
     axes.grid(True, alpha=0.3)
     axes.legend(loc="best")
     figure.text(0.01, 0.015, _source_note(history), fontsize=7.5, color="#444444",

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from therabill.pricing.fee_schedule import NATIONAL, Gpcis
+from therabill.decision import Decision
+from therabill.model import DataUsed
+from therabill.pricing.fee_schedule import NATIONAL, Gpcis, UnitPrice
+from therabill.pricing.patient_share import Share
 from therabill.reference.parameters import DatedValue
 from therabill.reference.store import ReferenceData
 
@@ -21,9 +24,19 @@ class PriceDay:
     sequestration: DatedValue | None
     assistant_rate: DatedValue | None
     problems: tuple[str, ...]  # why pricing is impossible, in plain words (empty when fine)
-    # What pricing works out once per day, place and payer (unit prices, their explanations,
-    # the data summary), reused by every visit of that day: batch files repeat days a lot.
-    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
+    # What pricing works out once per day, place and payer, reused by every visit of that day
+    # (batch files repeat days a lot): one table per kind of result, keyed by what it depends on.
+    # The data summary, by payer id.
+    data_memo: dict[str, DataUsed] = field(default_factory=dict, compare=False, repr=False)
+    # A code's unit price and the steps explaining it, by (payer id, code, has no RVUs).
+    price_memo: dict[tuple[str, str, bool], tuple[UnitPrice | None, tuple[Decision, ...]]] = \
+        field(default_factory=dict, compare=False, repr=False)
+    # An MPPR step, by its kind and the figures in its text.
+    note_memo: dict[tuple[object, ...], Decision] = field(default_factory=dict, compare=False,
+                                                          repr=False)
+    # A line's payment split and its steps, by the amounts and rates it depends on.
+    share_memo: dict[tuple[object, ...], tuple[Share, tuple[Decision, ...]]] = \
+        field(default_factory=dict, compare=False, repr=False)
 
 
 def _gpcis(reference: ReferenceData, locality: str, day: date) -> tuple[Gpcis | None, str, str]:

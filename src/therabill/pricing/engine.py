@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import TypeVarTuple
 
 from therabill import sources
 from therabill.decision import Decision, decide
@@ -20,12 +21,14 @@ from therabill.pricing.context import PriceDay, price_day, value_or
 from therabill.pricing.fee_schedule import UnitPrice, arithmetic, unit_price
 from therabill.pricing.mppr import full_unit_owner, mppr_applies
 from therabill.pricing.patient_share import Share, split
+from therabill.reference.records import RvuRecord
 from therabill.reference.store import ReferenceData
 from therabill.rules.worklist import WorkLine
 
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
 PT_SLP = ("PT", "SLP")
+Ts = TypeVarTuple("Ts")
 
 
 def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
@@ -70,13 +73,12 @@ def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
 
 
 def _record_data(day: PriceDay, policy: PayerPolicy, data: DataUsed) -> None:
-    key = ("data", policy.id)
-    summary = day.memo.get(key)
+    summary = day.data_memo.get(policy.id)
     if summary is None:
-        summary = day.memo[key] = _data_summary(day, policy)
-    data.releases.update(summary.releases)  # type: ignore[attr-defined]
-    data.parameters.update(summary.parameters)  # type: ignore[attr-defined]
-    data.notes.extend(summary.notes)  # type: ignore[attr-defined]
+        summary = day.data_memo[policy.id] = _data_summary(day, policy)
+    data.releases.update(summary.releases)
+    data.parameters.update(summary.parameters)
+    data.notes.extend(summary.notes)
 
 
 def _data_summary(day: PriceDay, policy: PayerPolicy) -> DataUsed:
@@ -101,15 +103,15 @@ def _priced(line: WorkLine, day: PriceDay, policy: PayerPolicy
             ) -> tuple[UnitPrice | None, tuple[Decision, ...]]:
     """A code's unit price and the steps that explain it: the same for every visit of the day."""
     key = (policy.id, line.code, line.rvu is None)
-    found = day.memo.get(key)
+    found = day.price_memo.get(key)
     if found is None:
         probe = WorkLine(line.code, line.discipline, None, 0, [], None, line.performed_by,
                          line.info, line.rvu, ())
         price = _unit_price(probe, day, policy)
         if price is not None:
             _explain_price(probe, price, day, policy)
-        found = day.memo[key] = (price, tuple(probe.steps))
-    return found  # type: ignore[return-value]
+        found = day.price_memo[key] = (price, tuple(probe.steps))
+    return found
 
 
 def _unit_price(line: WorkLine, day: PriceDay, policy: PayerPolicy) -> UnitPrice | None:
@@ -165,7 +167,7 @@ def _apply_mppr(lines: list[WorkLine], prices: dict[int, UnitPrice | None], day:
     """Line fee after MPPR: one unit in the visit at full PE, every other eligible unit reduced."""
     fees: dict[int, Decimal] = {}
     use_mppr = policy.pricing.mppr and day.pe_paid_share is not None
-    candidates = []
+    candidates: list[tuple[int, RvuRecord, Decimal, bool, str]] = []
     for index, line in enumerate(lines):
         price = prices.get(id(line))
         if price is None or line.status != "payable" or line.units == 0:
@@ -189,33 +191,40 @@ def _apply_mppr(lines: list[WorkLine], prices: dict[int, UnitPrice | None], day:
             fees[id(line)] = price.full * line.units
             if not policy.pricing.mppr:
                 _memo_note(line, day, ("no-mppr", policy.id, line.code, line.units, price.full),
-                           lambda line=line, price=price: (
-                               f"{policy.name} makes no multiple procedure reduction: "
-                               f"{line.units} unit(s) × {usd(price.full)} = "
-                               f"{usd(price.full * line.units)}"), policy.pricing.source)
+                           policy.pricing.source, _no_mppr_text, policy.name, line.units,
+                           price.full)
             if use_mppr and len(candidates) and line.rvu is not None:
                 _memo_note(line, day, ("outside-mppr", line.code, line.rvu.mult_proc),
-                           lambda line=line: (
-                               f"{line.code} is outside the therapy MPPR (multiple procedure "
-                               f"indicator {line.rvu.mult_proc}): paid in full"), mppr_source)
+                           mppr_source, _outside_mppr_text, line.code, line.rvu.mult_proc)
             continue
         full_units = 1 if index == owner else 0
         reduced_units = line.units - full_units
         fees[id(line)] = price.full * full_units + price.reduced * reduced_units
         _memo_note(line, day, ("mppr", line.code, full_units, reduced_units, price.full,
                                price.reduced),
-                   lambda price=price, full_units=full_units, reduced_units=reduced_units:
-                   _mppr_text(price, full_units, reduced_units, share), mppr_source)
+                   mppr_source, _mppr_text, price, full_units, reduced_units, share)
     return fees
 
 
-def _memo_note(line: WorkLine, day: PriceDay, key: tuple[object, ...],
-               text: Callable[[], str], source: str) -> None:
-    """A pricing step that reads the same for every visit of the day with these figures."""
-    decision = day.memo.get(key)
+def _memo_note(line: WorkLine, day: PriceDay, key: tuple[object, ...], source: str,
+               text: Callable[[*Ts], str], *text_args: *Ts) -> None:
+    """A pricing step that reads the same for every visit of the day with these figures; its
+    message, ``text(*text_args)``, is only written the first time."""
+    decision = day.note_memo.get(key)
     if decision is None:
-        decision = day.memo[key] = decide("pricing.mppr", text(), source, "info", (line.code,))
-    line.steps.append(decision)  # type: ignore[arg-type]
+        decision = day.note_memo[key] = decide("pricing.mppr", text(*text_args), source, "info",
+                                               (line.code,))
+    line.steps.append(decision)
+
+
+def _no_mppr_text(payer: str, units: int, full: Decimal) -> str:
+    return (f"{payer} makes no multiple procedure reduction: {units} unit(s) × {usd(full)} = "
+            f"{usd(full * units)}")
+
+
+def _outside_mppr_text(code: str, mult_proc: str) -> str:
+    return (f"{code} is outside the therapy MPPR (multiple procedure indicator {mult_proc}): "
+            "paid in full")
 
 
 def _mppr_text(price: UnitPrice, full_units: int, reduced_units: int, share: Decimal) -> str:
@@ -320,16 +329,16 @@ def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
         return deductible_left
     assistant = "CQ" in line.modifiers or "CO" in line.modifiers
     # The same amounts split the same way on every visit of the day: work it out once.
-    key = ("share", policy.id, line.code, line.allowed, deductible_left, coinsurance, assistant,
+    key = (policy.id, line.code, line.allowed, deductible_left, coinsurance, assistant,
            sequestration)
-    found = day.memo.get(key)
+    found = day.share_memo.get(key)
     if found is None:
         probe = WorkLine(line.code, line.discipline, None, 0, list(line.modifiers), None,
                          line.performed_by, line.info, line.rvu, (), allowed=line.allowed)
         share = _split_explained(probe, assistant, deductible_left, coinsurance, sequestration,
                                  day, policy)
-        found = day.memo[key] = (share, tuple(probe.steps))
-    share, steps = found  # type: ignore[misc]
+        found = day.share_memo[key] = (share, tuple(probe.steps))
+    share, steps = found
     line.payer_paid, line.patient_owes, line.reductions = (share.payer_paid, share.patient_owes,
                                                            share.reductions)
     line.steps.extend(steps)

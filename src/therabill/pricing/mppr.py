@@ -9,11 +9,12 @@ Carrier-priced, bundled and add-on codes are outside the reduction.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TypeGuard
 
 from therabill.reference.records import RvuRecord
 
 
-def mppr_applies(rvu: RvuRecord | None) -> bool:
+def mppr_applies(rvu: RvuRecord | None) -> TypeGuard[RvuRecord]:
     return (rvu is not None and rvu.mult_proc == "5" and rvu.status in ("A", "R", "T")
             and rvu.global_days != "ZZZ")
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from therabill.reference.records import GpciRelease, LocalityCrosswalk
+from therabill.reference.records import (
+    GpciRelease,
+    LocalityCrosswalk,
+    MueRelease,
+    PtpRelease,
+    RvuRelease,
+)
 from therabill.reference.store import ReferenceData
 from therabill.reference.tables import KIND_OF, Release
 
@@ -16,7 +23,7 @@ from therabill.reference.tables import KIND_OF, Release
 def _covers(release: Release, following: date | None) -> str:
     if isinstance(release, GpciRelease | LocalityCrosswalk):
         return f"{release.year}-01-01 … {release.year}-12-31"
-    start: date = release.effective_from  # type: ignore[union-attr]
+    start = release.effective_from
     if following is not None:
         end = date.fromordinal(following.toordinal() - 1).isoformat()
     elif KIND_OF[type(release)] == "rvu":
@@ -28,14 +35,19 @@ def _covers(release: Release, following: date | None) -> str:
 
 def release_rows(reference: ReferenceData) -> list[dict[str, Any]]:
     rows = []
-    for kind, series in (("rvu", reference.rvu), ("ptp", reference.ptp), ("mue", reference.mue)):
+    dated: tuple[tuple[str, Sequence[RvuRelease | PtpRelease | MueRelease]], ...] = (
+        ("rvu", reference.rvu), ("ptp", reference.ptp), ("mue", reference.mue))
+    for kind, series in dated:
         for index, release in enumerate(series):
             following = series[index + 1].effective_from if index + 1 < len(series) else None
             if kind == "rvu" and following and following.year != release.effective_from.year:
                 following = date(release.effective_from.year + 1, 1, 1)
             rows.append(_row(kind, release, _covers(release, following), reference))
-    for release in [*reference.gpci.values(), *reference.localities.values()]:
-        rows.append(_row(KIND_OF[type(release)], release, _covers(release, None), reference))
+    yearly: list[GpciRelease | LocalityCrosswalk] = [*reference.gpci.values(),
+                                                     *reference.localities.values()]
+    for year_release in yearly:
+        rows.append(_row(KIND_OF[type(year_release)], year_release,
+                         _covers(year_release, None), reference))
     return rows
 
 

@@ -71,11 +71,11 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 def _release_rows(release: Release) -> tuple[tuple[str, ...], list[tuple[object, ...]]]:
     if isinstance(release, RvuRelease):
-        records = sorted(release.records.values(), key=lambda r: (r.code, r.modifier))
-        return RVU_COLUMNS, [tuple(getattr(r, c) for c in RVU_COLUMNS) for r in records]
+        rvus = sorted(release.records.values(), key=lambda r: (r.code, r.modifier))
+        return RVU_COLUMNS, [tuple(getattr(r, c) for c in RVU_COLUMNS) for r in rvus]
     if isinstance(release, GpciRelease):
-        records = sorted(release.records.values(), key=lambda r: (r.mac, r.locality))
-        return GPCI_COLUMNS, [tuple(getattr(r, c) for c in GPCI_COLUMNS) for r in records]
+        gpcis = sorted(release.records.values(), key=lambda r: (r.mac, r.locality))
+        return GPCI_COLUMNS, [tuple(getattr(r, c) for c in GPCI_COLUMNS) for r in gpcis]
     if isinstance(release, LocalityCrosswalk):
         return LOCALITY_COLUMNS, [tuple(getattr(r, c) for c in LOCALITY_COLUMNS)
                                   for r in release.rows]
@@ -83,8 +83,8 @@ def _release_rows(release: Release) -> tuple[tuple[str, ...], list[tuple[object,
         edits = sorted(release.edits, key=lambda e: (e.column_1, e.column_2,
                                                      e.deletion or date.max))
         return PTP_COLUMNS, [tuple(getattr(e, c) for c in PTP_COLUMNS) for e in edits]
-    records = sorted(release.records.values(), key=lambda r: r.code)
-    return MUE_COLUMNS, [tuple(getattr(r, c) for c in MUE_COLUMNS) for r in records]
+    mues = sorted(release.records.values(), key=lambda r: r.code)
+    return MUE_COLUMNS, [tuple(getattr(r, c) for c in MUE_COLUMNS) for r in mues]
 
 
 def release_id_of(release: Release) -> str:
@@ -137,7 +137,7 @@ def read_release(directory: Path, entry: dict[str, Any]) -> Release:
     source = SourceInfo(**entry["source"])
     kind = entry["kind"]
     if kind == "rvu":
-        records = {}
+        records: dict[tuple[str, str], RvuRecord] = {}
         for r in rows:
             record = RvuRecord(
                 code=r["code"], modifier=r["modifier"], status=r["status"],
@@ -151,14 +151,14 @@ def read_release(directory: Path, entry: dict[str, Any]) -> Release:
         return RvuRelease(entry["release_id"], date.fromisoformat(entry["effective_from"]),
                           entry.get("title", ""), entry.get("released", ""), source, records)
     if kind == "gpci":
-        gpcis = {}
+        gpcis: dict[str, GpciRecord] = {}
         for r in rows:
             unfloored = r["work_unfloored"]
-            record = GpciRecord(mac=r["mac"], locality=r["locality"], state=r["state"],
+            gpci = GpciRecord(mac=r["mac"], locality=r["locality"], state=r["state"],
                                 name=r["name"], work=_decimal(r["work"]), pe=_decimal(r["pe"]),
                                 mp=_decimal(r["mp"]),
                                 work_unfloored=_decimal(unfloored) if unfloored else None)
-            gpcis[record.locality_id] = record
+            gpcis[gpci.locality_id] = gpci
         return GpciRelease(entry["release_id"], int(entry["year"]), entry.get("title", ""),
                            source, gpcis)
     if kind == "locality":

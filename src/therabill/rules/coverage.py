@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from therabill import sources
 from therabill.decision import Decision
+from therabill.model import LineStatus
 from therabill.payers.policy import PayerPolicy
 from therabill.rules.worklist import WorkLine
 
 # What each RVU status means for payment under the fee schedule (CMS PFS RVU file layout notes).
-STATUS_MEANING = {
+STATUS_MEANING: dict[str, tuple[LineStatus, str]] = {
     "B": ("bundled", "bundled: paid as part of other services, never separately"),
     "I": ("invalid", "not valid for Medicare purposes"),
     "N": ("non_covered", "a non-covered service"),

@@ -7,13 +7,16 @@ modifier. NCCI modifiers (59, X{EPSU}) are never added here: only the biller's d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from therabill import sources
 from therabill.decision import Decision
+from therabill.model import Discipline
 from therabill.rules.worklist import WorkLine
 
-DISCIPLINE_MODIFIER = {"PT": "GP", "OT": "GO", "SLP": "GN"}
-MODIFIER_DISCIPLINE = {v: k for k, v in DISCIPLINE_MODIFIER.items()}
-ASSISTANT_MODIFIER = {"PT": "CQ", "OT": "CO"}
+DISCIPLINE_MODIFIER: dict[Discipline, str] = {"PT": "GP", "OT": "GO", "SLP": "GN"}
+MODIFIER_DISCIPLINE: dict[str, Discipline] = {v: k for k, v in DISCIPLINE_MODIFIER.items()}
+ASSISTANT_MODIFIER: dict[Discipline, str] = {"PT": "CQ", "OT": "CO"}
 NCCI_MODIFIERS = frozenset({"59", "XE", "XS", "XP", "XU"})
 # Modifiers a therapy claim may carry; anything else is flagged so a typo is caught before billing.
 KNOWN_MODIFIERS = frozenset({
@@ -24,8 +27,8 @@ KNOWN_MODIFIERS = frozenset({
 })
 
 
-def line_discipline(entered: tuple[str, ...], line_value: str | None, visit_default: str,
-                    fixed: list[str] | None) -> str:
+def line_discipline(entered: tuple[str, ...], line_value: Discipline | None,
+                    visit_default: Discipline, fixed: Sequence[Discipline] | None) -> Discipline:
     """Which plan of care a line belongs to: the line's own, the code's (evaluations), the
     modifier the biller entered, then the visit's default. An evaluation the line puts under
     another plan of care keeps that discipline, so the engine can refuse it."""

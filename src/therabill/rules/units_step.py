@@ -52,15 +52,17 @@ def assign_units(lines: list[WorkLine], method: str, pool_disciplines: bool,
                       f"{line.minutes} minutes → {line.units} unit(s) (a unit once the midpoint "
                       "is passed)", sources.CPM5_20_2)
             continue
-        key = "all" if pool_disciplines else line.discipline
+        key: str = "all" if pool_disciplines else line.discipline
         group = groups.get(key)
         if group is None:
             groups[key] = [line]
         else:
             group.append(line)
     for key in sorted(groups):
-        findings.append(_timed_group(key, groups[key], method, unit_values))
-    return [f for f in findings if f is not None]
+        summary = _timed_group(key, groups[key], method, unit_values)
+        if summary is not None:
+            findings.append(summary)
+    return findings
 
 
 def _family_of(line: WorkLine) -> str:
@@ -74,14 +76,14 @@ def _timed_group(key: str, members: list[WorkLine], method: str,
                  unit_values: dict[str, Decimal]) -> Decision | None:
     """Units of one plan of care's timed services; the visit finding that sums them up."""
     families: dict[str, list[WorkLine]] = {}
-    for line in members:
-        family = _family_of(line)
-        found = families.get(family)
+    for member in members:
+        family_code = _family_of(member)
+        found = families.get(family_code)
         if found is None:
-            families[family] = [line]
+            families[family_code] = [member]
         else:
-            found.append(line)
-    services = []
+            found.append(member)
+    services: list[TimedService] = []
     fifteen: dict[str, list[WorkLine]] = {}
     for code, family in families.items():
         if _block_minutes(family) != 15:
@@ -158,21 +160,23 @@ def _spread_family(family: list[WorkLine], units: int) -> None:
     primary = [ln for ln in family if ln.info and ln.info.time.basis == "timed_primary"]
     add_on = [ln for ln in family if ln.info and ln.info.time.basis == "timed_add_on"]
     if primary:
-        primary[0].units = min(units, 1)
-        rest = units - primary[0].units
+        head = primary[0]
+        head.units = min(units, 1)
+        rest = units - head.units
         if add_on:
             add_on[0].units = rest
-        elif rest:
-            primary[0].note("units.cms_total_time",
-                            f"{rest} more unit(s) belong on the add-on code "
-                            f"{primary[0].info.time.add_on}; add that line", sources.CPM5_20_2,
-                            "warning")
-        primary[0].note("units.cms_total_time", UNVERIFIED_ADD_ON, sources.CPM5_20_2)
+        elif rest and head.info is not None:  # always set: only lines with info were kept
+            head.note("units.cms_total_time",
+                      f"{rest} more unit(s) belong on the add-on code "
+                      f"{head.info.time.add_on}; add that line", sources.CPM5_20_2, "warning")
+        head.note("units.cms_total_time", UNVERIFIED_ADD_ON, sources.CPM5_20_2)
     elif add_on:
-        add_on[0].units = units
-        add_on[0].note("units.cms_total_time",
-                       f"{add_on[0].code} is an add-on: bill it only with its primary code "
-                       f"{add_on[0].info.time.primary}", sources.CPM5_20_2, "warning")
+        tail = add_on[0]
+        tail.units = units
+        if tail.info is not None:  # always set: only lines with info were kept
+            tail.note("units.cms_total_time",
+                      f"{tail.code} is an add-on: bill it only with its primary code "
+                      f"{tail.info.time.primary}", sources.CPM5_20_2, "warning")
 
 
 def _set_pair_units(family: list[WorkLine]) -> None:

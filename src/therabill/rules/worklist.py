@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from therabill.decision import Decision, decide
+from therabill.decision import Decision, Severity, decide
+from therabill.model import Discipline, LineStatus
 from therabill.reference.catalogue import CodeInfo
 from therabill.reference.records import RvuRecord
 
@@ -15,7 +16,7 @@ class WorkLine:
     """A service (input lines of one code combined) and, later, one claim line of it."""
 
     code: str
-    discipline: str
+    discipline: Discipline
     minutes: int | None
     assistant_minutes: int
     modifiers: list[str]
@@ -24,7 +25,7 @@ class WorkLine:
     info: CodeInfo | None
     rvu: RvuRecord | None
     inputs: tuple[int, ...]  # indexes of the visit lines it came from
-    status: str = "payable"
+    status: LineStatus = "payable"
     units: int = 0
     steps: list[Decision] = field(default_factory=list)
     # filled by pricing
@@ -38,13 +39,14 @@ class WorkLine:
     def billable(self) -> bool:
         return self.status == "payable"
 
-    def note(self, rule: str, message: str, source: str, severity: str = "info") -> Decision:
-        decision = decide(rule, message, source, severity, (self.code,))  # type: ignore[arg-type]
+    def note(self, rule: str, message: str, source: str, severity: Severity = "info"
+             ) -> Decision:
+        decision = decide(rule, message, source, severity, (self.code,))
         self.steps.append(decision)
         return decision
 
-    def stop(self, status: str, rule: str, message: str, source: str,
-             severity: str = "error") -> Decision:
+    def stop(self, status: LineStatus, rule: str, message: str, source: str,
+             severity: Severity = "error") -> Decision:
         """Take the line out of payment with the reason, and return the decision for findings."""
         self.status = status
         if status != "payable":
