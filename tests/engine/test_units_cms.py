@@ -50,7 +50,9 @@ def test_example_2_tie_is_two_plus_one_and_the_alternative_is_reported() -> None
     # the alternative swaps the extra unit: the other code × 2
     assert f"{loser} × 2" in summary.message and f"{winner} × 1" in summary.message
     for line in result.lines:
-        assert "tied" in step(line, "units.cms_total_time").message
+        message = step(line, "units.cms_total_time").message
+        assert "tied" in message and "alternative allocation: " in message
+        assert f"{loser} × 2" in message and f"{winner} × 1" in message
 
 
 def test_example_3_leftover_goes_to_the_code_with_more_leftover_minutes() -> None:

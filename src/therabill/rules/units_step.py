@@ -146,8 +146,11 @@ def _line_message(line: WorkLine, code: str, allocation: UnitAllocation, method:
                 f"unit(s) for the {code} service")
     else:
         text = f"{line.minutes} minutes → {units} unit(s) by the CPT midpoint rule for {code}"
-    if tied:
-        text += "; it tied with another code for a remaining unit (see the visit finding)"
+    if tied and allocation.alternative is not None:
+        # CMS leaves equal-time choices to the professional: show the other compliant split.
+        other = ", ".join(f"{c} × {u}" for c, u in sorted(allocation.alternative.items()))
+        text += (f"; it tied with another code for a remaining unit, resolved by the "
+                 f"higher-paying code then code order (alternative allocation: {other})")
     return text
 
 
