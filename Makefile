@@ -4,7 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench data clean
+FAST := .venv-fast
+SOURCES := $(shell find src -name '*.py' -o -name '*.yaml' -o -name '*.csv' -o -name '*.json')
+
+.PHONY: demo test test-compiled lint bench data clean
 
 $(BIN)/therabill: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +27,30 @@ test: $(VENV)/.dev
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-bench: $(VENV)/.dev
-	$(BIN)/python bench/bench_engine.py
+# The compiled build (mypyc) that batch work and the benchmark use: same source, built with
+# THERABILL_COMPILE=1 into its own environment, rebuilt whenever a source file changes.
+$(FAST)/.built: pyproject.toml setup.py $(SOURCES)
+	rm -rf $(FAST) build
+	$(PYTHON) -m venv $(FAST)
+	$(FAST)/bin/pip install --quiet --upgrade pip setuptools wheel
+	$(FAST)/bin/pip install --quiet ".[dev]"
+	THERABILL_COMPILE=1 $(FAST)/bin/pip install --quiet --no-build-isolation --no-deps \
+		--force-reinstall .
+	@touch $@
+
+# The whole suite again, against the compiled build (from the installed package, not src/).
+test-compiled: $(FAST)/.built
+	$(FAST)/bin/python -c "import sys, therabill.engine as e; \
+		sys.exit(0 if e.__file__.endswith('.so') else 'the engine is not compiled')"
+	THERABILL_CMS_DIR=$${THERABILL_CMS_DIR:-$(abspath ..)/shared/cms} \
+		$(FAST)/bin/python -m pytest -p no:cacheprovider
+
+bench: $(FAST)/.built
+	$(FAST)/bin/python bench/bench_engine.py
 
 # Rebuild the bundled reference tables from the official CMS files in ../shared/cms.
 data: $(BIN)/therabill
 	$(BIN)/therabill data build
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(FAST) build .pytest_cache .ruff_cache .mypy_cache
