@@ -12,10 +12,12 @@ from setuptools import setup
 COMPILED = [
     "src/therabill/money.py",
     "src/therabill/engine.py",
+    "src/therabill/intake.py",
     "src/therabill/rules/worklist.py",
     "src/therabill/rules/units.py",
     "src/therabill/rules/units_step.py",
     "src/therabill/rules/assistant.py",
+    "src/therabill/rules/assistant_step.py",
     "src/therabill/rules/modifiers.py",
     "src/therabill/rules/coverage.py",
     "src/therabill/rules/ncci.py",

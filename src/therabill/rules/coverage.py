@@ -7,6 +7,8 @@ a payer's own exclusions and replacement codes come from its policy file.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from therabill import sources
 from therabill.decision import Decision
 from therabill.model import LineStatus
@@ -96,3 +98,54 @@ def check_performer(line: WorkLine, policy: PayerPolicy) -> Decision | None:
                      f"{line.code} furnished by {who} cannot be billed as therapy to "
                      f"{policy.name}: {reason}. State practice acts also differ on what may be "
                      "delegated.", source)
+
+
+def screen(lines: list[WorkLine], policy: PayerPolicy,
+           findings: list[Decision]) -> dict[str, Decimal]:
+    """Coverage, who may furnish, and one PT and one OT evaluation a day, line by line.
+
+    Returns each code's total RVUs, the tie-break value for units and daily caps."""
+    evaluations: dict[str, WorkLine] = {}
+    values: dict[str, Decimal] = {}
+    for line in lines:
+        if not line.billable:
+            continue
+        for rule in (check_performer, check_medicare_status, check_catalogue_coverage,
+                     check_payer_rules):
+            decision = rule(line, policy)
+            if decision is not None:
+                findings.append(decision)
+                break
+        if not line.billable:
+            continue
+        if line.info is not None and line.info.evaluation:
+            fixed = line.info.disciplines
+            if fixed and line.discipline not in fixed:
+                findings.append(line.stop(
+                    "invalid", "modifier.discipline",
+                    f"{line.code} is an evaluation of the {'/'.join(fixed)} plan of care and "
+                    f"cannot be billed under {line.discipline}", sources.CPM5_20_1))
+                continue
+            if line.assistant_minutes:
+                # units are not assigned yet; a denied line keeps the unit billed
+                line.units = 1 if line.info.time.basis == "untimed" else 0
+                findings.append(line.stop(
+                    "denied", "modifier.assistant",
+                    f"{line.code} is an evaluation: assistants may not furnish evaluations, so "
+                    "it cannot be billed with assistant minutes", sources.BPM15_220))
+                continue
+            # NCCI-XI §P.1 limits PT (97161-97164) and OT (97165-97168) evaluations to one a
+            # day; SLP has no such rule (and 92607 + add-on 92608 are one evaluation).
+            first = evaluations.get(line.discipline) if line.discipline != "SLP" else None
+            if first is not None and policy.ncci:
+                line.units = 1
+                findings.append(line.stop(
+                    "denied", "coverage.medicare" if policy.kind == "medicare"
+                    else "coverage.payer",
+                    f"only one {line.discipline} evaluation or re-evaluation a day; "
+                    f"{first.code} is already billed", sources.NCCI_XI_P))
+                continue
+            evaluations[line.discipline] = line
+        if line.rvu is not None:
+            values[line.code] = line.rvu.work + line.rvu.pe_nonfacility + line.rvu.mp
+    return values

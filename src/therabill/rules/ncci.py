@@ -9,12 +9,15 @@ MAI 2 and 3 deny every unit of the code that day — never only the excess.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from therabill import sources
 from therabill.decision import Decision, decide
+from therabill.model import DataUsed
+from therabill.payers.policy import PayerPolicy
 from therabill.reference.records import MueRelease, PtpEdit
-from therabill.reference.store import EditTable
+from therabill.reference.store import EditTable, ReferenceData
 from therabill.rules.modifiers import NCCI_MODIFIERS
 from therabill.rules.worklist import WorkLine
 
@@ -113,3 +116,55 @@ def apply_mue(lines: list[WorkLine], release: MueRelease, source_note: str) -> l
             findings.append(decide("ncci.mue", message, f"{where}; {sources.NCCI_MUE}",
                                    "error", (code,)))
     return findings
+
+
+@dataclass(frozen=True, slots=True)
+class _NcciDay:
+    """The edit tables for a date and what a result says about them, worked out once a day."""
+
+    table: EditTable | None
+    table_note: str
+    mue: MueRelease | None
+    mue_note: str
+    releases: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...]
+
+
+def _ncci_day(reference: ReferenceData, dos: date) -> _NcciDay:
+    cache: dict[date, _NcciDay] = reference.__dict__.setdefault("_ncci_days", {})
+    found = cache.get(dos)
+    if found is not None:
+        return found
+    releases: list[tuple[str, str]] = []
+    notes: list[str] = []
+    table = reference.edit_table(dos)
+    if table is not None:
+        release = table.value.release
+        releases.append(("ptp", f"{release.release_id} (effective {release.effective_from})"))
+        notes.extend(n for n in (release.caveat, table.note) if n)
+    mue = reference.mue_release(dos)
+    if mue is not None:
+        releases.append(("mue", mue.value.release_id))
+        notes.extend(n for n in (mue.value.caveat, mue.note) if n and n not in notes)
+    found = _NcciDay(table.value if table else None, table.note if table else "",
+                     mue.value if mue else None, mue.note if mue else "", tuple(releases),
+                     tuple(dict.fromkeys(notes)))
+    if len(cache) < 20_000:
+        cache[dos] = found
+    return found
+
+
+def apply_ncci(lines: list[WorkLine], policy: PayerPolicy, dos: date, reference: ReferenceData,
+          findings: list[Decision], data: DataUsed) -> None:
+    if not policy.ncci:
+        return
+    day = _ncci_day(reference, dos)
+    data.releases.update(day.releases)
+    data.notes.extend(n for n in day.notes if n not in data.notes)
+    if day.table is None:
+        findings.append(decide("data", "no NCCI PTP table is loaded: pair edits not checked",
+                               "therabill reference data", "warning"))
+    else:
+        findings.extend(apply_ptp(lines, day.table, dos, day.table_note))
+    if day.mue is not None:
+        findings.extend(apply_mue(lines, day.mue, day.mue_note))

@@ -10,6 +10,9 @@ from therabill.model import Discipline, LineStatus
 from therabill.reference.catalogue import CodeInfo
 from therabill.reference.records import RvuRecord
 
+# Time bases whose units do not come from minutes (one a day, or one per item).
+NO_MINUTES_BASES = ("untimed", "per_item")
+
 
 @dataclass(slots=True)
 class WorkLine:

@@ -1,0 +1,126 @@
+"""From what the biller entered to the engine's work lines.
+
+A well-formed visit is validated in one pass; otherwise line by line, so a bad line is reported
+(an ``input`` finding naming the field, with its original index) and set aside while the others
+are still checked. Codes and minutes are checked against the catalogue and the RVU release, and
+lines of one code and discipline are combined into one claim line, as MACs require.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from therabill import sources
+from therabill.decision import Decision, decide
+from therabill.model import Visit, VisitLine
+from therabill.reference.records import RvuRelease
+from therabill.reference.store import ReferenceData
+from therabill.rules.modifiers import line_discipline
+from therabill.rules.worklist import NO_MINUTES_BASES, WorkLine
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "visit"
+
+
+def parse_visit(raw: Mapping[str, Any], findings: list[Decision]
+                ) -> tuple[Visit | None, dict[int, Mapping[str, Any]], list[int]]:
+    """Most visits are well formed: validate them in one go, and look line by line only when
+    something is wrong, so a bad line can be set aside while the others are still checked."""
+    try:
+        visit = Visit.model_validate(raw)
+    except ValidationError:
+        return _parse_by_line(raw, findings)
+    return visit, {}, list(range(len(visit.lines)))
+
+
+def _parse_by_line(raw: Mapping[str, Any], findings: list[Decision]
+           ) -> tuple[Visit | None, dict[int, Mapping[str, Any]], list[int]]:
+    """Validate the visit; a bad line is reported and set aside, the others still get checked."""
+    if not isinstance(raw, Mapping):
+        findings.append(decide("input", "a visit must be a JSON object", "therabill visit format",
+                               "error"))
+        return None, {}, []
+    lines = raw.get("lines", [])
+    good: list[Any] = []
+    positions: list[int] = []  # where each readable line stood in the input
+    bad: dict[int, Mapping[str, Any]] = {}
+    if isinstance(lines, list):
+        for index, line in enumerate(lines):
+            try:
+                good.append(VisitLine.model_validate(line))
+                positions.append(index)
+            except ValidationError as exc:
+                bad[index] = line if isinstance(line, Mapping) else {}
+                for error in exc.errors():
+                    where = ".".join(str(p) for p in (index, *error["loc"]))
+                    findings.append(decide(
+                        "input", f"lines.{where}: {error['msg']}",
+                        "therabill visit format", "error"))
+        header = {**raw, "lines": good}
+    else:
+        header = dict(raw)
+    try:
+        return Visit.model_validate(header), bad, positions
+    except ValidationError as exc:
+        for error in exc.errors():
+            findings.append(decide("input", f"{_field(error['loc'])}: {error['msg']}",
+                                   "therabill visit format", "error"))
+        return None, bad, positions
+
+
+def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | None,
+                reference: ReferenceData, findings: list[Decision]) -> list[WorkLine]:
+    """Validate codes and minutes and combine lines of one code and discipline (one line per
+    code per day, as MACs require)."""
+    combined: dict[tuple[str, str], WorkLine] = {}
+    catalogue = reference.catalogue
+    for index, entered in zip(positions, visit.lines, strict=True):
+        info = catalogue.get(entered.code)
+        rvu = rvu_release.records.get((entered.code, "")) if rvu_release is not None else None
+        fixed = info.disciplines if info is not None and info.evaluation else None
+        discipline = line_discipline(entered.modifiers, entered.discipline, visit.discipline,
+                                     fixed)
+        line = WorkLine(entered.code, discipline, entered.minutes, entered.assistant_minutes,
+                        list(dict.fromkeys(entered.modifiers)), entered.charge,
+                        entered.performed_by, info, rvu, (index,))
+        problem = _line_problem(entered, info, rvu, reference)
+        if problem:
+            findings.append(line.stop("invalid", "input", f"lines.{index}.{problem}",
+                                      "therabill visit format"))
+            combined[(f"#{index}", "")] = line
+            continue
+        key = (entered.code, discipline)
+        if key in combined:
+            _merge(combined[key], line)
+        else:
+            combined[key] = line
+    return list(combined.values())
+
+
+def _line_problem(entered: VisitLine, info: Any, rvu: Any, reference: ReferenceData) -> str:
+    if info is None and rvu is None and entered.code not in reference.known_codes:
+        return f"code: {entered.code} is not a code therabill knows (therapy codes only)"
+    basis = info.time.basis if info is not None else "untimed"
+    if basis not in NO_MINUTES_BASES and entered.minutes is None:
+        return f"minutes: {entered.code} is a timed code; its minutes are required"
+    if entered.minutes is not None and entered.assistant_minutes > entered.minutes:
+        return (f"assistant_minutes: {entered.assistant_minutes} assistant minutes exceed the "
+                f"{entered.minutes} minutes of the service")
+    return ""
+
+
+def _merge(into: WorkLine, other: WorkLine) -> None:
+    if into.minutes is not None or other.minutes is not None:
+        into.minutes = (into.minutes or 0) + (other.minutes or 0)
+    into.assistant_minutes += other.assistant_minutes
+    if other.charge is not None:
+        into.charge = (into.charge or Decimal(0)) + other.charge
+    into.modifiers = list(dict.fromkeys([*into.modifiers, *other.modifiers]))
+    into.inputs = (*into.inputs, *other.inputs)
+    into.note("units.combine", f"input lines {', '.join(str(i) for i in into.inputs)} of "
+              f"{into.code} combined into one claim line", sources.MAC_ONE_LINE)

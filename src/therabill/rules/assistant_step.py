@@ -1,0 +1,85 @@
+"""CQ/CO on a claim line: which units a PTA or OTA furnished in whole or in part.
+
+The split itself (whole 15-minute blocks to whoever furnished them, the rest by who furnished
+more, the 10% de minimis share) is in ``rules.assistant``; this step applies it to a line for
+the date and payer, fixes assistant modifiers that cannot exist (SLP, before 2020, CQ on an OT
+line), and splits the line into units with and without the modifier.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from therabill import sources
+from therabill.decision import Decision
+from therabill.payers.policy import PayerPolicy
+from therabill.reference.parameters import Parameters
+from therabill.rules.assistant import split_timed_units, split_untimed
+from therabill.rules.modifiers import ASSISTANT_MODIFIER
+from therabill.rules.worklist import NO_MINUTES_BASES, WorkLine
+
+
+def assistant_modifiers(line: WorkLine, dos: date, policy: PayerPolicy, parameters: Parameters,
+                     findings: list[Decision]) -> list[WorkLine]:
+    """Split a line into units with and without CQ/CO by who furnished the minutes."""
+    if line.status not in ("payable", "denied"):
+        return [line]
+    de_minimis = parameters.at("assistant_de_minimis", dos)
+    modifier = ASSISTANT_MODIFIER.get(line.discipline) if de_minimis is not None else None
+    wrong = [m for m in line.modifiers if m in ("CQ", "CO") and m != modifier]
+    if wrong:
+        line.modifiers = [m for m in line.modifiers if m not in wrong]
+        why = ("CQ/CO exist only from 2020-01-01" if de_minimis is None else
+               "there is no assistant modifier for speech-language pathology (GN)"
+               if line.discipline == "SLP" else "CQ goes only with GP and CO only with GO")
+        findings.append(line.note("modifier.assistant", f"{', '.join(wrong)} removed: {why}",
+                                  sources.CPM5_20_1, "warning"))
+    if not line.billable or line.assistant_minutes == 0:
+        return [line]
+    if de_minimis is None:
+        line.note("modifier.assistant", "assistant modifiers CQ/CO exist only from 2020-01-01; "
+                  "no modifier for this date", sources.CPM5_20_1)
+        return [line]
+    if modifier is None:
+        findings.append(line.note(
+            "modifier.assistant", "there is no assistant modifier for speech-language "
+            "pathology; the minutes count as the service's", sources.CPM5_20_1, "warning"))
+        return [line]
+    if not policy.assistant_modifiers:
+        line.note("modifier.assistant", f"{policy.name} does not use CQ/CO modifiers",
+                  policy.unit_method_source)
+        return [line]
+    share = Fraction(str(de_minimis.value))
+    basis = line.info.time.basis if line.info is not None else "untimed"
+    if basis in NO_MINUTES_BASES:
+        split = split_untimed(line.minutes, line.assistant_minutes, share)
+    else:
+        block = line.info.time.unit_minutes if line.info is not None else 15
+        split = split_timed_units(line.units, line.minutes or 0, line.assistant_minutes,
+                                  block or 15, share)
+    source = f"{sources.CPM5_20_1}; {sources.CQ_EXAMPLES}; {de_minimis.source}"
+    if split.with_modifier == 0:
+        line.modifiers = [m for m in line.modifiers if m not in ("CQ", "CO")]
+        line.note("modifier.assistant", f"no {modifier}: {split.reason}", source)
+        return [line]
+    base = [m for m in line.modifiers if m not in ("CQ", "CO")]
+    with_mod = WorkLine(line.code, line.discipline, line.minutes, line.assistant_minutes,
+                        [*base[:1], modifier, *base[1:]], line.charge, line.performed_by,
+                        line.info, line.rvu, line.inputs, steps=list(line.steps))
+    with_mod.units = split.with_modifier
+    findings.append(with_mod.note(
+        "modifier.assistant", f"{modifier} on {split.with_modifier} unit(s): {split.reason}",
+        source, "warning" if modifier not in line.modifiers else "info"))
+    if split.without_modifier == 0:
+        return [with_mod]
+    line.units = split.without_modifier
+    line.modifiers = base
+    line.note("modifier.assistant", f"{split.without_modifier} unit(s) without {modifier}: "
+              f"{split.reason}", source)
+    if line.charge is not None:
+        total = split.with_modifier + split.without_modifier
+        with_mod.charge = (line.charge * split.with_modifier / total).quantize(Decimal("0.01"))
+        line.charge = line.charge - with_mod.charge
+    return [line, with_mod]
