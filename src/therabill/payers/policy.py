@@ -12,10 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from therabill.reference.paths import user_data_dir
+from therabill.yamlfile import read_model
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 Performer = Literal["therapist", "massage_therapist", "aide", "athletic_trainer", "physician"]
@@ -112,14 +112,7 @@ class PolicyError(ValueError):
 
 
 def load_policy(path: Path) -> PayerPolicy:
-    try:
-        policy = PayerPolicy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{path}: not valid YAML: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise PolicyError(f"{path}: {where}: {first['msg']}") from None
+    policy = read_model(path, PayerPolicy, PolicyError, str(path))
     if policy.id != path.stem:
         raise PolicyError(f"{path}: id {policy.id!r} must match the file name {path.stem!r}")
     return policy

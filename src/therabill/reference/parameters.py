@@ -16,10 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from therabill.reference.paths import PARAMETERS_DIR
+from therabill.yamlfile import read_model
 
 
 class ParameterEntry(BaseModel):
@@ -101,15 +101,7 @@ class Parameter:
 
 
 def load_parameter(path: Path) -> Parameter:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        parsed = ParameterFile.model_validate(raw)
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"{path.name}: not valid YAML: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ParameterError(f"{path.name}: {where}: {first['msg']}") from None
+    parsed = read_model(path, ParameterFile, ParameterError, path.name)
     starts = tuple(sorted(parsed.values))
     return Parameter.of(path.stem, parsed.description, parsed.unit, starts,
                         tuple(parsed.values[s] for s in starts))
