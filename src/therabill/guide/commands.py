@@ -21,6 +21,7 @@ from rich.console import Console
 from therabill.guide.facts import NATIONAL, GuideError
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 Fail = Callable[[str], Any]
 
 FORMAT_HELP = "table (readable) or json (machine-readable, amounts as strings)"
@@ -45,7 +46,18 @@ def _check_format(fail: Fail, format: str) -> None:
 
 def _print_json(model: BaseModel | dict[str, Any]) -> None:
     data = model.model_dump(mode="json") if isinstance(model, BaseModel) else model
-    print(json.dumps(data, indent=2))
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _respond(console: Console, fail: Fail, format: str, build: Callable[[], M],
+             show: Callable[[Console, M], None]) -> None:
+    """Check the format, answer the question, print it as JSON or through ``show``."""
+    _check_format(fail, format)
+    result = _answer(fail, build)
+    if format == "json":
+        _print_json(result)
+    else:
+        show(console, result)
 
 
 def register(app: typer.Typer, console: Console, fail: Fail) -> None:
@@ -65,13 +77,9 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
         from therabill.guide.facts import parse_day
         from therabill.reference.store import default_reference
 
-        _check_format(fail, format)
-        result = _answer(fail, lambda: explain_code(code, parse_day(date), locality, payer,
-                                                    default_reference()))
-        if format == "json":
-            _print_json(result)
-        else:
-            render.explanation(console, result)
+        _respond(console, fail, format,
+                 lambda: explain_code(code, parse_day(date), locality, payer,
+                                      default_reference()), render.explanation)
 
     @app.command()
     def compare(
@@ -86,13 +94,9 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
         from therabill.guide.facts import parse_day
         from therabill.reference.store import default_reference
 
-        _check_format(fail, format)
-        result = _answer(fail, lambda: compare_codes(codes, parse_day(date), locality, payer,
-                                                     default_reference()))
-        if format == "json":
-            _print_json(result)
-        else:
-            render.comparison(console, result)
+        _respond(console, fail, format,
+                 lambda: compare_codes(codes, parse_day(date), locality, payer,
+                                       default_reference()), render.comparison)
 
     @app.command()
     def history(
