@@ -28,8 +28,8 @@ class PriceDay:
     # (batch files repeat days a lot): one table per kind of result, keyed by what it depends on.
     # The data summary, by payer id.
     data_memo: dict[str, DataUsed] = field(default_factory=dict, compare=False, repr=False)
-    # A code's unit price and the steps explaining it, by (payer id, code, has no RVUs).
-    price_memo: dict[tuple[str, str, bool], tuple[UnitPrice | None, tuple[Decision, ...]]] = \
+    # A code's unit price and the steps explaining it, by (payer id, code, id of its RVU record).
+    price_memo: dict[tuple[str, str, int], tuple[UnitPrice | None, tuple[Decision, ...]]] = \
         field(default_factory=dict, compare=False, repr=False)
     # An MPPR step, by its kind and the figures in its text.
     note_memo: dict[tuple[object, ...], Decision] = field(default_factory=dict, compare=False,
@@ -80,14 +80,29 @@ def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm
         factor = params.at("conversion_factor", day)
     if factor is None:
         problems.append(f"no conversion factor is loaded for {day}")
-    gpcis, gpci_release, gpci_problem = _gpcis(reference, locality, day)
-    if gpci_problem:
-        problems.append(gpci_problem)
     share_name = ("therapy_mppr_pe_paid_institutional" if institutional
                   else "therapy_mppr_pe_paid_professional")
-    found = PriceDay(factor, gpcis, gpci_release, params.at(share_name, day),
-                     params.at("coinsurance_rate", day), params.at("sequestration_rate", day),
-                     params.at("assistant_payment_rate", day), tuple(problems))
+    share = params.at(share_name, day)
+    coinsurance = params.at("coinsurance_rate", day)
+    sequestration = params.at("sequestration_rate", day)
+    assistant = params.at("assistant_payment_rate", day)
+    floor = params.at("work_gpci_floor", day)
+    # Days whose factor, GPCIs and rates are the same objects share one PriceDay, so what is
+    # worked out for one day (prices, explanations, splits) serves the whole period. The dated
+    # values are held by the parameters for the reference's lifetime, so their ids are stable.
+    content = (locality, day.year, id(factor), id(floor), id(share), id(coinsurance),
+               id(sequestration), id(assistant))
+    shared: dict[tuple[object, ...], PriceDay] = reference.__dict__.setdefault(
+        "_price_contents", {})
+    found = shared.get(content) if not problems else None
+    if found is None:
+        gpcis, gpci_release, gpci_problem = _gpcis(reference, locality, day)
+        if gpci_problem:
+            problems.append(gpci_problem)
+        found = PriceDay(factor, gpcis, gpci_release, share, coinsurance, sequestration,
+                         assistant, tuple(problems))
+        if not found.problems and len(shared) < 50_000:
+            shared[content] = found
     if len(cache) < 50_000:
         cache[key] = found
     return found

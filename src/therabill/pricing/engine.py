@@ -102,7 +102,9 @@ def _data_summary(day: PriceDay, policy: PayerPolicy) -> DataUsed:
 def _priced(line: WorkLine, day: PriceDay, policy: PayerPolicy
             ) -> tuple[UnitPrice | None, tuple[Decision, ...]]:
     """A code's unit price and the steps that explain it: the same for every visit of the day."""
-    key = (policy.id, line.code, line.rvu is None)
+    # A PriceDay serves every day of a period, which may span two RVU releases: the record's
+    # identity (held by the reference for its lifetime) keeps their prices apart.
+    key = (policy.id, line.code, id(line.rvu))
     found = day.price_memo.get(key)
     if found is None:
         probe = WorkLine(line.code, line.discipline, None, 0, [], None, line.performed_by,
