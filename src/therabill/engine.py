@@ -22,7 +22,7 @@ from therabill.pricing.engine import price_visit
 from therabill.reference.store import ReferenceData, default_reference
 from therabill.rules import coverage
 from therabill.rules.assistant_step import assistant_modifiers
-from therabill.rules.modifiers import flag_unknown_modifiers, settle_discipline_modifier
+from therabill.rules.modifiers import settle_modifiers
 from therabill.rules.ncci import apply_ncci
 from therabill.rules.payer_edits import apply_denied_pairs, apply_unit_cap
 from therabill.rules.units_step import assign_units
@@ -80,10 +80,7 @@ def _check(visit: Visit, bad_lines: dict[int, Mapping[str, Any]], positions: lis
     claim_lines: list[WorkLine] = []
     for line in lines:
         # a line denied while screening (an evaluation) still goes on the claim: settle it too
-        on_claim = line.status in ("payable", "denied")
-        findings.extend(settle_discipline_modifier(line) if on_claim
-                        and policy.discipline_modifiers else [])
-        findings.extend(flag_unknown_modifiers(line))
+        findings.extend(settle_modifiers(line, policy.discipline_modifiers))
         claim_lines.extend(assistant_modifiers(line, dos, policy, reference.parameters,
                                                findings))
     apply_ncci(claim_lines, policy, dos, reference, findings, data)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from therabill import sources
 from therabill.decision import Decision
 from therabill.model import Discipline
-from therabill.rules.worklist import WorkLine
+from therabill.rules.worklist import LineMemo, WorkLine
 
 DISCIPLINE_MODIFIER: dict[Discipline, str] = {"PT": "GP", "OT": "GO", "SLP": "GN"}
 MODIFIER_DISCIPLINE: dict[str, Discipline] = {v: k for k, v in DISCIPLINE_MODIFIER.items()}
@@ -89,3 +89,23 @@ def flag_unknown_modifiers(line: WorkLine) -> list[Decision]:
                 f"{modifier} is not a modifier used on therapy claims; check it before billing",
                 "CMS HCPCS Level II modifier list", "warning"))
     return findings
+
+
+_SETTLED = LineMemo()
+
+
+def settle_modifiers(line: WorkLine, discipline_modifiers: bool) -> list[Decision]:
+    """The discipline modifier (when the payer wants one) and the unknown-modifier check.
+
+    Both depend only on the code, its catalogue entry, the plan of care, the entered modifiers
+    and the line's status, so each combination is worked out once (claims repeat them a lot).
+    """
+    key = (line.code, line.discipline, tuple(line.modifiers), line.status, line.units,
+           discipline_modifiers, id(line.info))
+    return _SETTLED.apply(key, line, lambda probe: _settle(probe, discipline_modifiers))
+
+
+def _settle(line: WorkLine, discipline_modifiers: bool) -> list[Decision]:
+    on_claim = line.status in ("payable", "denied")
+    findings = settle_discipline_modifier(line) if on_claim and discipline_modifiers else []
+    return findings + flag_unknown_modifiers(line)

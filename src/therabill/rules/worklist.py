@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -55,3 +56,39 @@ class WorkLine:
         if status != "payable":
             self.units = self.units if status == "denied" else 0
         return self.note(rule, message, source, severity)
+
+
+# What a per-line rule did to a line: its status, units, modifiers, the steps it added, and
+# what it returned. The catalogue entry is kept so the memo key may hold its id safely.
+Outcome = tuple[CodeInfo | None, LineStatus, int, tuple[str, ...], tuple[Decision, ...],
+                tuple[Decision, ...]]
+
+
+class LineMemo:
+    """Replays a per-line rule whose result depends only on the key it is given.
+
+    The first time, the rule runs on a copy of the line and what it changed is recorded; after
+    that the record is applied to the line directly. Bounded: cleared past ``limit`` entries.
+    """
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self._outcomes: dict[tuple[object, ...], Outcome] = {}
+        self._limit = limit
+
+    def apply(self, key: tuple[object, ...], line: WorkLine,
+              rule: Callable[[WorkLine], list[Decision]]) -> list[Decision]:
+        outcome = self._outcomes.get(key)
+        if outcome is None or outcome[0] is not line.info:
+            probe = WorkLine(line.code, line.discipline, line.minutes, line.assistant_minutes,
+                             list(line.modifiers), line.charge, line.performed_by, line.info,
+                             line.rvu, line.inputs, status=line.status, units=line.units)
+            returned = rule(probe)
+            outcome = (line.info, probe.status, probe.units, tuple(probe.modifiers),
+                       tuple(probe.steps), tuple(returned))
+            if len(self._outcomes) >= self._limit:
+                self._outcomes.clear()
+            self._outcomes[key] = outcome
+        _, line.status, line.units, modifiers, steps, returned_again = outcome
+        line.modifiers = list(modifiers)
+        line.steps.extend(steps)
+        return list(returned_again)
