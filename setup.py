@@ -11,6 +11,7 @@ from setuptools import setup
 # The modules every visit passes through; they are fully typed (mypy --strict defs).
 COMPILED = [
     "src/therabill/money.py",
+    "src/therabill/decision.py",
     "src/therabill/engine.py",
     "src/therabill/intake.py",
     "src/therabill/rules/worklist.py",

@@ -7,9 +7,7 @@ CLI, the API and batch reports print the same thing and tests assert on rule ids
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, NamedTuple
-
-from pydantic import PlainSerializer
+from typing import Literal, NamedTuple
 
 Severity = Literal["error", "warning", "info"]
 
@@ -33,7 +31,7 @@ class Decision(NamedTuple):
 
     An immutable named tuple: the engine makes dozens per visit and shares identical ones
     between visits, so it must be cheap to build and impossible to change. Results serialise
-    it as a JSON object (see ``DecisionField``).
+    it as a JSON object (see ``model.DecisionField``).
     """
 
     rule: str
@@ -41,10 +39,6 @@ class Decision(NamedTuple):
     message: str
     source: str
     codes: tuple[str, ...] = ()
-
-
-# How results hold a decision: serialised as {rule, severity, message, source, codes}.
-DecisionField = Annotated[Decision, PlainSerializer(lambda d: d._asdict(), return_type=dict)]
 
 
 def decide(rule: str, message: str, source: str, severity: Severity = "info",

@@ -9,11 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    field_validator,
+)
 
-from therabill.decision import DecisionField
+from therabill.decision import Decision
 
 Discipline = Literal["PT", "OT", "SLP"]
 PerformedBy = Literal["therapist", "massage_therapist", "aide", "athletic_trainer", "physician"]
@@ -84,6 +91,9 @@ class Visit(BaseModel):
     ytd_threshold_amount: ThresholdToDate = ThresholdToDate()
     lines: tuple[VisitLine, ...] = ()
 
+
+# How results hold a decision: serialised as {rule, severity, message, source, codes}.
+DecisionField = Annotated[Decision, PlainSerializer(lambda d: d._asdict(), return_type=dict)]
 
 # Results are plain dataclasses: the engine builds them millions of times in batch work, and
 # RESULT_ADAPTER serialises them (JSON for the CLI and the API) without re-validating.
