@@ -12,6 +12,7 @@ from setuptools import setup
 COMPILED = [
     "src/therabill/money.py",
     "src/therabill/decision.py",
+    "src/therabill/reference/records.py",
     "src/therabill/engine.py",
     "src/therabill/intake.py",
     "src/therabill/rules/worklist.py",
