@@ -78,11 +78,11 @@ def _check(visit: Visit, bad_lines: dict[int, Mapping[str, Any]], positions: lis
                       f"{line.code}: {line.minutes} minutes earn no unit on this day; document "
                       "the service, do not bill it", sources.CPM5_20_2, "info")
     claim_lines: list[WorkLine] = []
+    de_minimis = reference.parameters.at("assistant_de_minimis", dos)
     for line in lines:
         # a line denied while screening (an evaluation) still goes on the claim: settle it too
         findings.extend(settle_modifiers(line, policy.discipline_modifiers))
-        claim_lines.extend(assistant_modifiers(line, dos, policy, reference.parameters,
-                                               findings))
+        claim_lines.extend(assistant_modifiers(line, policy, de_minimis, findings))
     apply_ncci(claim_lines, policy, dos, reference, findings, data)
     findings.extend(apply_denied_pairs(claim_lines, policy))
     if policy.unit_cap is not None:

@@ -24,6 +24,8 @@ class PriceDay:
     sequestration: DatedValue | None
     assistant_rate: DatedValue | None
     problems: tuple[str, ...]  # why pricing is impossible, in plain words (empty when fine)
+    kx_threshold: DatedValue | None = None
+    review_threshold: DatedValue | None = None
     # What pricing works out once per day, place and payer, reused by every visit of that day
     # (batch files repeat days a lot): one table per kind of result, keyed by what it depends on.
     # The data summary, by payer id.
@@ -87,11 +89,13 @@ def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm
     sequestration = params.at("sequestration_rate", day)
     assistant = params.at("assistant_payment_rate", day)
     floor = params.at("work_gpci_floor", day)
+    kx = params.at("kx_threshold", day)
+    review = params.at("targeted_review_threshold", day)
     # Days whose factor, GPCIs and rates are the same objects share one PriceDay, so what is
     # worked out for one day (prices, explanations, splits) serves the whole period. The dated
     # values are held by the parameters for the reference's lifetime, so their ids are stable.
     content = (locality, day.year, id(factor), id(floor), id(share), id(coinsurance),
-               id(sequestration), id(assistant))
+               id(sequestration), id(assistant), id(kx), id(review))
     shared: dict[tuple[object, ...], PriceDay] = reference.__dict__.setdefault(
         "_price_contents", {})
     found = shared.get(content) if not problems else None
@@ -100,7 +104,7 @@ def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm
         if gpci_problem:
             problems.append(gpci_problem)
         found = PriceDay(factor, gpcis, gpci_release, share, coinsurance, sequestration,
-                         assistant, tuple(problems))
+                         assistant, tuple(problems), kx, review)
         if not found.problems and len(shared) < 50_000:
             shared[content] = found
     if len(cache) < 50_000:

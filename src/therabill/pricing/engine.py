@@ -62,7 +62,7 @@ def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
     for line in lines:
         _allowed(line, fees.get(id(line)))
     if policy.kx_threshold:
-        findings.extend(_threshold(visit, lines, reference))
+        findings.extend(_threshold(visit, lines, day))
     deductible_left = visit.deductible_remaining if policy.pricing.deductible else ZERO
     coinsurance = (policy.pricing.coinsurance if policy.pricing.coinsurance is not None
                    else value_or(day.coinsurance, Decimal("0.20")))
@@ -279,11 +279,11 @@ def _allowed(line: WorkLine, fee: Decimal | None) -> None:
         line.allowed = fee
 
 
-def _threshold(visit: Visit, lines: list[WorkLine], reference: ReferenceData) -> list[Decision]:
+def _threshold(visit: Visit, lines: list[WorkLine], day: PriceDay) -> list[Decision]:
     """KX threshold and targeted review, accrued over this visit's allowed amounts in order."""
     dos = visit.date_of_service
-    kx = reference.parameters.at("kx_threshold", dos)
-    review = reference.parameters.at("targeted_review_threshold", dos)
+    kx = day.kx_threshold
+    review = day.review_threshold
     findings: list[Decision] = []
     if kx is None:
         return findings

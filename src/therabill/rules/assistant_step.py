@@ -8,25 +8,28 @@ line), and splits the line into units with and without the modifier.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
 from therabill import sources
 from therabill.decision import Decision
 from therabill.payers.policy import PayerPolicy
-from therabill.reference.parameters import Parameters
+from therabill.reference.parameters import DatedValue
 from therabill.rules.assistant import split_timed_units, split_untimed
 from therabill.rules.modifiers import ASSISTANT_MODIFIER
 from therabill.rules.worklist import NO_MINUTES_BASES, WorkLine
 
 
-def assistant_modifiers(line: WorkLine, dos: date, policy: PayerPolicy, parameters: Parameters,
-                     findings: list[Decision]) -> list[WorkLine]:
-    """Split a line into units with and without CQ/CO by who furnished the minutes."""
-    if line.status not in ("payable", "denied"):
+def assistant_modifiers(line: WorkLine, policy: PayerPolicy, de_minimis: DatedValue | None,
+                        findings: list[Decision]) -> list[WorkLine]:
+    """Split a line into units with and without CQ/CO by who furnished the minutes.
+
+    ``de_minimis`` is the assistant's share of minutes allowed without the modifier on the date
+    of service; None before CQ/CO existed (2020)."""
+    if line.status not in ("payable", "denied") or (
+            line.assistant_minutes == 0 and "CQ" not in line.modifiers
+            and "CO" not in line.modifiers):
         return [line]
-    de_minimis = parameters.at("assistant_de_minimis", dos)
     modifier = ASSISTANT_MODIFIER.get(line.discipline) if de_minimis is not None else None
     wrong = [m for m in line.modifiers if m in ("CQ", "CO") and m != modifier]
     if wrong:
