@@ -27,6 +27,17 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "visit"
 
 
+def _message(error: Mapping[str, Any]) -> str:
+    """Pydantic's words, except where a plain sentence says more (the shapes of codes)."""
+    if error["type"] == "string_pattern_mismatch":
+        field = next((part for part in reversed(error["loc"]) if isinstance(part, str)), "")
+        if field == "code":
+            return "a HCPCS/CPT code is five letters or digits, like 97110 or G0283"
+        if field == "modifiers":
+            return f"{error['input']!r} is not a two-character modifier"
+    return str(error["msg"])
+
+
 def parse_visit(raw: Mapping[str, Any], findings: list[Decision]
                 ) -> tuple[Visit | None, dict[int, Mapping[str, Any]], list[int]]:
     """Most visits are well formed: validate them in one go, and look line by line only when
@@ -59,7 +70,7 @@ def _parse_by_line(raw: Mapping[str, Any], findings: list[Decision]
                 for error in exc.errors():
                     where = ".".join(str(p) for p in (index, *error["loc"]))
                     findings.append(decide(
-                        "input", f"lines.{where}: {error['msg']}",
+                        "input", f"lines.{where}: {_message(error)}",
                         "therabill visit format", "error"))
         header = {**raw, "lines": good}
     else:
@@ -68,7 +79,7 @@ def _parse_by_line(raw: Mapping[str, Any], findings: list[Decision]
         return Visit.model_validate(header), bad, positions
     except ValidationError as exc:
         for error in exc.errors():
-            findings.append(decide("input", f"{_field(error['loc'])}: {error['msg']}",
+            findings.append(decide("input", f"{_field(error['loc'])}: {_message(error)}",
                                    "therabill visit format", "error"))
         return None, bad, positions
 

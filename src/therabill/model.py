@@ -16,8 +16,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StringConstraints,
     TypeAdapter,
-    field_validator,
 )
 
 from therabill.decision import Decision
@@ -31,6 +31,14 @@ ProviderType = Literal[
 ]
 LineStatus = Literal["payable", "denied", "not_billable", "bundled", "non_covered", "invalid"]
 UnitMethod = Literal["cms_total_time", "cpt_per_code"]
+
+
+# Codes and modifiers are checked in pydantic's core (fast, and friendly messages are given by
+# therabill.intake): five or two letters or digits, blanks trimmed, upper-cased.
+HcpcsCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
+                                             pattern=r"^\s*[0-9A-Za-z]{5}\s*$")]
+Modifier = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
+                                            pattern=r"^\s*[0-9A-Za-z]{2}\s*$")]
 
 
 class ThresholdToDate(BaseModel):
@@ -47,30 +55,13 @@ class VisitLine(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    code: str = Field(min_length=5, max_length=5)
+    code: HcpcsCode
     minutes: int | None = Field(default=None, ge=0, le=24 * 60)
     assistant_minutes: int = Field(default=0, ge=0, le=24 * 60)
     discipline: Discipline | None = None
-    modifiers: tuple[str, ...] = ()
+    modifiers: tuple[Modifier, ...] = ()
     charge: Decimal | None = Field(default=None, ge=0, decimal_places=2)
     performed_by: PerformedBy = "therapist"
-
-    @field_validator("code")
-    @classmethod
-    def _code_shape(cls, code: str) -> str:
-        code = code.strip().upper()
-        if not code.isalnum():
-            raise ValueError("a HCPCS/CPT code is five letters or digits, like 97110 or G0283")
-        return code
-
-    @field_validator("modifiers")
-    @classmethod
-    def _modifier_shape(cls, modifiers: tuple[str, ...]) -> tuple[str, ...]:
-        cleaned = tuple(m.strip().upper() for m in modifiers)
-        for modifier in cleaned:
-            if len(modifier) != 2 or not modifier.isalnum():
-                raise ValueError(f"{modifier!r} is not a two-character modifier")
-        return cleaned
 
 
 class Visit(BaseModel):
