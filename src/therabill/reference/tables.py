@@ -87,10 +87,6 @@ def _release_rows(release: Release) -> tuple[tuple[str, ...], list[tuple[object,
     return MUE_COLUMNS, [tuple(getattr(r, c) for c in MUE_COLUMNS) for r in mues]
 
 
-def release_id_of(release: Release) -> str:
-    return release.release_id
-
-
 def manifest_entry(release: Release, table: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"kind": KIND_OF[type(release)], "release_id": release.release_id,
                              "table": table, "source": asdict(release.source)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -55,17 +56,14 @@ def parse_yyyymmdd(text: str, path: Path, line: int, column: str) -> date | None
     if text in ("", "*"):
         return None
     try:
-        return date(int(text[0:4]), int(text[4:6]), int(text[6:8])) if len(text) == 8 else _bad()
-    except (ValueError, TypeError):
+        if len(text) != 8:
+            raise ValueError(text)
+        return date(int(text[0:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
         raise DataFileError(path, f"{text!r} is not a YYYYMMDD date", line, column) from None
 
 
-def _bad() -> date:
-    raise ValueError
-
-
 QUARTER_LETTER = {1: "A", 4: "B", 7: "C", 10: "D"}
-LETTER_MONTH = {letter: month for month, letter in QUARTER_LETTER.items()}
 MONTH_NAMES = {
     "january": 1, "april": 4, "july": 7, "october": 10,
 }
@@ -120,3 +118,20 @@ def pad_digits(text: str, width: int, path: Path, line: int, column: str) -> str
         raise DataFileError(path, f"{text!r} is not a number of at most {width} digits", line,
                             column)
     return text.zfill(width)
+
+
+def column_positions(path: Path, line: int, keys: Sequence[str | None],
+                     required: Iterable[str]) -> dict[str, int]:
+    """Where each known column stands, from the column titles already mapped to our keys
+    (None for a title we do not read): a title twice or a required one missing is an error."""
+    positions: dict[str, int] = {}
+    for position, key in enumerate(keys):
+        if key is None:
+            continue
+        if key in positions:
+            raise DataFileError(path, "column title appears twice", line, key)
+        positions[key] = position
+    for name in required:
+        if name not in positions:
+            raise DataFileError(path, "column missing from the column titles", line, name)
+    return positions

@@ -31,6 +31,7 @@ from therabill.reference.importers.common import (
     DataFileError,
     RowBounds,
     clean_label,
+    column_positions,
     pad_digits,
     parse_decimal,
     read_text,
@@ -132,21 +133,6 @@ def _column_key(title: str) -> str | None:
     return None
 
 
-def _identify(path: Path, line: int, titles: Sequence[str]) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    for position, title in enumerate(titles):
-        key = _column_key(title)
-        if key is None:
-            continue
-        if key in columns:
-            raise DataFileError(path, "column title appears twice", line, key)
-        columns[key] = position
-    for name in _REQUIRED:
-        if name not in columns:
-            raise DataFileError(path, "column missing from the column titles", line, name)
-    return columns
-
-
 def _read_csv(path: Path, text: str) -> _Table:
     reader = csv.reader(io.StringIO(text, newline=""))
     numbered = ((reader.line_num, row) for row in reader)
@@ -172,7 +158,8 @@ def _read_csv(path: Path, text: str) -> _Table:
         titles = [clean_label(f"{top} {bottom}") for top, bottom in zip(titles, below,
                                                                          strict=False)]
         first = next(numbered, None)
-    columns = _identify(path, header_line, titles)
+    columns = column_positions(path, header_line, [_column_key(t) for t in titles],
+                               _REQUIRED)
 
     def rows() -> Iterator[tuple[int, Sequence[str]]]:
         pending = [first] if first is not None else []
@@ -201,7 +188,8 @@ def _read_txt(path: Path, text: str) -> _Table:
     leftover = _TXT_TITLE.sub("", header).strip()
     if leftover:
         raise DataFileError(path, f"unknown column title {leftover!r}", header_line)
-    columns = _identify(path, header_line, titles)
+    columns = column_positions(path, header_line, [_column_key(t) for t in titles],
+                               _REQUIRED)
     name_at = columns[NAME]
     after_name = len(titles) - name_at - 1
 

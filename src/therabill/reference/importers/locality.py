@@ -31,6 +31,7 @@ from therabill.reference.importers.common import (
     DataFileError,
     RowBounds,
     clean_label,
+    column_positions,
     pad_digits,
     read_text,
     sha256_of,
@@ -153,7 +154,7 @@ def _read_csv(path: Path, text: str) -> tuple[str, Rows]:
         raise DataFileError(path, f"no column titles with {LOCALITY!r} near the top; not a"
                             " locality crosswalk")
     header_line, keys, width = header
-    positions = _positions(path, header_line, keys)
+    positions = column_positions(path, header_line, keys, _COLUMNS)
 
     def rows() -> Rows:
         for line, row, after_blank in _data_rows(numbered):
@@ -172,19 +173,6 @@ def _column_key(title: str) -> str | None:
         if lower == name.lower():
             return name
     return None
-
-
-def _positions(path: Path, line: int, keys: Sequence[str | None]) -> dict[str, int]:
-    positions: dict[str, int] = {}
-    for position, key in enumerate(keys):
-        if key is not None:
-            if key in positions:
-                raise DataFileError(path, "column title appears twice", line, key)
-            positions[key] = position
-    for name in _COLUMNS:
-        if name not in positions:
-            raise DataFileError(path, "column missing from the column titles", line, name)
-    return positions
 
 
 def _read_txt(path: Path, text: str) -> tuple[str, Rows]:
