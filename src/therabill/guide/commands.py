@@ -29,6 +29,12 @@ DATE_HELP = "Date of service, YYYY-MM-DD (default: today)"
 LOCALITY_HELP = "Medicare locality as MAC-locality, e.g. 01182-18 (default: national)"
 PAYER_HELP = "Payer policy id: medicare, commercial-cpt, commercial-mppr or one you added"
 
+# The options the commands share, declared once.
+DateOption = Annotated[str | None, typer.Option("--date", "-d", help=DATE_HELP)]
+LocalityOption = Annotated[str, typer.Option("--locality", "-l", help=LOCALITY_HELP)]
+PayerOption = Annotated[str, typer.Option("--payer", "-p", help=PAYER_HELP)]
+FormatOption = Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)]
+
 
 def _answer(fail: Fail, build: Callable[[], T]) -> T:
     """Run ``build``; a GuideError becomes one line on stderr and exit code 2."""
@@ -67,10 +73,10 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
     @app.command()
     def explain(
         code: Annotated[str, typer.Argument(help="HCPCS/CPT code, e.g. 97124")],
-        date: Annotated[str | None, typer.Option("--date", "-d", help=DATE_HELP)] = None,
-        locality: Annotated[str, typer.Option("--locality", "-l", help=LOCALITY_HELP)] = NATIONAL,
-        payer: Annotated[str, typer.Option("--payer", "-p", help=PAYER_HELP)] = "medicare",
-        format: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "table",
+        date: DateOption = None,
+        locality: LocalityOption = NATIONAL,
+        payer: PayerOption = "medicare",
+        format: FormatOption = "table",
     ) -> None:
         """Explain a code: what it is, who may furnish it, what it pays, its NCCI edits."""
         from therabill.guide.explain import explain_code
@@ -84,10 +90,10 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
     @app.command()
     def compare(
         codes: Annotated[list[str], typer.Argument(help="Two or more codes, e.g. 97124 97140")],
-        date: Annotated[str | None, typer.Option("--date", "-d", help=DATE_HELP)] = None,
-        locality: Annotated[str, typer.Option("--locality", "-l", help=LOCALITY_HELP)] = NATIONAL,
-        payer: Annotated[str, typer.Option("--payer", "-p", help=PAYER_HELP)] = "medicare",
-        format: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "table",
+        date: DateOption = None,
+        locality: LocalityOption = NATIONAL,
+        payer: PayerOption = "medicare",
+        format: FormatOption = "table",
     ) -> None:
         """Compare codes side by side: RVUs, payment, what drives the gap, billed together?"""
         from therabill.guide.compare import compare_codes
@@ -105,10 +111,10 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
             "--from", help="First year (default: the oldest RVU file held)")] = None,
         to_year: Annotated[int | None, typer.Option(
             "--to", help="Last year (default: the newest RVU file held)")] = None,
-        locality: Annotated[str, typer.Option("--locality", "-l", help=LOCALITY_HELP)] = NATIONAL,
+        locality: LocalityOption = NATIONAL,
         plot: Annotated[Path | None, typer.Option(
             "--plot", help="Also draw a line chart to this .png or .svg file")] = None,
-        format: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "table",
+        format: FormatOption = "table",
     ) -> None:
         """Payment per RVU release and conversion-factor change, with RVUs and CF."""
         from therabill.guide.history import code_history
@@ -131,7 +137,7 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
     def suggest(
         text: Annotated[str, typer.Argument(help="Words from the visit note, e.g. "
                                             "\"manual lymphatic drainage\"")],
-        format: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "table",
+        format: FormatOption = "table",
     ) -> None:
         """Suggest candidate codes for the techniques a note documents, with the reasons."""
         from therabill.guide.suggest import suggest as find
