@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,6 +22,7 @@ from pydantic import (
 )
 
 from therabill.decision import Decision
+from therabill.money import whole_cents
 
 Discipline = Literal["PT", "OT", "SLP"]
 PerformedBy = Literal["therapist", "massage_therapist", "aide", "athletic_trainer", "physician"]
@@ -39,6 +41,9 @@ HcpcsCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=Tru
                                              pattern=r"^\s*[0-9A-Za-z]{5}\s*$")]
 Modifier = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
                                             pattern=r"^\s*[0-9A-Za-z]{2}\s*$")]
+# An amount of money as entered: not negative, whole cents (checked by a compiled function:
+# pydantic's own decimal_places check costs more than the rest of a visit's validation).
+Amount = Annotated[Decimal, Field(ge=0), AfterValidator(whole_cents)]
 
 
 class ThresholdToDate(BaseModel):
@@ -46,8 +51,8 @@ class ThresholdToDate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pt_slp: Decimal = Field(default=Decimal(0), ge=0, decimal_places=2)
-    ot: Decimal = Field(default=Decimal(0), ge=0, decimal_places=2)
+    pt_slp: Amount = Decimal(0)
+    ot: Amount = Decimal(0)
 
 
 class VisitLine(BaseModel):
@@ -60,7 +65,7 @@ class VisitLine(BaseModel):
     assistant_minutes: int = Field(default=0, ge=0, le=24 * 60)
     discipline: Discipline | None = None
     modifiers: tuple[Modifier, ...] = ()
-    charge: Decimal | None = Field(default=None, ge=0, decimal_places=2)
+    charge: Amount | None = None
     performed_by: PerformedBy = "therapist"
 
 
@@ -78,7 +83,7 @@ class Visit(BaseModel):
     provider_type: ProviderType = "private_practice"
     discipline: Discipline = "PT"
     qualifying_apm: bool = False
-    deductible_remaining: Decimal = Field(default=Decimal(0), ge=0, decimal_places=2)
+    deductible_remaining: Amount = Decimal(0)
     ytd_threshold_amount: ThresholdToDate = ThresholdToDate()
     lines: tuple[VisitLine, ...] = ()
 

@@ -14,3 +14,12 @@ def cents(amount: Decimal) -> Decimal:
 
 def usd(amount: Decimal) -> str:
     return f"${cents(amount):,.2f}"
+
+
+def whole_cents(amount: Decimal) -> Decimal:
+    """An amount as entered must be whole cents (checked on input, where pydantic calls it)."""
+    # The exact fraction of a finite Decimal, without the named tuple that as_tuple() builds:
+    # whole cents when the denominator divides 100.
+    if 100 % amount.as_integer_ratio()[1]:
+        raise ValueError(f"{amount} has more than two decimal places; amounts are in whole cents")
+    return amount

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -88,8 +88,8 @@ def test_units_beyond_the_minutes_follow_the_service_share() -> None:
 
 
 def test_custom_de_minimis() -> None:
-    assert _pair(split_timed_units(1, 12, 6, de_minimis=Fraction(1, 2))) == (0, 1)
-    assert _pair(split_untimed(30, 3, de_minimis=Fraction(0))) == (1, 0)
+    assert _pair(split_timed_units(1, 12, 6, de_minimis=Decimal("0.5"))) == (0, 1)
+    assert _pair(split_untimed(30, 3, de_minimis=Decimal(0))) == (1, 0)
 
 
 def test_rejects_bad_input() -> None:
@@ -98,7 +98,7 @@ def test_rejects_bad_input() -> None:
     with pytest.raises(ValueError):
         split_timed_units(1, 10, 11)
     with pytest.raises(ValueError):
-        split_timed_units(1, 10, 5, de_minimis=Fraction(1))
+        split_timed_units(1, 10, 5, de_minimis=Decimal(1))
     with pytest.raises(ValueError):
         split_untimed(10, 11)
     with pytest.raises(ValueError):

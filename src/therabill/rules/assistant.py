@@ -26,11 +26,11 @@ Decisions on points CMS text leaves open (UNVERIFIED; the engine labels them):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
+from decimal import Decimal
 
 __all__ = ["AssistantSplit", "split_timed_units", "split_untimed"]
 
-_TENTH = Fraction(1, 10)
+_TENTH = Decimal("0.1")
 
 
 @dataclass(slots=True)  # built per visit: not frozen, frozen init is 4× slower
@@ -42,15 +42,15 @@ class AssistantSplit:
     reason: str  # one short sentence for the claim explanation
 
 
-def _check_de_minimis(de_minimis: Fraction) -> None:
+def _check_de_minimis(de_minimis: Decimal) -> None:
     if not 0 <= de_minimis < 1:
         raise ValueError(f"de_minimis must be in [0, 1), got {de_minimis}")
 
 
-def _above_de_minimis(assistant: int, total: int, de_minimis: Fraction) -> bool:
-    # "In part" means the assistant furnished more than the de minimis share; integer arithmetic
-    # keeps the check exact and cheap (no Fraction objects per call).
-    return assistant * de_minimis.denominator > de_minimis.numerator * total
+def _above_de_minimis(assistant: int, total: int, de_minimis: Decimal) -> bool:
+    # "In part" means the assistant furnished more than the de minimis share; the share is a
+    # short decimal (0.1), so the product is exact.
+    return assistant > de_minimis * total
 
 
 def split_timed_units(
@@ -58,7 +58,7 @@ def split_timed_units(
     minutes: int,
     assistant_minutes: int,
     unit_minutes: int = 15,
-    de_minimis: Fraction = _TENTH,
+    de_minimis: Decimal = _TENTH,
 ) -> AssistantSplit:
     """Split ``units`` of one timed code into units with and without CQ/CO.
 
@@ -196,7 +196,7 @@ def split_timed_units(
 
 
 def split_untimed(
-    minutes: int | None, assistant_minutes: int, de_minimis: Fraction = _TENTH
+    minutes: int | None, assistant_minutes: int, de_minimis: Decimal = _TENTH
 ) -> AssistantSplit:
     """One unit of an untimed code; CQ/CO when the assistant furnished > 10% of its minutes.
 

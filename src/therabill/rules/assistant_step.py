@@ -9,7 +9,6 @@ line), and splits the line into units with and without the modifier.
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 
 from therabill import sources
 from therabill.decision import Decision
@@ -54,7 +53,7 @@ def assistant_modifiers(line: WorkLine, policy: PayerPolicy, de_minimis: DatedVa
         line.note("modifier.assistant", f"{policy.name} does not use CQ/CO modifiers",
                   policy.unit_method_source)
         return [line]
-    share = Fraction(str(de_minimis.value))
+    share = de_minimis.value
     basis = line.info.time.basis if line.info is not None else "untimed"
     if basis in NO_MINUTES_BASES:
         split = split_untimed(line.minutes, line.assistant_minutes, share)
