@@ -56,8 +56,11 @@ def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
         price, steps = _priced(line, day, policy)
         prices[id(line)] = price
         line.steps.extend(steps)
-        # A payable line left without an amount is worth a finding, not only a step on the line.
-        findings.extend(step for step in steps if step.rule == "pricing.not_priced")
+        if price is None:
+            # A payable line left without an amount is worth a finding, not only a step.
+            for step in steps:
+                if step.rule == "pricing.not_priced":
+                    findings.append(step)
     fees = _apply_mppr(lines, prices, day, policy)
     for line in lines:
         _allowed(line, fees.get(id(line)))

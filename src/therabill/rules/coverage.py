@@ -13,6 +13,7 @@ from therabill import sources
 from therabill.decision import Decision
 from therabill.model import LineStatus
 from therabill.payers.policy import PayerPolicy
+from therabill.reference.catalogue import CodeInfo
 from therabill.rules.worklist import WorkLine
 
 # What each RVU status means for payment under the fee schedule (CMS PFS RVU file layout notes).
@@ -100,6 +101,30 @@ def check_performer(line: WorkLine, policy: PayerPolicy) -> Decision | None:
                      "delegated.", source)
 
 
+# Lines that passed the four per-line rules, by what those rules read: the payer, the code, who
+# furnished it, the RVU status and the catalogue entry. Most lines pass, and claims repeat them,
+# so the rules run once per combination. The payer and entry are held so that their ids in the
+# key cannot be reused by other objects while the entry stands.
+_Clean = tuple[int, str, str, str, int]
+_CLEAN: dict[_Clean, tuple[PayerPolicy, CodeInfo | None]] = {}
+
+
+def _clean_key(line: WorkLine, policy: PayerPolicy) -> _Clean:
+    status = line.rvu.status if line.rvu is not None else ""
+    return (id(policy), line.code, line.performed_by, status, id(line.info))
+
+
+def _known_clean(line: WorkLine, policy: PayerPolicy) -> bool:
+    held = _CLEAN.get(_clean_key(line, policy))
+    return held is not None and held[0] is policy and held[1] is line.info
+
+
+def _remember_clean(line: WorkLine, policy: PayerPolicy) -> None:
+    if len(_CLEAN) >= 50_000:
+        _CLEAN.clear()
+    _CLEAN[_clean_key(line, policy)] = (policy, line.info)
+
+
 def screen(lines: list[WorkLine], policy: PayerPolicy,
            findings: list[Decision]) -> dict[str, Decimal]:
     """Coverage, who may furnish, and one PT and one OT evaluation a day, line by line.
@@ -110,14 +135,16 @@ def screen(lines: list[WorkLine], policy: PayerPolicy,
     for line in lines:
         if not line.billable:
             continue
-        for rule in (check_performer, check_medicare_status, check_catalogue_coverage,
-                     check_payer_rules):
-            decision = rule(line, policy)
-            if decision is not None:
-                findings.append(decision)
-                break
-        if not line.billable:
-            continue
+        if not _known_clean(line, policy):
+            for rule in (check_performer, check_medicare_status, check_catalogue_coverage,
+                         check_payer_rules):
+                decision = rule(line, policy)
+                if decision is not None:
+                    findings.append(decision)
+                    break
+            if not line.billable:
+                continue
+            _remember_clean(line, policy)
         if line.info is not None and line.info.evaluation:
             fixed = line.info.disciplines
             if fixed and line.discipline not in fixed:
