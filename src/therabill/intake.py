@@ -38,12 +38,16 @@ def _message(error: Mapping[str, Any]) -> str:
     return str(error["msg"])
 
 
+# The model's validator itself, without model_validate's interpreted wrapper (called per visit).
+_VALIDATE = Visit.__pydantic_validator__.validate_python
+
+
 def parse_visit(raw: Mapping[str, Any], findings: list[Decision]
                 ) -> tuple[Visit | None, dict[int, Mapping[str, Any]], list[int]]:
     """Most visits are well formed: validate them in one go, and look line by line only when
     something is wrong, so a bad line can be set aside while the others are still checked."""
     try:
-        visit = Visit.model_validate(raw)
+        visit = _VALIDATE(raw)
     except ValidationError:
         return _parse_by_line(raw, findings)
     return visit, {}, list(range(len(visit.lines)))
@@ -89,7 +93,7 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
     """Validate codes and minutes and combine lines of one code and discipline (one line per
     code per day, as MACs require)."""
     combined: dict[tuple[str, str], WorkLine] = {}
-    catalogue = reference.catalogue
+    catalogue = reference.catalogue.by_code
     for index, entered in zip(positions, visit.lines, strict=True):
         info = catalogue.get(entered.code)
         rvu = rvu_release.records.get((entered.code, "")) if rvu_release is not None else None

@@ -133,6 +133,11 @@ class Catalogue:
     def __init__(self, entries: Mapping[str, CodeInfo]) -> None:
         self._entries = dict(entries)
 
+    @property
+    def by_code(self) -> Mapping[str, CodeInfo]:
+        """The entries by code, read-only, for look-ups in a loop."""
+        return self._entries
+
     def get(self, code: str) -> CodeInfo | None:
         return self._entries.get(code)
 
