@@ -10,6 +10,7 @@ rules.modifiers, rules.assistant_step (CQ/CO), rules.ncci, rules.payer_edits, th
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,8 @@ from therabill.intake import parse_visit, work_lines
 from therabill.model import CheckResult, ClaimLine, DataUsed, Totals, Visit
 from therabill.payers.policy import PayerPolicy, load_policies
 from therabill.pricing.engine import price_visit
+from therabill.reference.parameters import DatedValue
+from therabill.reference.records import RvuRelease
 from therabill.reference.store import ReferenceData, default_reference
 from therabill.rules import coverage
 from therabill.rules.assistant_step import assistant_modifiers
@@ -61,7 +64,7 @@ def _check(visit: Visit, bad_lines: dict[int, Mapping[str, Any]], positions: lis
                                f"{', '.join(sorted(policies))}", "therabill payer policies",
                                "error"))
         return _result(visit, None, [], findings, data, bad_lines)
-    rvu_release = reference.rvu_release(dos)
+    rvu_release, de_minimis = _day_facts(reference, dos)
     if rvu_release is None:
         findings.append(decide(
             "data", f"no fee schedule (RVU) data is loaded for {dos}: releases held cover "
@@ -78,7 +81,6 @@ def _check(visit: Visit, bad_lines: dict[int, Mapping[str, Any]], positions: lis
                       f"{line.code}: {line.minutes} minutes earn no unit on this day; document "
                       "the service, do not bill it", sources.CPM5_20_2, "info")
     claim_lines: list[WorkLine] = []
-    de_minimis = reference.parameters.at("assistant_de_minimis", dos)
     for line in lines:
         # a line denied while screening (an evaluation) still goes on the claim: settle it too
         findings.extend(settle_modifiers(line, policy.discipline_modifiers))
@@ -89,6 +91,21 @@ def _check(visit: Visit, bad_lines: dict[int, Mapping[str, Any]], positions: lis
         findings.extend(apply_unit_cap(claim_lines, policy.unit_cap, unit_values))
     price_visit(visit, claim_lines, policy, reference, findings, data)
     return _result(visit, policy, claim_lines, findings, data, bad_lines)
+
+
+def _day_facts(reference: ReferenceData, dos: date
+               ) -> tuple[RvuRelease | None, DatedValue | None]:
+    """The RVU release and the assistant de minimis share in force on a date, looked up once
+    a date (a claims file repeats its dates)."""
+    cache: dict[date, tuple[RvuRelease | None, DatedValue | None]] = \
+        reference.__dict__.setdefault("_day_facts", {})
+    found = cache.get(dos)
+    if found is None:
+        found = (reference.rvu_release(dos),
+                 reference.parameters.at("assistant_de_minimis", dos))
+        if len(cache) < 20_000:
+            cache[dos] = found
+    return found
 
 
 def _years(reference: ReferenceData) -> str:

@@ -9,9 +9,19 @@ from decimal import Decimal
 from therabill.decision import Decision
 from therabill.model import DataUsed
 from therabill.pricing.fee_schedule import NATIONAL, Gpcis, UnitPrice
-from therabill.pricing.patient_share import Share
 from therabill.reference.parameters import DatedValue
 from therabill.reference.store import ReferenceData
+
+
+@dataclass(frozen=True, slots=True)
+class SplitLine:
+    """A line's payment split, as pricing copies it onto every line with the same figures."""
+
+    payer_paid: Decimal
+    patient_owes: Decimal
+    reductions: Decimal
+    deductible: Decimal  # the part of the allowed amount that went to the deductible
+    steps: tuple[Decision, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +47,7 @@ class PriceDay:
     note_memo: dict[tuple[object, ...], Decision] = field(default_factory=dict, compare=False,
                                                           repr=False)
     # A line's payment split and its steps, by the amounts and rates it depends on.
-    share_memo: dict[tuple[object, ...], tuple[Share, tuple[Decision, ...]]] = \
+    share_memo: dict[tuple[object, ...], SplitLine] = \
         field(default_factory=dict, compare=False, repr=False)
 
 

@@ -17,7 +17,7 @@ from therabill.decision import Decision, decide
 from therabill.model import DataUsed, Visit
 from therabill.money import ZERO, cents, usd
 from therabill.payers.policy import PayerPolicy
-from therabill.pricing.context import PriceDay, price_day, value_or
+from therabill.pricing.context import PriceDay, SplitLine, price_day, value_or
 from therabill.pricing.fee_schedule import UnitPrice, arithmetic, unit_price
 from therabill.pricing.mppr import full_unit_owner, mppr_applies
 from therabill.pricing.patient_share import Share, split
@@ -48,13 +48,14 @@ def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
                                    "error"))
         return
     _record_data(day, policy, data)
-    prices: dict[int, UnitPrice | None] = {}
+    # Per line, in line order: the unit price (None when the line is not priced).
+    prices: list[UnitPrice | None] = []
     for line in lines:
         if line.units == 0 and line.status != "payable":
-            prices[id(line)] = None
+            prices.append(None)
             continue
         price, steps = _priced(line, day, policy)
-        prices[id(line)] = price
+        prices.append(price)
         line.steps.extend(steps)
         if price is None:
             # A payable line left without an amount is worth a finding, not only a step.
@@ -62,8 +63,8 @@ def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
                 if step.rule == "pricing.not_priced":
                     findings.append(step)
     fees = _apply_mppr(lines, prices, day, policy)
-    for line in lines:
-        _allowed(line, fees.get(id(line)))
+    for line, fee in zip(lines, fees, strict=True):
+        _allowed(line, fee)
     if policy.kx_threshold:
         findings.extend(_threshold(visit, lines, day))
     deductible_left = visit.deductible_remaining if policy.pricing.deductible else ZERO
@@ -167,33 +168,35 @@ def _medicare_price(line: WorkLine, day: PriceDay, quiet: bool = False) -> UnitP
     return unit_price(rvu, day.gpcis, day.conversion_factor.value, share)
 
 
-def _apply_mppr(lines: list[WorkLine], prices: dict[int, UnitPrice | None], day: PriceDay,
-                policy: PayerPolicy) -> dict[int, Decimal]:
-    """Line fee after MPPR: one unit in the visit at full PE, every other eligible unit reduced."""
-    fees: dict[int, Decimal] = {}
+def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: PriceDay,
+                policy: PayerPolicy) -> list[Decimal | None]:
+    """Line fees after MPPR, in line order: one unit in the visit at full PE, every other
+    eligible unit reduced. None for a line that is not priced or not paid."""
+    fees: list[Decimal | None] = [None] * len(lines)
     use_mppr = policy.pricing.mppr and day.pe_paid_share is not None
     candidates: list[tuple[int, RvuRecord, Decimal, bool, str]] = []
-    for index, line in enumerate(lines):
-        price = prices.get(id(line))
-        if price is None or line.status != "payable" or line.units == 0:
-            continue
-        if use_mppr and mppr_applies(line.rvu):
-            candidates.append((index, line.rvu, price.full, "CQ" in line.modifiers
-                               or "CO" in line.modifiers, line.discipline))
+    if use_mppr:
+        for index, line in enumerate(lines):
+            price = prices[index]
+            if price is None or line.status != "payable" or line.units == 0:
+                continue
+            if mppr_applies(line.rvu):
+                candidates.append((index, line.rvu, price.full, "CQ" in line.modifiers
+                                   or "CO" in line.modifiers, line.discipline))
     owner = full_unit_owner(candidates) if candidates else None
     eligible = {index for index, *_ in candidates}
     share = value_or(day.pe_paid_share, ONE)
     mppr_source = (f"{sources.CPM5_10_7}; {day.pe_paid_share.source}"
                    if day.pe_paid_share is not None else sources.CPM5_10_7)
     for index, line in enumerate(lines):
-        price = prices.get(id(line))
+        price = prices[index]
         if price is None:
             continue
         line.fee_schedule_amount = price.full
         if line.status != "payable" or line.units == 0:
             continue
         if index not in eligible:
-            fees[id(line)] = price.full * line.units
+            fees[index] = price.full * line.units
             if not policy.pricing.mppr:
                 _memo_note(line, day, ("no-mppr", policy.id, line.code, line.units, price.full),
                            policy.pricing.source, _no_mppr_text, policy.name, line.units,
@@ -204,7 +207,7 @@ def _apply_mppr(lines: list[WorkLine], prices: dict[int, UnitPrice | None], day:
             continue
         full_units = 1 if index == owner else 0
         reduced_units = line.units - full_units
-        fees[id(line)] = price.full * full_units + price.reduced * reduced_units
+        fees[index] = price.full * full_units + price.reduced * reduced_units
         _memo_note(line, day, ("mppr", line.code, full_units, reduced_units, price.full,
                                price.reduced),
                    mppr_source, _mppr_text, price, full_units, reduced_units, share)
@@ -342,12 +345,14 @@ def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
                          line.performed_by, line.info, line.rvu, (), allowed=line.allowed)
         share = _split_explained(probe, assistant, deductible_left, coinsurance, sequestration,
                                  day, policy)
-        found = day.share_memo[key] = (share, tuple(probe.steps))
-    share, steps = found
-    line.payer_paid, line.patient_owes, line.reductions = (share.payer_paid, share.patient_owes,
-                                                           share.reductions)
-    line.steps.extend(steps)
-    return deductible_left - share.deductible
+        found = day.share_memo[key] = SplitLine(share.payer_paid, share.patient_owes,
+                                                share.reductions, share.deductible,
+                                                tuple(probe.steps))
+    line.payer_paid = found.payer_paid
+    line.patient_owes = found.patient_owes
+    line.reductions = found.reductions
+    line.steps.extend(found.steps)
+    return deductible_left - found.deductible
 
 
 def _split_explained(line: WorkLine, assistant: bool, deductible_left: Decimal,
