@@ -35,18 +35,25 @@ def _edit_in_force(edits: tuple[PtpEdit, ...], dos: date) -> PtpEdit | None:
     return None
 
 
-def apply_ptp(lines: list[WorkLine], table: EditTable, dos: date, source_note: str
-              ) -> list[Decision]:
-    """Deny column-2 lines of every edit in force between two payable codes of the visit."""
+def ptp_source(table: EditTable, source_note: str) -> str:
+    release = table.release
+    where = f"NCCI PTP practitioner edits {release.release_id} (effective {release.effective_from})"
+    return f"{where}; {source_note}" if source_note else where
+
+
+def mue_source(release: MueRelease, source_note: str) -> str:
+    where = f"NCCI MUE practitioner table {release.release_id}"
+    return f"{where}; {source_note}" if source_note else where
+
+
+def apply_ptp(lines: list[WorkLine], table: EditTable, dos: date, where: str) -> list[Decision]:
+    """Deny column-2 lines of every edit in force between two payable codes of the visit;
+    ``where`` names the table (``ptp_source``)."""
     findings: list[Decision] = []
     by_code: dict[str, list[WorkLine]] = {}
     for line in lines:
         if line.billable:
             by_code.setdefault(line.code, []).append(line)
-    release = table.release
-    where = f"NCCI PTP practitioner edits {release.release_id} (effective {release.effective_from})"
-    if source_note:
-        where += f"; {source_note}"
     codes = sorted(by_code)
     for column_1 in codes:
         for column_2 in codes:
@@ -90,11 +97,9 @@ def _apply_edit(edit: PtpEdit, column_2_lines: list[WorkLine], where: str) -> li
     return findings
 
 
-def apply_mue(lines: list[WorkLine], release: MueRelease, source_note: str) -> list[Decision]:
+def apply_mue(lines: list[WorkLine], release: MueRelease, where: str) -> list[Decision]:
+    """Deny lines over the code's MUE; ``where`` names the table (``mue_source``)."""
     findings: list[Decision] = []
-    where = f"NCCI MUE practitioner table {release.release_id}"
-    if source_note:
-        where += f"; {source_note}"
     per_day: dict[str, int] = {}
     for line in lines:
         if line.billable:
@@ -123,9 +128,9 @@ class _NcciDay:
     """The edit tables for a date and what a result says about them, worked out once a day."""
 
     table: EditTable | None
-    table_note: str
+    table_source: str  # how findings name the table, with its caveat
     mue: MueRelease | None
-    mue_note: str
+    mue_source: str
     releases: tuple[tuple[str, str], ...]
     notes: tuple[str, ...]
 
@@ -146,8 +151,10 @@ def _ncci_day(reference: ReferenceData, dos: date) -> _NcciDay:
     if mue is not None:
         releases.append(("mue", mue.value.release_id))
         notes.extend(n for n in (mue.value.caveat, mue.note) if n and n not in notes)
-    found = _NcciDay(table.value if table else None, table.note if table else "",
-                     mue.value if mue else None, mue.note if mue else "", tuple(releases),
+    found = _NcciDay(table.value if table else None,
+                     ptp_source(table.value, table.note) if table else "",
+                     mue.value if mue else None,
+                     mue_source(mue.value, mue.note) if mue else "", tuple(releases),
                      tuple(dict.fromkeys(notes)))
     if len(cache) < 20_000:
         cache[dos] = found
@@ -160,11 +167,13 @@ def apply_ncci(lines: list[WorkLine], policy: PayerPolicy, dos: date, reference:
         return
     day = _ncci_day(reference, dos)
     data.releases.update(day.releases)
-    data.notes.extend(n for n in day.notes if n not in data.notes)
+    for note in day.notes:
+        if note not in data.notes:
+            data.notes.append(note)
     if day.table is None:
         findings.append(decide("data", "no NCCI PTP table is loaded: pair edits not checked",
                                "therabill reference data", "warning"))
     else:
-        findings.extend(apply_ptp(lines, day.table, dos, day.table_note))
+        findings.extend(apply_ptp(lines, day.table, dos, day.table_source))
     if day.mue is not None:
-        findings.extend(apply_mue(lines, day.mue, day.mue_note))
+        findings.extend(apply_mue(lines, day.mue, day.mue_source))
