@@ -25,7 +25,6 @@ Decisions on points CMS text leaves open (UNVERIFIED; the engine labels them):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 __all__ = ["AssistantSplit", "split_timed_units", "split_untimed"]
@@ -33,13 +32,20 @@ __all__ = ["AssistantSplit", "split_timed_units", "split_untimed"]
 _TENTH = Decimal("0.1")
 
 
-@dataclass(slots=True)  # built per visit: not frozen, frozen init is 4× slower
 class AssistantSplit:
-    """One code's units split by modifier."""
+    """One code's units split by modifier (a plain class: compiled, its __init__ is native)."""
 
     with_modifier: int  # units billed with CQ/CO
     without_modifier: int
     reason: str  # one short sentence for the claim explanation
+
+    def __init__(self, with_modifier: int, without_modifier: int, reason: str) -> None:
+        self.with_modifier = with_modifier
+        self.without_modifier = without_modifier
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"AssistantSplit({self.with_modifier}, {self.without_modifier}, {self.reason!r})"
 
 
 def _check_de_minimis(de_minimis: Decimal) -> None:

@@ -12,7 +12,6 @@ per-code method used by many commercial payers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
@@ -25,7 +24,10 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True)  # built per visit: not frozen, frozen init is 4× slower
+# Plain classes with their own __init__ rather than dataclasses: built per visit, and compiled
+# a plain class's __init__ is native where a dataclass's generated one stays interpreted.
+
+
 class TimedService:
     """One timed code's minutes on the day (lines of the same code already combined).
 
@@ -36,10 +38,17 @@ class TimedService:
 
     code: str
     minutes: int  # >= 0
-    rank_key: tuple[Any, ...] = ()
+    rank_key: tuple[Any, ...]
+
+    def __init__(self, code: str, minutes: int, rank_key: tuple[Any, ...] = ()) -> None:
+        self.code = code
+        self.minutes = minutes
+        self.rank_key = rank_key
+
+    def __repr__(self) -> str:
+        return f"TimedService({self.code!r}, {self.minutes}, {self.rank_key!r})"
 
 
-@dataclass(slots=True)  # built per visit: not frozen, frozen init is 4× slower
 class UnitAllocation:
     """How a visit's timed minutes became units.
 
@@ -58,6 +67,27 @@ class UnitAllocation:
     extra_unit_codes: tuple[str, ...]
     ties: tuple[tuple[str, ...], ...]
     alternative: dict[str, int] | None
+
+    def __init__(self, units: dict[str, int], total_minutes: int, total_units: int,
+                 full_units: dict[str, int], extra_unit_codes: tuple[str, ...],
+                 ties: tuple[tuple[str, ...], ...], alternative: dict[str, int] | None) -> None:
+        self.units = units
+        self.total_minutes = total_minutes
+        self.total_units = total_units
+        self.full_units = full_units
+        self.extra_unit_codes = extra_unit_codes
+        self.ties = ties
+        self.alternative = alternative
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.units, self.total_minutes, self.total_units, self.full_units,
+                self.extra_unit_codes, self.ties, self.alternative)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnitAllocation) and self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        return f"UnitAllocation{self._fields()!r}"
 
 
 def units_for_minutes(minutes: int, unit_minutes: int = 15) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from therabill.decision import Decision, Severity, decide
@@ -15,9 +14,12 @@ from therabill.reference.records import RvuRecord
 NO_MINUTES_BASES = ("untimed", "per_item")
 
 
-@dataclass(slots=True)
 class WorkLine:
-    """A service (input lines of one code combined) and, later, one claim line of it."""
+    """A service (input lines of one code combined) and, later, one claim line of it.
+
+    A plain class, not a dataclass: compiled, its __init__ is native, where a dataclass's
+    generated __init__ stays interpreted (and the engine builds several of these per visit).
+    """
 
     code: str
     discipline: Discipline
@@ -29,15 +31,43 @@ class WorkLine:
     info: CodeInfo | None
     rvu: RvuRecord | None
     inputs: tuple[int, ...]  # indexes of the visit lines it came from
-    status: LineStatus = "payable"
-    units: int = 0
-    steps: list[Decision] = field(default_factory=list)
+    status: LineStatus
+    units: int
+    steps: list[Decision]
     # filled by pricing
-    fee_schedule_amount: Decimal | None = None
-    allowed: Decimal | None = None
-    payer_paid: Decimal | None = None
-    patient_owes: Decimal | None = None
-    reductions: Decimal | None = None
+    fee_schedule_amount: Decimal | None
+    allowed: Decimal | None
+    payer_paid: Decimal | None
+    patient_owes: Decimal | None
+    reductions: Decimal | None
+
+    def __init__(self, code: str, discipline: Discipline, minutes: int | None,
+                 assistant_minutes: int, modifiers: list[str], charge: Decimal | None,
+                 performed_by: str, info: CodeInfo | None, rvu: RvuRecord | None,
+                 inputs: tuple[int, ...], status: LineStatus = "payable", units: int = 0,
+                 steps: list[Decision] | None = None, allowed: Decimal | None = None) -> None:
+        self.code = code
+        self.discipline = discipline
+        self.minutes = minutes
+        self.assistant_minutes = assistant_minutes
+        self.modifiers = modifiers
+        self.charge = charge
+        self.performed_by = performed_by
+        self.info = info
+        self.rvu = rvu
+        self.inputs = inputs
+        self.status = status
+        self.units = units
+        self.steps = [] if steps is None else steps
+        self.fee_schedule_amount = None
+        self.allowed = allowed
+        self.payer_paid = None
+        self.patient_owes = None
+        self.reductions = None
+
+    def __repr__(self) -> str:
+        return (f"WorkLine({self.code} {self.discipline} {self.units} unit(s) {self.modifiers} "
+                f"{self.status})")
 
     @property
     def billable(self) -> bool:
