@@ -103,7 +103,7 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
         line = WorkLine(entered.code, discipline, entered.minutes, entered.assistant_minutes,
                         list(dict.fromkeys(entered.modifiers)), entered.charge,
                         entered.performed_by, info, rvu, (index,))
-        problem = _line_problem(entered, info, rvu, reference)
+        problem = _line_problem(entered, line, reference)
         if problem:
             findings.append(line.stop("invalid", "input", f"lines.{index}.{problem}",
                                       "therabill visit format"))
@@ -117,11 +117,10 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
     return list(combined.values())
 
 
-def _line_problem(entered: VisitLine, info: Any, rvu: Any, reference: ReferenceData) -> str:
-    if info is None and rvu is None and entered.code not in reference.known_codes:
+def _line_problem(entered: VisitLine, line: WorkLine, reference: ReferenceData) -> str:
+    if line.info is None and line.rvu is None and entered.code not in reference.known_codes:
         return f"code: {entered.code} is not a code therabill knows (therapy codes only)"
-    basis = info.time.basis if info is not None else "untimed"
-    if basis not in NO_MINUTES_BASES and entered.minutes is None:
+    if line.basis not in NO_MINUTES_BASES and entered.minutes is None:
         return f"minutes: {entered.code} is a timed code; its minutes are required"
     if entered.minutes is not None and entered.assistant_minutes > entered.minutes:
         return (f"assistant_minutes: {entered.assistant_minutes} assistant minutes exceed the "

@@ -54,13 +54,11 @@ def assistant_modifiers(line: WorkLine, policy: PayerPolicy, de_minimis: DatedVa
                   policy.unit_method_source)
         return [line]
     share = de_minimis.value
-    basis = line.info.time.basis if line.info is not None else "untimed"
-    if basis in NO_MINUTES_BASES:
+    if line.basis in NO_MINUTES_BASES:
         split = split_untimed(line.minutes, line.assistant_minutes, share)
     else:
-        block = line.info.time.unit_minutes if line.info is not None else 15
         split = split_timed_units(line.units, line.minutes or 0, line.assistant_minutes,
-                                  block or 15, share)
+                                  line.unit_minutes, share)
     source = f"{sources.CPM5_20_1}; {sources.CQ_EXAMPLES}; {de_minimis.source}"
     if split.with_modifier == 0:
         line.modifiers = [m for m in line.modifiers if m not in ("CQ", "CO")]

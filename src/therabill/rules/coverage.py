@@ -155,7 +155,7 @@ def screen(lines: list[WorkLine], policy: PayerPolicy,
                 continue
             if line.assistant_minutes:
                 # units are not assigned yet; a denied line keeps the unit billed
-                line.units = 1 if line.info.time.basis == "untimed" else 0
+                line.units = 1 if line.basis == "untimed" else 0
                 findings.append(line.stop(
                     "denied", "modifier.assistant",
                     f"{line.code} is an evaluation: assistants may not furnish evaluations, so "

@@ -33,7 +33,7 @@ def apply_denied_pairs(lines: list[WorkLine], policy: PayerPolicy) -> list[Decis
 
 
 def _timed(line: WorkLine) -> bool:
-    return line.info is not None and line.info.time.basis not in ("untimed", "per_item")
+    return line.basis not in ("untimed", "per_item")
 
 
 def apply_unit_cap(lines: list[WorkLine], cap: UnitCap, values: dict[str, Decimal]

@@ -35,15 +35,14 @@ def assign_units(lines: list[WorkLine], method: str, pool_disciplines: bool,
     for line in lines:
         if line.status != "payable":
             continue
-        time = line.info.time if line.info is not None else None
-        basis = time.basis if time is not None else "untimed"
+        basis = line.basis
         if basis == "untimed" or basis == "per_item":
             line.units = 1
             line.note("units.untimed",
                       f"{line.code} is not a timed code: 1 unit, whatever the minutes; its "
                       "minutes are not counted in the timed total", sources.CPM5_20_2)
             continue
-        unit_minutes = (time.unit_minutes if time is not None else None) or 15
+        unit_minutes = line.unit_minutes
         if basis == "timed" and unit_minutes != 15:
             line.units = units_for_minutes(line.minutes or 0, unit_minutes)
             line.note("units.cpt_per_code" if method == "cpt_per_code" else
@@ -67,7 +66,7 @@ def assign_units(lines: list[WorkLine], method: str, pool_disciplines: bool,
 
 def _family_of(line: WorkLine) -> str:
     """Primary and add-on of a 15-minute pair are one service for counting units."""
-    if line.info is not None and line.info.time.basis == "timed_add_on":
+    if line.basis == "timed_add_on" and line.info is not None:
         return line.info.time.primary or line.code
     return line.code
 
@@ -116,8 +115,7 @@ def _timed_group(key: str, members: list[WorkLine], method: str,
 
 
 def _block_minutes(family: list[WorkLine]) -> int:
-    info = family[0].info
-    return info.time.unit_minutes or 15 if info is not None else 15
+    return family[0].unit_minutes
 
 
 def _summary(allocation: UnitAllocation, method: str, scope: str) -> str:
@@ -157,11 +155,11 @@ def _line_message(line: WorkLine, code: str, allocation: UnitAllocation, method:
 def _spread_family(family: list[WorkLine], units: int) -> None:
     """Give a pair's units to its lines: the first to the primary, the rest to the add-on."""
     if len(family) == 1 and family[0].info is not None \
-            and family[0].info.time.basis not in ("timed_primary", "timed_add_on"):
+            and family[0].basis not in ("timed_primary", "timed_add_on"):
         family[0].units = units
         return
-    primary = [ln for ln in family if ln.info and ln.info.time.basis == "timed_primary"]
-    add_on = [ln for ln in family if ln.info and ln.info.time.basis == "timed_add_on"]
+    primary = [ln for ln in family if ln.info and ln.basis == "timed_primary"]
+    add_on = [ln for ln in family if ln.info and ln.basis == "timed_add_on"]
     if primary:
         head = primary[0]
         head.units = min(units, 1)

@@ -31,6 +31,10 @@ class WorkLine:
     info: CodeInfo | None
     rvu: RvuRecord | None
     inputs: tuple[int, ...]  # indexes of the visit lines it came from
+    # How the code is counted, from its catalogue entry ("untimed" and 15 without one): read by
+    # several rules per line, so copied once rather than looked up in the entry each time.
+    basis: str
+    unit_minutes: int
     status: LineStatus
     units: int
     steps: list[Decision]
@@ -56,6 +60,11 @@ class WorkLine:
         self.info = info
         self.rvu = rvu
         self.inputs = inputs
+        if info is None:
+            self.basis, self.unit_minutes = "untimed", 15
+        else:
+            timing = info.time
+            self.basis, self.unit_minutes = timing.basis, timing.unit_minutes or 15
         self.status = status
         self.units = units
         self.steps = [] if steps is None else steps
