@@ -64,14 +64,14 @@ def _check(visit: Visit, bad_lines: dict[int, Mapping[str, Any]], positions: lis
                                f"{', '.join(sorted(policies))}", "therabill payer policies",
                                "error"))
         return _result(visit, None, [], findings, data, bad_lines)
-    rvu_release, de_minimis = _day_facts(reference, dos)
+    rvu_release, rvu_label, de_minimis = _day_facts(reference, dos)
     if rvu_release is None:
         findings.append(decide(
             "data", f"no fee schedule (RVU) data is loaded for {dos}: releases held cover "
             f"{_years(reference)}; import the CMS RVU file for that year with "
             "`therabill data import`", "therabill reference data", "error"))
     else:
-        data.releases["rvu"] = f"{rvu_release.release_id} (effective {rvu_release.effective_from})"
+        data.releases["rvu"] = rvu_label
     lines = work_lines(visit, positions, rvu_release, reference, findings)
     unit_values = coverage.screen(lines, policy, findings)
     findings.extend(assign_units(lines, policy.unit_method, policy.pool_disciplines, unit_values))
@@ -94,15 +94,17 @@ def _check(visit: Visit, bad_lines: dict[int, Mapping[str, Any]], positions: lis
 
 
 def _day_facts(reference: ReferenceData, dos: date
-               ) -> tuple[RvuRelease | None, DatedValue | None]:
-    """The RVU release and the assistant de minimis share in force on a date, looked up once
-    a date (a claims file repeats its dates)."""
-    cache: dict[date, tuple[RvuRelease | None, DatedValue | None]] = \
+               ) -> tuple[RvuRelease | None, str, DatedValue | None]:
+    """The RVU release in force on a date (and how results name it) and the assistant de
+    minimis share, looked up once a date (a claims file repeats its dates)."""
+    cache: dict[date, tuple[RvuRelease | None, str, DatedValue | None]] = \
         reference.__dict__.setdefault("_day_facts", {})
     found = cache.get(dos)
     if found is None:
-        found = (reference.rvu_release(dos),
-                 reference.parameters.at("assistant_de_minimis", dos))
+        release = reference.rvu_release(dos)
+        label = (f"{release.release_id} (effective {release.effective_from})"
+                 if release is not None else "")
+        found = (release, label, reference.parameters.at("assistant_de_minimis", dos))
         if len(cache) < 20_000:
             cache[dos] = found
     return found

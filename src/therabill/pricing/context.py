@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from therabill import sources
 from therabill.decision import Decision
 from therabill.model import DataUsed
 from therabill.pricing.fee_schedule import NATIONAL, Gpcis, UnitPrice
@@ -36,6 +37,7 @@ class PriceDay:
     problems: tuple[str, ...]  # why pricing is impossible, in plain words (empty when fine)
     kx_threshold: DatedValue | None = None
     review_threshold: DatedValue | None = None
+    mppr_source: str = sources.CPM5_10_7  # the manual and the dated MPPR share
     # What pricing works out once per day, place and payer, reused by every visit of that day
     # (batch files repeat days a lot): one table per kind of result, keyed by what it depends on.
     # The data summary, by payer id.
@@ -113,8 +115,10 @@ def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm
         gpcis, gpci_release, gpci_problem = _gpcis(reference, locality, day)
         if gpci_problem:
             problems.append(gpci_problem)
+        mppr_source = (f"{sources.CPM5_10_7}; {share.source}" if share is not None
+                       else sources.CPM5_10_7)
         found = PriceDay(factor, gpcis, gpci_release, share, coinsurance, sequestration,
-                         assistant, tuple(problems), kx, review)
+                         assistant, tuple(problems), kx, review, mppr_source)
         if not found.problems and len(shared) < 50_000:
             shared[content] = found
     if len(cache) < 50_000:

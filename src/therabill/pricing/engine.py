@@ -186,8 +186,7 @@ def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: Pric
     owner = full_unit_owner(candidates) if candidates else None
     eligible = {index for index, *_ in candidates}
     share = value_or(day.pe_paid_share, ONE)
-    mppr_source = (f"{sources.CPM5_10_7}; {day.pe_paid_share.source}"
-                   if day.pe_paid_share is not None else sources.CPM5_10_7)
+    mppr_source = day.mppr_source
     for index, line in enumerate(lines):
         price = prices[index]
         if price is None:
