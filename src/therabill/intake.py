@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from therabill import sources
 from therabill.decision import Decision, decide
-from therabill.model import Visit, VisitLine
+from therabill.model import LINE_ADAPTER, VISIT_ADAPTER, Visit, VisitLine
 from therabill.reference.records import RvuRelease
 from therabill.reference.store import ReferenceData
 from therabill.rules.modifiers import line_discipline
@@ -28,7 +28,10 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def _message(error: Mapping[str, Any]) -> str:
-    """Pydantic's words, except where a plain sentence says more (the shapes of codes)."""
+    """Pydantic's words, except where a plain sentence says more (the shapes of codes, unknown
+    fields)."""
+    if error["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        return "extra field, not part of the visit format (check its spelling)"
     if error["type"] == "string_pattern_mismatch":
         field = next((part for part in reversed(error["loc"]) if isinstance(part, str)), "")
         if field == "code":
@@ -38,8 +41,7 @@ def _message(error: Mapping[str, Any]) -> str:
     return str(error["msg"])
 
 
-# The model's validator itself, without model_validate's interpreted wrapper (called per visit).
-_VALIDATE = Visit.__pydantic_validator__.validate_python
+_VALIDATE = VISIT_ADAPTER.validate_python
 
 
 def parse_visit(raw: Mapping[str, Any], findings: list[Decision]
@@ -67,7 +69,7 @@ def _parse_by_line(raw: Mapping[str, Any], findings: list[Decision]
     if isinstance(lines, list):
         for index, line in enumerate(lines):
             try:
-                good.append(VisitLine.model_validate(line))
+                good.append(LINE_ADAPTER.validate_python(line))
                 positions.append(index)
             except ValidationError as exc:
                 bad[index] = line if isinstance(line, Mapping) else {}
@@ -80,7 +82,7 @@ def _parse_by_line(raw: Mapping[str, Any], findings: list[Decision]
     else:
         header = dict(raw)
     try:
-        return Visit.model_validate(header), bad, positions
+        return _VALIDATE(header), bad, positions
     except ValidationError as exc:
         for error in exc.errors():
             findings.append(decide("input", f"{_field(error['loc'])}: {_message(error)}",

@@ -13,13 +13,13 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     PlainSerializer,
     StringConstraints,
     TypeAdapter,
 )
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from therabill.decision import Decision
 from therabill.money import whole_cents
@@ -46,19 +46,23 @@ Modifier = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True
 Amount = Annotated[Decimal, Field(ge=0), AfterValidator(whole_cents)]
 
 
-class ThresholdToDate(BaseModel):
-    """Allowed amounts already counted toward this year's therapy thresholds before this visit."""
+# Inputs are pydantic dataclasses (frozen, with slots): validated like models, and their fields
+# read as plain slots, which the engine does dozens of times a visit (a BaseModel's attribute
+# reads go through its __getattr__ hook and cost several times more).
+_INPUT = ConfigDict(extra="forbid")
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+@pydantic_dataclass(frozen=True, slots=True, kw_only=True, config=_INPUT)
+class ThresholdToDate:
+    """Allowed amounts already counted toward this year's therapy thresholds before this visit."""
 
     pt_slp: Amount = Decimal(0)
     ot: Amount = Decimal(0)
 
 
-class VisitLine(BaseModel):
+@pydantic_dataclass(frozen=True, slots=True, kw_only=True, config=_INPUT)
+class VisitLine:
     """One documented service: code, minutes, who furnished it, what the biller entered."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: HcpcsCode
     minutes: int | None = Field(default=None, ge=0, le=24 * 60)
@@ -69,10 +73,12 @@ class VisitLine(BaseModel):
     performed_by: PerformedBy = "therapist"
 
 
-class Visit(BaseModel):
-    """One patient, one date of service, one billing provider."""
+@pydantic_dataclass(frozen=True, slots=True, kw_only=True, config=_INPUT)
+class Visit:
+    """One patient, one date of service, one billing provider.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Build one with ``Visit(**fields)`` or ``VISIT_ADAPTER.validate_python(data)``; either
+    validates, nested lines included."""
 
     visit_id: str = Field(min_length=1)
     patient_id: str | None = None
@@ -86,6 +92,10 @@ class Visit(BaseModel):
     deductible_remaining: Amount = Decimal(0)
     ytd_threshold_amount: ThresholdToDate = ThresholdToDate()
     lines: tuple[VisitLine, ...] = ()
+
+
+VISIT_ADAPTER: TypeAdapter[Visit] = TypeAdapter(Visit)
+LINE_ADAPTER: TypeAdapter[VisitLine] = TypeAdapter(VisitLine)
 
 
 # How results hold a decision: serialised as {rule, severity, message, source, codes}.

@@ -8,12 +8,20 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
+THOUSAND = Decimal(1000)
+
+
 def cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    # The rounding passed by position: the keyword form costs twice as much per call.
+    return amount.quantize(CENT, ROUND_HALF_UP)
 
 
 def usd(amount: Decimal) -> str:
-    return f"${cents(amount):,.2f}"
+    """Dollars and cents as a biller reads them: $1,234.50."""
+    rounded = cents(amount)
+    if -THOUSAND < rounded < THOUSAND:
+        return f"${rounded}"  # already two decimals, no separator needed: the cheap path
+    return f"${rounded:,.2f}"
 
 
 def whole_cents(amount: Decimal) -> Decimal:

@@ -115,9 +115,10 @@ def test_2016_has_no_fee_schedule_but_units_are_still_counted() -> None:
 
 
 def test_engine_accepts_a_visit_model() -> None:
-    from therabill.model import Visit
+    from therabill.model import VISIT_ADAPTER, Visit
 
-    parsed = Visit.model_validate(visit(ln("97110", 38)))
+    parsed = VISIT_ADAPTER.validate_python(visit(ln("97110", 38)))
+    assert isinstance(parsed, Visit)
     result = therabill.check(parsed)
     assert one(result, "97110").units == 3
     assert step(one(result, "97110"), "units.cms_total_time")

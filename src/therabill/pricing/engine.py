@@ -336,8 +336,10 @@ def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
         return deductible_left
     assistant = "CQ" in line.modifiers or "CO" in line.modifiers
     # The same amounts split the same way on every visit of the day: work it out once.
-    key = (policy.id, line.code, line.allowed, deductible_left, coinsurance, assistant,
-           sequestration)
+    # Amounts enter the key as text: hashing a new Decimal costs about a microsecond (it works
+    # out a modular power each time), its text a fifth of that, and text is exact too.
+    key = (policy.id, line.code, str(line.allowed), str(deductible_left), coinsurance,
+           assistant, sequestration)
     found = day.share_memo.get(key)
     if found is None:
         probe = WorkLine(line.code, line.discipline, None, 0, list(line.modifiers), None,
