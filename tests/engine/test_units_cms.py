@@ -6,6 +6,8 @@ pair, and pooling of PT and OT minutes (per discipline by default, pooled by pol
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from therabill.model import CheckResult, ClaimLine
@@ -162,7 +164,7 @@ def test_pt_and_ot_minutes_are_pooled_separately_by_default() -> None:
 
 def test_policy_switch_pools_pt_and_ot_minutes() -> None:
     medicare = load_policies()["medicare"]
-    pooled = medicare.model_copy(update={"pool_disciplines": True})
+    pooled = dataclasses.replace(medicare, pool_disciplines=True)
     result = check(ln("97110", 10), ln("97530", 10, discipline="OT"),
                    policies={"medicare": pooled})
     assert result.totals.units == 1  # 20 pooled minutes

@@ -12,7 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+from pydantic.dataclasses import dataclass
 
 from therabill.reference.paths import user_data_dir
 from therabill.yamlfile import read_model
@@ -21,11 +22,13 @@ POLICY_DIR = Path(__file__).resolve().parent / "policies"
 Performer = Literal["therapist", "massage_therapist", "aide", "athletic_trainer", "physician"]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Policies are pydantic dataclasses (frozen, with slots): validated on load like models, and
+# read by the engine several times per visit as plain slots, without a model's getattr hook.
+strict = dataclass(frozen=True, slots=True, kw_only=True, config=ConfigDict(extra="forbid"))
 
 
-class DeniedPair(Strict):
+@strict
+class DeniedPair:
     """A pair the payer will not pay together, beyond NCCI: column 2 is denied."""
 
     column_1: str
@@ -34,26 +37,30 @@ class DeniedPair(Strict):
     source: str
 
 
-class UnitCap(Strict):
+@strict
+class UnitCap:
     """At most this many timed units a day; the cut falls on the lowest-paying units first."""
 
     timed_units_per_day: int = Field(ge=1)
     source: str
 
 
-class CodeRule(Strict):
+@strict
+class CodeRule:
     code: str
     reason: str
     source: str
 
 
-class Replacement(Strict):
+@strict
+class Replacement:
     code: str
     use_instead: str
     source: str
 
 
-class PerformerRule(Strict):
+@strict
+class PerformerRule:
     """Who may furnish a service billed as therapy; ``codes`` limits an allowance to some codes."""
 
     performer: Performer
@@ -61,10 +68,11 @@ class PerformerRule(Strict):
     source: str
 
 
-class Pricing(Strict):
+@strict
+class Pricing:
     basis: Literal["medicare_fee_schedule", "percent_of_medicare", "fee_table"]
     percent_of_medicare: Decimal | None = None
-    fee_table: dict[str, Decimal] = {}
+    fee_table: dict[str, Decimal] = Field(default_factory=dict)
     mppr: bool = True
     assistant_reduction: bool = True
     sequestration: bool = True
@@ -81,7 +89,8 @@ class Pricing(Strict):
         return self
 
 
-class PayerPolicy(Strict):
+@strict
+class PayerPolicy:
     id: str
     name: str
     kind: Literal["medicare", "commercial"]
