@@ -41,7 +41,8 @@ def _message(error: Mapping[str, Any]) -> str:
     return str(error["msg"])
 
 
-_VALIDATE = VISIT_ADAPTER.validate_python
+# The core validator, without the adapter's interpreted wrapper (called once per visit).
+_VALIDATE = VISIT_ADAPTER.validator.validate_python
 
 
 def parse_visit(raw: Mapping[str, Any], findings: list[Decision]
