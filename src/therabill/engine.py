@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from therabill import sources
 from therabill.decision import Decision, decide
 from therabill.intake import parse_visit, work_lines
 from therabill.model import CheckResult, ClaimLine, DataUsed, Totals, Visit
+from therabill.money import ZERO
 from therabill.payers.policy import PayerPolicy, load_policies
 from therabill.pricing.engine import price_visit
 from therabill.reference.parameters import DatedValue
@@ -138,7 +138,7 @@ def _totals(lines: list[WorkLine]) -> Totals:
     a visit with no priced line has no money totals at all. (Lines that could not be read are
     neither payable nor priced, so the work lines give the same totals as the claim lines.)"""
     units = 0
-    allowed = payer_paid = patient_owes = Decimal("0.00")
+    allowed = payer_paid = patient_owes = ZERO
     priced = False
     for line in lines:
         if line.status == "payable":

@@ -14,15 +14,23 @@ from therabill.reference.parameters import DatedValue
 from therabill.reference.store import ReferenceData
 
 
-@dataclass(frozen=True, slots=True)
 class SplitLine:
-    """A line's payment split, as pricing copies it onto every line with the same figures."""
+    """A line's payment split, as pricing copies it onto every line with the same figures.
+    (A plain class: compiled, its constructor is native; a frozen dataclass's is not.)"""
 
     payer_paid: Decimal
     patient_owes: Decimal
     reductions: Decimal
     deductible: Decimal  # the part of the allowed amount that went to the deductible
     steps: tuple[Decision, ...]
+
+    def __init__(self, payer_paid: Decimal, patient_owes: Decimal, reductions: Decimal,
+                 deductible: Decimal, steps: tuple[Decision, ...]) -> None:
+        self.payer_paid = payer_paid
+        self.patient_owes = patient_owes
+        self.reductions = reductions
+        self.deductible = deductible
+        self.steps = steps
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,8 +110,25 @@ def _timed_group(key: str, members: list[WorkLine], method: str,
         units = allocation.units[code]
         _spread_family(family, units)
         for line in family:
-            line.note(rule, _line_message(line, code, allocation, method, code in tied), source)
+            if code in tied:
+                line.note(rule, _line_message(line, code, allocation, method, True), source)
+                continue
+            # Without a tie the step reads the same for every line with these figures.
+            step_key = (method, line.code, code, line.minutes, units,
+                        allocation.full_units.get(code, 0), code in allocation.extra_unit_codes)
+            step = _LINE_STEPS.get(step_key)
+            if step is None:
+                if len(_LINE_STEPS) >= 50_000:
+                    _LINE_STEPS.clear()
+                step = _LINE_STEPS[step_key] = decide(
+                    rule, _line_message(line, code, allocation, method, False), source,
+                    codes=(line.code,))
+            line.steps.append(step)
     return summary
+
+
+# A line's unit step by what its text says: method, codes, minutes and units (no ties).
+_LINE_STEPS: dict[tuple[object, ...], Decision] = {}
 
 
 def _block_minutes(family: list[WorkLine]) -> int:
