@@ -184,7 +184,7 @@ def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: Pric
                 candidates.append((index, line.rvu, price.full, "CQ" in line.modifiers
                                    or "CO" in line.modifiers, line.discipline))
     owner = full_unit_owner(candidates) if candidates else None
-    eligible = {index for index, *_ in candidates}
+    eligible = {candidate[0] for candidate in candidates}
     share = value_or(day.pe_paid_share, ONE)
     mppr_source = day.mppr_source
     for index, line in enumerate(lines):
@@ -195,7 +195,7 @@ def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: Pric
         if line.status != "payable" or line.units == 0:
             continue
         if index not in eligible:
-            fees[index] = price.full * line.units
+            fees[index] = _times(price.full, line.units)
             if not policy.pricing.mppr:
                 _memo_note(line, day, ("no-mppr", policy.id, line.code, line.units, price.full),
                            policy.pricing.source, _no_mppr_text, policy.name, line.units,
@@ -206,11 +206,19 @@ def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: Pric
             continue
         full_units = 1 if index == owner else 0
         reduced_units = line.units - full_units
-        fees[index] = price.full * full_units + price.reduced * reduced_units
+        fees[index] = (_times(price.reduced, reduced_units) if not full_units
+                       else price.full + _times(price.reduced, reduced_units))
         _memo_note(line, day, ("mppr", line.code, full_units, reduced_units, price.full,
                                price.reduced),
                    mppr_source, _mppr_text, price, full_units, reduced_units, share)
     return fees
+
+
+def _times(amount: Decimal, units: int) -> Decimal:
+    """``amount × units``, without the multiplication for the usual one unit."""
+    if units == 1:
+        return amount
+    return amount * units if units else ZERO
 
 
 def _memo_note(line: WorkLine, day: PriceDay, key: tuple[object, ...], source: str,

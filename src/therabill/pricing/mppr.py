@@ -27,10 +27,14 @@ def full_unit_owner(candidates: list[tuple[int, RvuRecord, Decimal, bool, str]])
     (UNVERIFIED default): a line without CQ/CO before one with it, then the lower code, then the
     discipline — never the order the lines were entered in.
     """
-    best: tuple[Decimal, Decimal, bool, str, str] | None = None
     owner = None
+    best_pe = best_full = Decimal(0)
+    best_rest: tuple[bool, str, str] = (False, "", "")
     for index, rvu, full, assistant, discipline in candidates:
-        key = (-rvu.pe_nonfacility, -full, assistant, rvu.code, discipline)
-        if best is None or key < best:
-            best, owner = key, index
+        pe = rvu.pe_nonfacility
+        rest = (assistant, rvu.code, discipline)
+        # Higher PE wins, then the higher full amount, then the smaller (CQ/CO, code, discipline).
+        if owner is None or pe > best_pe or (pe == best_pe and (
+                full > best_full or (full == best_full and rest < best_rest))):
+            owner, best_pe, best_full, best_rest = index, pe, full, rest
     return owner
