@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from therabill import sources
 from therabill.decision import Decision, decide
-from therabill.model import LINE_ADAPTER, VISIT_ADAPTER, Visit, VisitLine
+from therabill.model import LINE_ADAPTER, VISIT_ADAPTER, Visit
 from therabill.reference.records import RvuRelease
 from therabill.reference.store import ReferenceData
 from therabill.rules.modifiers import line_discipline
@@ -97,22 +97,26 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
     code per day, as MACs require)."""
     combined: dict[tuple[str, str], WorkLine] = {}
     catalogue = reference.catalogue.by_code
+    records = rvu_release.records if rvu_release is not None else {}
+    default_discipline = visit.discipline
     for index, entered in zip(positions, visit.lines, strict=True):
-        info = catalogue.get(entered.code)
-        rvu = rvu_release.records.get((entered.code, "")) if rvu_release is not None else None
+        code = entered.code
+        modifiers = entered.modifiers
+        info = catalogue.get(code)
+        rvu = records.get((code, ""))
         fixed = info.disciplines if info is not None and info.evaluation else None
-        discipline = line_discipline(entered.modifiers, entered.discipline, visit.discipline,
-                                     fixed)
-        line = WorkLine(entered.code, discipline, entered.minutes, entered.assistant_minutes,
-                        list(dict.fromkeys(entered.modifiers)), entered.charge,
+        discipline = line_discipline(modifiers, entered.discipline, default_discipline, fixed)
+        # Entered modifiers without repeats, in order (most lines have none).
+        line = WorkLine(code, discipline, entered.minutes, entered.assistant_minutes,
+                        list(dict.fromkeys(modifiers)) if modifiers else [], entered.charge,
                         entered.performed_by, info, rvu, (index,))
-        problem = _line_problem(entered, line, reference)
+        problem = _line_problem(line, reference)
         if problem:
             findings.append(line.stop("invalid", "input", f"lines.{index}.{problem}",
                                       "therabill visit format"))
             combined[(f"#{index}", "")] = line
             continue
-        key = (entered.code, discipline)
+        key = (code, discipline)
         if key in combined:
             _merge(combined[key], line)
         else:
@@ -120,14 +124,15 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
     return list(combined.values())
 
 
-def _line_problem(entered: VisitLine, line: WorkLine, reference: ReferenceData) -> str:
-    if line.info is None and line.rvu is None and entered.code not in reference.known_codes:
-        return f"code: {entered.code} is not a code therabill knows (therapy codes only)"
-    if line.basis not in NO_MINUTES_BASES and entered.minutes is None:
-        return f"minutes: {entered.code} is a timed code; its minutes are required"
-    if entered.minutes is not None and entered.assistant_minutes > entered.minutes:
-        return (f"assistant_minutes: {entered.assistant_minutes} assistant minutes exceed the "
-                f"{entered.minutes} minutes of the service")
+def _line_problem(line: WorkLine, reference: ReferenceData) -> str:
+    """What makes a line unusable, as "field: why" (the line still holds what was entered)."""
+    if line.info is None and line.rvu is None and line.code not in reference.known_codes:
+        return f"code: {line.code} is not a code therabill knows (therapy codes only)"
+    if line.basis not in NO_MINUTES_BASES and line.minutes is None:
+        return f"minutes: {line.code} is a timed code; its minutes are required"
+    if line.minutes is not None and line.assistant_minutes > line.minutes:
+        return (f"assistant_minutes: {line.assistant_minutes} assistant minutes exceed the "
+                f"{line.minutes} minutes of the service")
     return ""
 
 

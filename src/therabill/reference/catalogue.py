@@ -134,8 +134,8 @@ class Catalogue:
         self._entries = dict(entries)
 
     @property
-    def by_code(self) -> Mapping[str, CodeInfo]:
-        """The entries by code, read-only, for look-ups in a loop."""
+    def by_code(self) -> dict[str, CodeInfo]:
+        """The entries by code, for look-ups in a loop (read them, never change them)."""
         return self._entries
 
     def get(self, code: str) -> CodeInfo | None:
