@@ -70,31 +70,54 @@ def apply_ptp(lines: list[WorkLine], table: EditTable, dos: date, where: str) ->
 
 
 def _apply_edit(edit: PtpEdit, column_2_lines: list[WorkLine], where: str) -> list[Decision]:
-    pair = f"{edit.column_1}/{edit.column_2}"
     findings: list[Decision] = []
     for line in column_2_lines:
         if not line.billable:
             continue
-        present = [m for m in line.modifiers if m in NCCI_MODIFIERS]
-        if edit.modifier_indicator == 1 and present:
-            line.note("modifier.ncci",
-                      f"{present[0]} on {line.code} bypasses the {pair} edit (modifier "
-                      f"indicator 1, {edit.rationale}); the documentation must support it: "
-                      f"{UNLOCK_ADVICE}", where)
-            continue
+        present = tuple(m for m in line.modifiers if m in NCCI_MODIFIERS) \
+            if line.modifiers else ()
+        step, finding = _edit_decisions(edit, line.code, present, where)
+        line.steps.append(step)
+        if finding is not None:
+            line.status = "denied"  # the units stay on the line, denied
+            findings.append(finding)
+    return findings
+
+
+# What an edit does to a column-2 line, by the edit's figures, the line's code and NCCI
+# modifiers and the table: the step on the line and, when it is denied, the visit finding.
+_EDIT_DECISIONS: dict[tuple[object, ...], tuple[Decision, Decision | None]] = {}
+
+
+def _edit_decisions(edit: PtpEdit, code: str, present: tuple[str, ...], where: str
+                    ) -> tuple[Decision, Decision | None]:
+    key = (edit.column_1, edit.column_2, edit.modifier_indicator, edit.rationale, code, present,
+           where)
+    found = _EDIT_DECISIONS.get(key)
+    if found is not None:
+        return found
+    pair = f"{edit.column_1}/{edit.column_2}"
+    if edit.modifier_indicator == 1 and present:
+        found = (decide("modifier.ncci",
+                        f"{present[0]} on {code} bypasses the {pair} edit (modifier indicator 1, "
+                        f"{edit.rationale}); the documentation must support it: "
+                        f"{UNLOCK_ADVICE}", where, "info", (code,)), None)
+    else:
         if edit.modifier_indicator == 0:
             tail = (" even with " + ", ".join(present) if present else "")
-            message = (f"{line.code} is denied when billed with {edit.column_1} on the same day"
+            message = (f"{code} is denied when billed with {edit.column_1} on the same day"
                        f"{tail}: edit {pair}, modifier indicator 0 (no modifier unlocks it), "
                        f"rationale: {edit.rationale}")
         else:
-            message = (f"{line.code} is denied when billed with {edit.column_1} on the same day: "
+            message = (f"{code} is denied when billed with {edit.column_1} on the same day: "
                        f"edit {pair}, modifier indicator 1, rationale: {edit.rationale}. "
-                       f"It may be unlocked on {line.code} with {UNLOCK_ADVICE}")
-        line.stop("denied", "ncci.ptp", message, where)
-        findings.append(decide("ncci.ptp", message, where, "error",
-                               (edit.column_1, edit.column_2)))
-    return findings
+                       f"It may be unlocked on {code} with {UNLOCK_ADVICE}")
+        found = (decide("ncci.ptp", message, where, "error", (code,)),
+                 decide("ncci.ptp", message, where, "error", (edit.column_1, edit.column_2)))
+    if len(_EDIT_DECISIONS) >= 50_000:
+        _EDIT_DECISIONS.clear()
+    _EDIT_DECISIONS[key] = found
+    return found
 
 
 def apply_mue(lines: list[WorkLine], release: MueRelease, where: str) -> list[Decision]:
