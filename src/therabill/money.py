@@ -19,9 +19,12 @@ def cents(amount: Decimal) -> Decimal:
 def usd(amount: Decimal) -> str:
     """Dollars and cents as a biller reads them: $1,234.50."""
     rounded = cents(amount)
+    text = str(rounded)  # two decimals after cents(), never an exponent for money
     if -THOUSAND < rounded < THOUSAND:
-        return f"${rounded}"  # already two decimals, no separator needed: the cheap path
-    return f"${rounded:,.2f}"
+        return f"${text}"
+    # Group the whole dollars with commas (int formatting is far cheaper than Decimal's).
+    whole, _, frac = text.partition(".")
+    return f"${int(whole):,}.{frac}"
 
 
 def whole_cents(amount: Decimal) -> Decimal:

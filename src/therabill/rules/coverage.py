@@ -14,6 +14,7 @@ from therabill.decision import Decision
 from therabill.model import LineStatus
 from therabill.payers.policy import PayerPolicy
 from therabill.reference.catalogue import CodeInfo
+from therabill.reference.records import RvuRecord
 from therabill.rules.worklist import WorkLine
 
 # What each RVU status means for payment under the fee schedule (CMS PFS RVU file layout notes).
@@ -174,5 +175,21 @@ def screen(lines: list[WorkLine], policy: PayerPolicy,
                 continue
             evaluations[line.discipline] = line
         if line.rvu is not None:
-            values[line.code] = line.rvu.work + line.rvu.pe_nonfacility + line.rvu.mp
+            values[line.code] = _total_rvus(line.rvu)
     return values
+
+
+# Each RVU record's non-facility total, worked out once (the record is kept with it, so its id
+# cannot be taken by another record while the entry stands).
+_TOTALS: dict[int, tuple[RvuRecord, Decimal]] = {}
+
+
+def _total_rvus(rvu: RvuRecord) -> Decimal:
+    held = _TOTALS.get(id(rvu))
+    if held is not None and held[0] is rvu:
+        return held[1]
+    total = rvu.work + rvu.pe_nonfacility + rvu.mp
+    if len(_TOTALS) >= 50_000:
+        _TOTALS.clear()
+    _TOTALS[id(rvu)] = (rvu, total)
+    return total
