@@ -99,17 +99,19 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
     catalogue = reference.catalogue.by_code
     records = rvu_release.records if rvu_release is not None else {}
     default_discipline = visit.discipline
-    for index, entered in zip(positions, visit.lines, strict=True):
+    # positions and lines have the same length by construction (parse_visit)
+    for index, entered in zip(positions, visit.lines):  # noqa: B905
         code = entered.code
         modifiers = entered.modifiers
         info = catalogue.get(code)
         rvu = records.get((code, ""))
-        fixed = info.disciplines if info is not None and info.evaluation else None
-        discipline = line_discipline(modifiers, entered.discipline, default_discipline, fixed)
         # Entered modifiers without repeats, in order (most lines have none).
-        line = WorkLine(code, discipline, entered.minutes, entered.assistant_minutes,
+        line = WorkLine(code, default_discipline, entered.minutes, entered.assistant_minutes,
                         list(dict.fromkeys(modifiers)) if modifiers else [], entered.charge,
                         entered.performed_by, info, rvu, (index,))
+        fixed = info.disciplines if line.evaluation and info is not None else None
+        discipline = line.discipline = line_discipline(modifiers, entered.discipline,
+                                                       default_discipline, fixed)
         problem = _line_problem(line, reference)
         if problem:
             findings.append(line.stop("invalid", "input", f"lines.{index}.{problem}",

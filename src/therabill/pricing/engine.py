@@ -63,8 +63,8 @@ def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
                 if step.rule == "pricing.not_priced":
                     findings.append(step)
     fees = _apply_mppr(lines, prices, day, policy)
-    for line, fee in zip(lines, fees, strict=True):
-        _allowed(line, fee)
+    for index, line in enumerate(lines):
+        _allowed(line, fees[index])
     if policy.kx_threshold:
         findings.extend(_threshold(visit, lines, day))
     deductible_left = visit.deductible_remaining if policy.pricing.deductible else ZERO

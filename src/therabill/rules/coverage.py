@@ -146,7 +146,7 @@ def screen(lines: list[WorkLine], policy: PayerPolicy,
             if not line.billable:
                 continue
             _remember_clean(line, policy)
-        if line.info is not None and line.info.evaluation:
+        if line.evaluation and line.info is not None:
             fixed = line.info.disciplines
             if fixed and line.discipline not in fixed:
                 findings.append(line.stop(

@@ -31,10 +31,11 @@ class WorkLine:
     info: CodeInfo | None
     rvu: RvuRecord | None
     inputs: tuple[int, ...]  # indexes of the visit lines it came from
-    # How the code is counted, from its catalogue entry ("untimed" and 15 without one): read by
-    # several rules per line, so copied once rather than looked up in the entry each time.
+    # How the code is counted and whether it is an evaluation, from its catalogue entry
+    # ("untimed", 15, no without one): read by several rules per line, so copied here once.
     basis: str
     unit_minutes: int
+    evaluation: bool
     status: LineStatus
     units: int
     steps: list[Decision]
@@ -61,10 +62,9 @@ class WorkLine:
         self.rvu = rvu
         self.inputs = inputs
         if info is None:
-            self.basis, self.unit_minutes = "untimed", 15
+            self.basis, self.unit_minutes, self.evaluation = "untimed", 15, False
         else:
-            timing = info.time
-            self.basis, self.unit_minutes = timing.basis, timing.unit_minutes or 15
+            _, self.basis, self.unit_minutes, self.evaluation = _facts(info)
         self.status = status
         self.units = units
         self.steps = [] if steps is None else steps
@@ -95,6 +95,23 @@ class WorkLine:
         if status != "payable":
             self.units = self.units if status == "denied" else 0
         return self.note(rule, message, source, severity)
+
+
+# A catalogue entry's counting facts, copied once per entry: reading a pydantic model's fields
+# costs several times a plain attribute, and every line reads them. The entry is held with its
+# facts so that its id cannot be taken by another object while the entry stands.
+_FACTS: dict[int, tuple[CodeInfo, str, int, bool]] = {}
+
+
+def _facts(info: CodeInfo) -> tuple[CodeInfo, str, int, bool]:
+    held = _FACTS.get(id(info))
+    if held is None or held[0] is not info:
+        timing = info.time
+        held = (info, timing.basis, timing.unit_minutes or 15, info.evaluation)
+        if len(_FACTS) >= 50_000:
+            _FACTS.clear()
+        _FACTS[id(info)] = held
+    return held
 
 
 # What a per-line rule did to a line: its status, units, modifiers, the steps it added, and
