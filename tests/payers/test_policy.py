@@ -79,3 +79,21 @@ def test_a_user_file_with_a_shipped_id_replaces_it(tmp_path: Path) -> None:
     _write(tmp_path, "medicare", body)
     assert load_policies(tmp_path)["medicare"].pool_disciplines is True
     assert load_policies(POLICY_DIR)["medicare"].pool_disciplines is False
+
+
+def test_two_policies_with_one_id_never_share_prices(tmp_path: Path) -> None:
+    """Results memoised for one policy object must not leak to another with the same id (a
+    service that reloads an edited payer file keeps running with the same reference data)."""
+    visit = {"visit_id": "a1", "date_of_service": "2025-03-04", "payer": "acme",
+             "lines": [{"code": "97110", "minutes": 30}]}
+    amounts = []
+    for percent in (110, 120):
+        directory = tmp_path / str(percent)
+        directory.mkdir()
+        body = _shipped("commercial-cpt") | {"id": "acme"}
+        body["pricing"] = dict(body["pricing"]) | {"percent_of_medicare": percent}  # type: ignore[call-overload]
+        _write(directory, "acme", body)
+        result = therabill.check(visit, policies=load_policies(directory))
+        amounts.append(result.lines[0].allowed)
+    assert amounts[0] is not None and amounts[1] is not None
+    assert amounts[1] > amounts[0]

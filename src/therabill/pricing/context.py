@@ -9,6 +9,7 @@ from decimal import Decimal
 from therabill import sources
 from therabill.decision import Decision
 from therabill.model import DataUsed
+from therabill.payers.policy import PayerPolicy
 from therabill.pricing.fee_schedule import NATIONAL, Gpcis, UnitPrice
 from therabill.reference.parameters import DatedValue
 from therabill.reference.store import ReferenceData
@@ -48,10 +49,11 @@ class PriceDay:
     mppr_source: str = sources.CPM5_10_7  # the manual and the dated MPPR share
     # What pricing works out once per day, place and payer, reused by every visit of that day
     # (batch files repeat days a lot): one table per kind of result, keyed by what it depends on.
-    # The data summary, by payer id.
-    data_memo: dict[str, DataUsed] = field(default_factory=dict, compare=False, repr=False)
-    # A code's unit price and the steps explaining it, by (payer id, code, id of its RVU record).
-    price_memo: dict[tuple[str, str, int], tuple[UnitPrice | None, tuple[Decision, ...]]] = \
+    # The data summary, by policy (``policy_key``).
+    data_memo: dict[int, DataUsed] = field(default_factory=dict, compare=False, repr=False)
+    # A code's unit price and the steps explaining it, by (policy key, code, id of its RVU
+    # record).
+    price_memo: dict[tuple[int, str, int], tuple[UnitPrice | None, tuple[Decision, ...]]] = \
         field(default_factory=dict, compare=False, repr=False)
     # An MPPR step, by its kind and the figures in its text.
     note_memo: dict[tuple[object, ...], Decision] = field(default_factory=dict, compare=False,
@@ -132,6 +134,25 @@ def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm
     if len(cache) < 50_000:
         cache[key] = found
     return found
+
+
+# A number per policy object, for memo keys: two policy objects may share an id (an edited
+# payer file reloaded) but must never share memoised prices. The policy is held beside its
+# number so that its id cannot be taken by another object while the entry stands; numbers are
+# never reused, so clearing the table cannot make a stale memo entry match.
+_POLICY_KEYS: dict[int, tuple[PayerPolicy, int]] = {}
+_NEXT_POLICY_KEY = [0]
+
+
+def policy_key(policy: PayerPolicy) -> int:
+    held = _POLICY_KEYS.get(id(policy))
+    if held is not None and held[0] is policy:
+        return held[1]
+    _NEXT_POLICY_KEY[0] += 1
+    if len(_POLICY_KEYS) >= 1_000:
+        _POLICY_KEYS.clear()
+    _POLICY_KEYS[id(policy)] = (policy, _NEXT_POLICY_KEY[0])
+    return _NEXT_POLICY_KEY[0]
 
 
 def value_or(dated: DatedValue | None, default: Decimal) -> Decimal:

@@ -17,7 +17,7 @@ from therabill.decision import Decision, decide
 from therabill.model import DataUsed, Visit
 from therabill.money import ZERO, cents, usd
 from therabill.payers.policy import PayerPolicy
-from therabill.pricing.context import PriceDay, SplitLine, price_day, value_or
+from therabill.pricing.context import PriceDay, SplitLine, policy_key, price_day, value_or
 from therabill.pricing.fee_schedule import UnitPrice, arithmetic, unit_price
 from therabill.pricing.mppr import full_unit_owner, mppr_applies
 from therabill.pricing.patient_share import Share, split
@@ -27,6 +27,7 @@ from therabill.rules.worklist import WorkLine
 
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
+TWENTY_PERCENT = Decimal("0.20")  # Part B coinsurance when no dated value is loaded
 PT_SLP = ("PT", "SLP")
 Ts = TypeVarTuple("Ts")
 
@@ -47,14 +48,15 @@ def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
             findings.append(decide(rule, f"not priced: {problem}", "therabill reference data",
                                    "error"))
         return
-    _record_data(day, policy, data)
+    pkey = policy_key(policy)  # memo keys: the policy object, not its id
+    _record_data(day, policy, pkey, data)
     # Per line, in line order: the unit price (None when the line is not priced).
     prices: list[UnitPrice | None] = []
     for line in lines:
         if line.units == 0 and line.status != "payable":
             prices.append(None)
             continue
-        price, steps = _priced(line, day, policy)
+        price, steps = _priced(line, day, policy, pkey)
         prices.append(price)
         line.steps.extend(steps)
         if price is None:
@@ -62,24 +64,24 @@ def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
             for step in steps:
                 if step.rule == "pricing.not_priced":
                     findings.append(step)
-    fees = _apply_mppr(lines, prices, day, policy)
+    fees = _apply_mppr(lines, prices, day, policy, pkey)
     for index, line in enumerate(lines):
         _allowed(line, fees[index])
     if policy.kx_threshold:
         findings.extend(_threshold(visit, lines, day))
     deductible_left = visit.deductible_remaining if policy.pricing.deductible else ZERO
     coinsurance = (policy.pricing.coinsurance if policy.pricing.coinsurance is not None
-                   else value_or(day.coinsurance, Decimal("0.20")))
+                   else value_or(day.coinsurance, TWENTY_PERCENT))
     sequestration = value_or(day.sequestration, ZERO) if policy.pricing.sequestration else ZERO
     for line in lines:
         deductible_left = _share(line, deductible_left, coinsurance, sequestration, day, policy,
-                                 visit)
+                                 pkey, visit)
 
 
-def _record_data(day: PriceDay, policy: PayerPolicy, data: DataUsed) -> None:
-    summary = day.data_memo.get(policy.id)
+def _record_data(day: PriceDay, policy: PayerPolicy, pkey: int, data: DataUsed) -> None:
+    summary = day.data_memo.get(pkey)
     if summary is None:
-        summary = day.data_memo[policy.id] = _data_summary(day, policy)
+        summary = day.data_memo[pkey] = _data_summary(day, policy)
     data.releases.update(summary.releases)
     data.parameters.update(summary.parameters)
     data.notes.extend(summary.notes)
@@ -103,12 +105,12 @@ def _data_summary(day: PriceDay, policy: PayerPolicy) -> DataUsed:
     return data
 
 
-def _priced(line: WorkLine, day: PriceDay, policy: PayerPolicy
+def _priced(line: WorkLine, day: PriceDay, policy: PayerPolicy, pkey: int
             ) -> tuple[UnitPrice | None, tuple[Decision, ...]]:
     """A code's unit price and the steps that explain it: the same for every visit of the day."""
     # A PriceDay serves every day of a period, which may span two RVU releases: the record's
     # identity (held by the reference for its lifetime) keeps their prices apart.
-    key = (policy.id, line.code, id(line.rvu))
+    key = (pkey, line.code, id(line.rvu))
     found = day.price_memo.get(key)
     if found is None:
         probe = WorkLine(line.code, line.discipline, None, 0, [], None, line.performed_by,
@@ -169,7 +171,7 @@ def _medicare_price(line: WorkLine, day: PriceDay, quiet: bool = False) -> UnitP
 
 
 def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: PriceDay,
-                policy: PayerPolicy) -> list[Decimal | None]:
+                policy: PayerPolicy, pkey: int) -> list[Decimal | None]:
     """Line fees after MPPR, in line order: one unit in the visit at full PE, every other
     eligible unit reduced. None for a line that is not priced or not paid."""
     fees: list[Decimal | None] = [None] * len(lines)
@@ -197,7 +199,7 @@ def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: Pric
         if index not in eligible:
             fees[index] = _times(price.full, line.units)
             if not policy.pricing.mppr:
-                _memo_note(line, day, ("no-mppr", policy.id, line.code, line.units, price.full),
+                _memo_note(line, day, ("no-mppr", pkey, line.code, line.units, price.full),
                            policy.pricing.source, _no_mppr_text, policy.name, line.units,
                            price.full)
             if use_mppr and len(candidates) and line.rvu is not None:
@@ -336,7 +338,8 @@ def _threshold(visit: Visit, lines: list[WorkLine], day: PriceDay) -> list[Decis
 
 
 def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
-           sequestration: Decimal, day: PriceDay, policy: PayerPolicy, visit: Visit) -> Decimal:
+           sequestration: Decimal, day: PriceDay, policy: PayerPolicy, pkey: int,
+           visit: Visit) -> Decimal:
     if line.allowed is None:
         return deductible_left
     if line.status != "payable":
@@ -346,7 +349,7 @@ def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
     # The same amounts split the same way on every visit of the day: work it out once.
     # Amounts enter the key as text: hashing a new Decimal costs about a microsecond (it works
     # out a modular power each time), its text a fifth of that, and text is exact too.
-    key = (policy.id, line.code, str(line.allowed), str(deductible_left), coinsurance,
+    key = (pkey, line.code, str(line.allowed), str(deductible_left), coinsurance,
            assistant, sequestration)
     found = day.share_memo.get(key)
     if found is None:
