@@ -45,4 +45,7 @@ def decide(rule: str, message: str, source: str, severity: Severity = "info",
            codes: tuple[str, ...] = ()) -> Decision:
     # tuple.__new__ directly: a named tuple's own __new__ is generated Python code, and the
     # engine makes several decisions per visit (a third of a microsecond each saved).
-    return tuple.__new__(Decision, (rule, severity, message, source, codes))
+    return _new_tuple(Decision, (rule, severity, message, source, codes))
+
+
+_new_tuple = tuple.__new__  # looked up once

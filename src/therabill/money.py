@@ -29,8 +29,14 @@ def usd(amount: Decimal) -> str:
 
 def whole_cents(amount: Decimal) -> Decimal:
     """An amount as entered must be whole cents (checked on input, where pydantic calls it)."""
-    # The exact fraction of a finite Decimal, without the named tuple that as_tuple() builds:
-    # whole cents when the denominator divides 100.
-    if 100 % amount.as_integer_ratio()[1]:
+    # Read off the text (cheap, and exact): digits after the point, trailing zeros aside. The
+    # scientific form ("1E-7") is left to the exact fraction.
+    text = str(amount)
+    if "E" in text:
+        whole = 100 % amount.as_integer_ratio()[1] == 0
+    else:
+        point = text.find(".")
+        whole = point < 0 or len(text[point + 1:].rstrip("0")) <= 2
+    if not whole:
         raise ValueError(f"{amount} has more than two decimal places; amounts are in whole cents")
     return amount

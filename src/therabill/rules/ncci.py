@@ -129,8 +129,8 @@ def apply_mue(lines: list[WorkLine], release: MueRelease, where: str) -> list[De
             per_day[line.code] = per_day.get(line.code, 0) + line.units
     for code, units in per_day.items():
         mue = release.records.get(code)
-        if mue is None:
-            continue
+        if mue is None or units <= mue.value:
+            continue  # within the value for the day, so within it on every line too
         affected = [ln for ln in lines if ln.code == code and ln.billable]
         if mue.mai == 1:
             affected = [ln for ln in affected if ln.units > mue.value]
