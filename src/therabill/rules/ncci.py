@@ -154,7 +154,7 @@ class _NcciDay:
     table_source: str  # how findings name the table, with its caveat
     mue: MueRelease | None
     mue_source: str
-    releases: tuple[tuple[str, str], ...]
+    releases: dict[str, str]  # merged into each result's data (read, never changed)
     notes: tuple[str, ...]
 
 
@@ -177,7 +177,7 @@ def _ncci_day(reference: ReferenceData, dos: date) -> _NcciDay:
     found = _NcciDay(table.value if table else None,
                      ptp_source(table.value, table.note) if table else "",
                      mue.value if mue else None,
-                     mue_source(mue.value, mue.note) if mue else "", tuple(releases),
+                     mue_source(mue.value, mue.note) if mue else "", dict(releases),
                      tuple(dict.fromkeys(notes)))
     if len(cache) < 20_000:
         cache[dos] = found
