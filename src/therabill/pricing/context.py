@@ -88,6 +88,38 @@ def _gpcis(reference: ReferenceData, locality: str, day: date) -> tuple[Gpcis | 
     return Gpcis(work, record.pe, record.mp, label, floor_note), release.release_id, ""
 
 
+_Dated = tuple[DatedValue | None, DatedValue | None, DatedValue | None, DatedValue | None,
+               DatedValue | None, DatedValue | None, DatedValue | None, DatedValue | None]
+
+
+def _dated_values(reference: ReferenceData, day: date, qualifying_apm: bool,
+                  institutional: bool) -> _Dated:
+    """The dated parameters pricing reads, looked up once a date (whatever the locality):
+    conversion factor, MPPR PE share, coinsurance, sequestration, assistant rate, work GPCI
+    floor, KX threshold, targeted review amount."""
+    cache: dict[tuple[date, bool, bool], _Dated] = reference.__dict__.setdefault(
+        "_price_dated", {})
+    key = (day, qualifying_apm, institutional)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    params = reference.parameters
+    factor = None
+    if qualifying_apm:
+        factor = params.at("conversion_factor_qualifying_apm", day)
+    if factor is None:
+        factor = params.at("conversion_factor", day)
+    share_name = ("therapy_mppr_pe_paid_institutional" if institutional
+                  else "therapy_mppr_pe_paid_professional")
+    found = (factor, params.at(share_name, day), params.at("coinsurance_rate", day),
+             params.at("sequestration_rate", day), params.at("assistant_payment_rate", day),
+             params.at("work_gpci_floor", day), params.at("kx_threshold", day),
+             params.at("targeted_review_threshold", day))
+    if len(cache) < 50_000:
+        cache[key] = found
+    return found
+
+
 def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm: bool,
               institutional: bool) -> PriceDay:
     cache: dict = reference.__dict__.setdefault("_price_days", {})
@@ -95,24 +127,11 @@ def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm
     found = cache.get(key)
     if found is not None:
         return found
-    params = reference.parameters
+    factor, share, coinsurance, sequestration, assistant, floor, kx, review = _dated_values(
+        reference, day, qualifying_apm, institutional)
     problems = []
-    factor = None
-    if qualifying_apm:
-        factor = params.at("conversion_factor_qualifying_apm", day)
-    if factor is None:
-        factor = params.at("conversion_factor", day)
     if factor is None:
         problems.append(f"no conversion factor is loaded for {day}")
-    share_name = ("therapy_mppr_pe_paid_institutional" if institutional
-                  else "therapy_mppr_pe_paid_professional")
-    share = params.at(share_name, day)
-    coinsurance = params.at("coinsurance_rate", day)
-    sequestration = params.at("sequestration_rate", day)
-    assistant = params.at("assistant_payment_rate", day)
-    floor = params.at("work_gpci_floor", day)
-    kx = params.at("kx_threshold", day)
-    review = params.at("targeted_review_threshold", day)
     # Days whose factor, GPCIs and rates are the same objects share one PriceDay, so what is
     # worked out for one day (prices, explanations, splits) serves the whole period. The dated
     # values are held by the parameters for the reference's lifetime, so their ids are stable.
