@@ -349,8 +349,9 @@ def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
     # The same amounts split the same way on every visit of the day: work it out once.
     # Amounts enter the key as text: hashing a new Decimal costs about a microsecond (it works
     # out a modular power each time), its text a fifth of that, and text is exact too.
-    key = (pkey, line.code, str(line.allowed), str(deductible_left), coinsurance,
-           assistant, sequestration)
+    # (No deductible left is one key, however the zero is written: 0 or 0.00.)
+    key = (pkey, line.code, str(line.allowed), str(deductible_left) if deductible_left else "",
+           coinsurance, assistant, sequestration)
     found = day.share_memo.get(key)
     if found is None:
         probe = WorkLine(line.code, line.discipline, None, 0, list(line.modifiers), None,
