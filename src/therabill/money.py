@@ -8,9 +8,6 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
-THOUSAND = Decimal(1000)
-
-
 def cents(amount: Decimal) -> Decimal:
     # The rounding passed by position: the keyword form costs twice as much per call.
     return amount.quantize(CENT, ROUND_HALF_UP)
@@ -18,12 +15,11 @@ def cents(amount: Decimal) -> Decimal:
 
 def usd(amount: Decimal) -> str:
     """Dollars and cents as a biller reads them: $1,234.50."""
-    rounded = cents(amount)
-    text = str(rounded)  # two decimals after cents(), never an exponent for money
-    if -THOUSAND < rounded < THOUSAND:
-        return f"${text}"
-    # Group the whole dollars with commas (int formatting is far cheaper than Decimal's).
+    text = str(cents(amount))  # two decimals after cents(), never an exponent for money
     whole, _, frac = text.partition(".")
+    if len(whole) <= 3 or (len(whole) == 4 and whole[0] == "-"):
+        return f"${text}"  # under a thousand: nothing to group
+    # Group the whole dollars with commas (int formatting is far cheaper than Decimal's).
     return f"${int(whole):,}.{frac}"
 
 

@@ -8,7 +8,6 @@ allowed = payer_paid + patient_owes + reductions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from therabill.money import ZERO, cents
@@ -16,13 +15,23 @@ from therabill.money import ZERO, cents
 ONE = Decimal(1)
 
 
-@dataclass(slots=True)  # built per visit: not frozen, frozen init is 4× slower
 class Share:
+    """How one line's allowed amount divides (a plain class: compiled, its __init__ is native)."""
+
     deductible: Decimal
     coinsurance: Decimal
     payer_before_reductions: Decimal
     assistant_reduction: Decimal
     sequestration: Decimal
+
+    def __init__(self, deductible: Decimal, coinsurance: Decimal,
+                 payer_before_reductions: Decimal, assistant_reduction: Decimal,
+                 sequestration: Decimal) -> None:
+        self.deductible = deductible
+        self.coinsurance = coinsurance
+        self.payer_before_reductions = payer_before_reductions
+        self.assistant_reduction = assistant_reduction
+        self.sequestration = sequestration
 
     @property
     def payer_paid(self) -> Decimal:
