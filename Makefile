@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 FAST := .venv-fast
 SOURCES := $(shell find src -name '*.py' -o -name '*.yaml' -o -name '*.csv' -o -name '*.json')
 
-.PHONY: demo test test-compiled lint bench data clean
+.PHONY: demo test test-compiled lint bench bench-instructions data clean
 
 $(BIN)/therabill: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test-compiled: $(FAST)/.built
 
 bench: $(FAST)/.built
 	$(FAST)/bin/python bench/bench_engine.py
+
+# Instructions per checked visit (valgrind): steady where wall-clock rates are not.
+bench-instructions: $(FAST)/.built
+	$(FAST)/bin/python bench/bench_instructions.py
 
 # Rebuild the bundled reference tables from the official CMS files in ../shared/cms.
 data: $(BIN)/therabill
