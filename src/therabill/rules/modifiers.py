@@ -102,7 +102,7 @@ def settle_modifiers(line: WorkLine, discipline_modifiers: bool) -> list[Decisio
     """
     key = (line.code, line.discipline, tuple(line.modifiers), line.status, line.units,
            discipline_modifiers, id(line.info))
-    return _SETTLED.apply(key, line, lambda probe: _settle(probe, discipline_modifiers))
+    return _SETTLED.apply(key, line, _settle, discipline_modifiers)
 
 
 def _settle(line: WorkLine, discipline_modifiers: bool) -> list[Decision]:

@@ -132,13 +132,15 @@ class LineMemo:
         self._limit = limit
 
     def apply(self, key: tuple[object, ...], line: WorkLine,
-              rule: Callable[[WorkLine], list[Decision]]) -> list[Decision]:
+              rule: Callable[[WorkLine, bool], list[Decision]], flag: bool) -> list[Decision]:
+        """``rule(line, flag)``, replayed when ``key`` was seen (the flag belongs in the key;
+        passing it here spares building a closure per line)."""
         outcome = self._outcomes.get(key)
         if outcome is None or outcome[0] is not line.info:
             probe = WorkLine(line.code, line.discipline, line.minutes, line.assistant_minutes,
                              list(line.modifiers), line.charge, line.performed_by, line.info,
                              line.rvu, line.inputs, status=line.status, units=line.units)
-            returned = rule(probe)
+            returned = rule(probe, flag)
             outcome = (line.info, probe.status, probe.units, tuple(probe.modifiers),
                        tuple(probe.steps), tuple(returned))
             if len(self._outcomes) >= self._limit:
