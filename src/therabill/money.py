@@ -19,8 +19,15 @@ def usd(amount: Decimal) -> str:
     whole, _, frac = text.partition(".")
     if len(whole) <= 3 or (len(whole) == 4 and whole[0] == "-"):
         return f"${text}"  # under a thousand: nothing to group
-    # Group the whole dollars with commas (int formatting is far cheaper than Decimal's).
-    return f"${int(whole):,}.{frac}"
+    # Group the whole dollars with commas by slicing the text: formatting with "," (Decimal's
+    # or int's) costs several times more.
+    sign = "-" if whole[0] == "-" else ""
+    digits = whole[1:] if sign else whole
+    head = len(digits) % 3 or 3
+    groups = [digits[:head]]
+    for start in range(head, len(digits), 3):
+        groups.append(digits[start:start + 3])
+    return f"${sign}{','.join(groups)}.{frac}"
 
 
 def whole_cents(amount: Decimal) -> Decimal:
