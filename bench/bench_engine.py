@@ -76,7 +76,7 @@ def main() -> int:
     parser.add_argument("--target", type=float, default=20_000.0)
     parser.add_argument("--days", type=int, default=90,
                         help="spread of dates of service (90 = one quarter)")
-    parser.add_argument("--repeat", type=int, default=3, help="fresh-process runs (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, help="fresh-process runs (default 5)")
     parser.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.once:
