@@ -11,6 +11,7 @@ from setuptools import setup
 # The modules every visit passes through; they are fully typed (mypy --strict defs).
 COMPILED = [
     "src/therabill/money.py",
+    "src/therabill/memo.py",
     "src/therabill/decision.py",
     "src/therabill/reference/records.py",
     "src/therabill/engine.py",

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from therabill import sources
 from therabill.decision import Decision
+from therabill.memo import ObjectMemo
 from therabill.model import DataUsed
 from therabill.payers.policy import PayerPolicy
 from therabill.pricing.fee_schedule import NATIONAL, Gpcis, UnitPrice
@@ -156,22 +157,18 @@ def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm
 
 
 # A number per policy object, for memo keys: two policy objects may share an id (an edited
-# payer file reloaded) but must never share memoised prices. The policy is held beside its
-# number so that its id cannot be taken by another object while the entry stands; numbers are
-# never reused, so clearing the table cannot make a stale memo entry match.
-_POLICY_KEYS: dict[int, tuple[PayerPolicy, int]] = {}
+# payer file reloaded) but must never share memoised prices. Numbers are never reused, so
+# clearing the table cannot make a stale memo entry match.
+_POLICY_KEYS: ObjectMemo[int] = ObjectMemo(limit=1_000)
 _NEXT_POLICY_KEY = [0]
 
 
 def policy_key(policy: PayerPolicy) -> int:
-    held = _POLICY_KEYS.get(id(policy))
-    if held is not None and held[0] is policy:
-        return held[1]
-    _NEXT_POLICY_KEY[0] += 1
-    if len(_POLICY_KEYS) >= 1_000:
-        _POLICY_KEYS.clear()
-    _POLICY_KEYS[id(policy)] = (policy, _NEXT_POLICY_KEY[0])
-    return _NEXT_POLICY_KEY[0]
+    key = _POLICY_KEYS.get(policy)
+    if key is None:
+        _NEXT_POLICY_KEY[0] += 1
+        key = _POLICY_KEYS.put(policy, _NEXT_POLICY_KEY[0])
+    return key
 
 
 def value_or(dated: DatedValue | None, default: Decimal) -> Decimal:

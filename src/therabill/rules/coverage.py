@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from therabill import sources
 from therabill.decision import Decision
+from therabill.memo import ObjectMemo
 from therabill.model import LineStatus
 from therabill.payers.policy import PayerPolicy
 from therabill.reference.catalogue import CodeInfo
@@ -179,17 +180,12 @@ def screen(lines: list[WorkLine], policy: PayerPolicy,
     return values
 
 
-# Each RVU record's non-facility total, worked out once (the record is kept with it, so its id
-# cannot be taken by another record while the entry stands).
-_TOTALS: dict[int, tuple[RvuRecord, Decimal]] = {}
+# Each RVU record's non-facility total, worked out once per record.
+_TOTALS: ObjectMemo[Decimal] = ObjectMemo()
 
 
 def _total_rvus(rvu: RvuRecord) -> Decimal:
-    held = _TOTALS.get(id(rvu))
-    if held is not None and held[0] is rvu:
-        return held[1]
-    total = rvu.work + rvu.pe_nonfacility + rvu.mp
-    if len(_TOTALS) >= 50_000:
-        _TOTALS.clear()
-    _TOTALS[id(rvu)] = (rvu, total)
+    total = _TOTALS.get(rvu)
+    if total is None:
+        total = _TOTALS.put(rvu, rvu.work + rvu.pe_nonfacility + rvu.mp)
     return total

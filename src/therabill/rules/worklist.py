@@ -6,6 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from therabill.decision import Decision, Severity, decide
+from therabill.memo import ObjectMemo
 from therabill.model import Discipline, LineStatus
 from therabill.reference.catalogue import CodeInfo
 from therabill.reference.records import RvuRecord
@@ -64,7 +65,7 @@ class WorkLine:
         if info is None:
             self.basis, self.unit_minutes, self.evaluation = "untimed", 15, False
         else:
-            _, self.basis, self.unit_minutes, self.evaluation = _facts(info)
+            self.basis, self.unit_minutes, self.evaluation = _facts(info)
         self.status = status
         self.units = units
         self.steps = [] if steps is None else steps
@@ -98,20 +99,16 @@ class WorkLine:
 
 
 # A catalogue entry's counting facts, copied once per entry: reading a pydantic model's fields
-# costs several times a plain attribute, and every line reads them. The entry is held with its
-# facts so that its id cannot be taken by another object while the entry stands.
-_FACTS: dict[int, tuple[CodeInfo, str, int, bool]] = {}
+# costs several times a plain attribute, and every line reads them.
+_FACTS: ObjectMemo[tuple[str, int, bool]] = ObjectMemo()
 
 
-def _facts(info: CodeInfo) -> tuple[CodeInfo, str, int, bool]:
-    held = _FACTS.get(id(info))
-    if held is None or held[0] is not info:
+def _facts(info: CodeInfo) -> tuple[str, int, bool]:
+    found = _FACTS.get(info)
+    if found is None:
         timing = info.time
-        held = (info, timing.basis, timing.unit_minutes or 15, info.evaluation)
-        if len(_FACTS) >= 50_000:
-            _FACTS.clear()
-        _FACTS[id(info)] = held
-    return held
+        found = _FACTS.put(info, (timing.basis, timing.unit_minutes or 15, info.evaluation))
+    return found
 
 
 # What a per-line rule did to a line: its status, units, modifiers, the steps it added, and
