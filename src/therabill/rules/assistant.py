@@ -123,8 +123,8 @@ def split_timed_units(
             f"modifier as the assistant's share of them is within de minimis.",
         )
 
-    a_full, a_left = divmod(assistant_minutes, unit_minutes)
-    t_full, t_left = divmod(therapist_minutes, unit_minutes)
+    a_full, a_left = assistant_minutes // unit_minutes, assistant_minutes % unit_minutes
+    t_full, t_left = therapist_minutes // unit_minutes, therapist_minutes % unit_minutes
     remaining = units - a_full - t_full
     dropped = ""
     if remaining < 0:

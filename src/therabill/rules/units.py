@@ -103,7 +103,7 @@ def units_for_minutes(minutes: int, unit_minutes: int = 15) -> int:
         raise ValueError(f"unit_minutes must be positive, got {unit_minutes}")
     if minutes < 0:
         raise ValueError(f"minutes must be >= 0, got {minutes}")
-    full, rest = divmod(minutes, unit_minutes)
+    full, rest = minutes // unit_minutes, minutes % unit_minutes
     return full + 1 if 2 * rest > unit_minutes else full
 
 
@@ -149,7 +149,7 @@ def cms_total_time(services: Sequence[TimedService], unit_minutes: int = 15) -> 
     for service in _checked(services, unit_minutes):
         code = service.code
         minutes = service.minutes
-        full, rest = divmod(minutes, unit_minutes)
+        full, rest = minutes // unit_minutes, minutes % unit_minutes
         units[code] = full
         total += minutes
         full_total += full
@@ -200,7 +200,7 @@ def cpt_per_code(services: Sequence[TimedService], unit_minutes: int = 15) -> Un
     for service in _checked(services, unit_minutes):
         code = service.code
         minutes = service.minutes
-        full, rest = divmod(minutes, unit_minutes)
+        full, rest = minutes // unit_minutes, minutes % unit_minutes
         full_units[code] = full
         if 2 * rest > unit_minutes:
             full += 1
