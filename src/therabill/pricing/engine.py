@@ -284,7 +284,8 @@ def _allowed(line: WorkLine, fee: Decimal | None) -> None:
             line.allowed = line.payer_paid = line.patient_owes = line.reductions = \
                 ZERO if line.status != "payable" else None
         return
-    fee = cents(fee)
+    # Unit prices are whole cents (UnitPrice is built from cents()), and so is any whole
+    # multiple or sum of them: the fee needs no rounding here.
     charge = cents(line.charge) if line.charge is not None else None
     if charge is not None and charge < fee:
         line.allowed = charge
