@@ -16,6 +16,7 @@ from typing import Any
 from therabill import sources
 from therabill.decision import Decision, decide
 from therabill.intake import parse_visit, work_lines
+from therabill.memo import BoundedMemo, memo_on
 from therabill.model import CheckResult, ClaimLine, DataUsed, Totals, Visit
 from therabill.money import ZERO
 from therabill.payers.policy import PayerPolicy, load_policies
@@ -97,16 +98,15 @@ def _day_facts(reference: ReferenceData, dos: date
                ) -> tuple[RvuRelease | None, str, DatedValue | None]:
     """The RVU release in force on a date (and how results name it) and the assistant de
     minimis share, looked up once a date (a claims file repeats its dates)."""
-    cache: dict[date, tuple[RvuRelease | None, str, DatedValue | None]] = \
-        reference.__dict__.setdefault("_day_facts", {})
+    cache: BoundedMemo[tuple[RvuRelease | None, str, DatedValue | None]] = memo_on(
+        reference, "_day_facts")
     found = cache.get(dos)
     if found is None:
         release = reference.rvu_release(dos)
         label = (f"{release.release_id} (effective {release.effective_from})"
                  if release is not None else "")
-        found = (release, label, reference.parameters.at("assistant_de_minimis", dos))
-        if len(cache) < 20_000:
-            cache[dos] = found
+        found = cache.put(dos, (release, label,
+                                reference.parameters.at("assistant_de_minimis", dos)))
     return found
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from therabill import sources
 from therabill.decision import Decision
-from therabill.memo import ObjectMemo
+from therabill.memo import BoundedMemo, ObjectMemo, memo_on
 from therabill.model import DataUsed
 from therabill.payers.policy import PayerPolicy
 from therabill.pricing.fee_schedule import NATIONAL, Gpcis, UnitPrice
@@ -98,8 +98,7 @@ def _dated_values(reference: ReferenceData, day: date, qualifying_apm: bool,
     """The dated parameters pricing reads, looked up once a date (whatever the locality):
     conversion factor, MPPR PE share, coinsurance, sequestration, assistant rate, work GPCI
     floor, KX threshold, targeted review amount."""
-    cache: dict[tuple[date, bool, bool], _Dated] = reference.__dict__.setdefault(
-        "_price_dated", {})
+    cache: BoundedMemo[_Dated] = memo_on(reference, "_price_dated")
     key = (day, qualifying_apm, institutional)
     found = cache.get(key)
     if found is not None:
@@ -116,14 +115,12 @@ def _dated_values(reference: ReferenceData, day: date, qualifying_apm: bool,
              params.at("sequestration_rate", day), params.at("assistant_payment_rate", day),
              params.at("work_gpci_floor", day), params.at("kx_threshold", day),
              params.at("targeted_review_threshold", day))
-    if len(cache) < 50_000:
-        cache[key] = found
-    return found
+    return cache.put(key, found)
 
 
 def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm: bool,
               institutional: bool) -> PriceDay:
-    cache: dict = reference.__dict__.setdefault("_price_days", {})
+    cache: BoundedMemo[PriceDay] = memo_on(reference, "_price_days")
     key = (day, locality, qualifying_apm, institutional)
     found = cache.get(key)
     if found is not None:
@@ -138,8 +135,7 @@ def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm
     # values are held by the parameters for the reference's lifetime, so their ids are stable.
     content = (locality, day.year, id(factor), id(floor), id(share), id(coinsurance),
                id(sequestration), id(assistant), id(kx), id(review))
-    shared: dict[tuple[object, ...], PriceDay] = reference.__dict__.setdefault(
-        "_price_contents", {})
+    shared: BoundedMemo[PriceDay] = memo_on(reference, "_price_contents")
     found = shared.get(content) if not problems else None
     if found is None:
         gpcis, gpci_release, gpci_problem = _gpcis(reference, locality, day)
@@ -149,11 +145,9 @@ def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm
                        else sources.CPM5_10_7)
         found = PriceDay(factor, gpcis, gpci_release, share, coinsurance, sequestration,
                          assistant, tuple(problems), kx, review, mppr_source)
-        if not found.problems and len(shared) < 50_000:
-            shared[content] = found
-    if len(cache) < 50_000:
-        cache[key] = found
-    return found
+        if not found.problems:
+            shared.put(content, found)
+    return cache.put(key, found)
 
 
 # A number per policy object, for memo keys: two policy objects may share an id (an edited

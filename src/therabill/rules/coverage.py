@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from therabill import sources
 from therabill.decision import Decision
-from therabill.memo import ObjectMemo
+from therabill.memo import BoundedMemo, ObjectMemo
 from therabill.model import LineStatus
 from therabill.payers.policy import PayerPolicy
 from therabill.reference.catalogue import CodeInfo
@@ -108,7 +108,7 @@ def check_performer(line: WorkLine, policy: PayerPolicy) -> Decision | None:
 # so the rules run once per combination. The payer and entry are held so that their ids in the
 # key cannot be reused by other objects while the entry stands.
 _Clean = tuple[int, str, str, str, int]
-_CLEAN: dict[_Clean, tuple[PayerPolicy, CodeInfo | None]] = {}
+_CLEAN: BoundedMemo[tuple[PayerPolicy, CodeInfo | None]] = BoundedMemo()
 
 
 def _clean_key(line: WorkLine, policy: PayerPolicy) -> _Clean:
@@ -122,9 +122,7 @@ def _known_clean(line: WorkLine, policy: PayerPolicy) -> bool:
 
 
 def _remember_clean(line: WorkLine, policy: PayerPolicy) -> None:
-    if len(_CLEAN) >= 50_000:
-        _CLEAN.clear()
-    _CLEAN[_clean_key(line, policy)] = (policy, line.info)
+    _CLEAN.put(_clean_key(line, policy), (policy, line.info))
 
 
 def screen(lines: list[WorkLine], policy: PayerPolicy,

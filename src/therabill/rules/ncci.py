@@ -14,6 +14,7 @@ from datetime import date
 
 from therabill import sources
 from therabill.decision import Decision, decide
+from therabill.memo import BoundedMemo, memo_on
 from therabill.model import DataUsed
 from therabill.payers.policy import PayerPolicy
 from therabill.reference.records import MueRelease, PtpEdit
@@ -86,7 +87,7 @@ def _apply_edit(edit: PtpEdit, column_2_lines: list[WorkLine], where: str) -> li
 
 # What an edit does to a column-2 line, by the edit's figures, the line's code and NCCI
 # modifiers and the table: the step on the line and, when it is denied, the visit finding.
-_EDIT_DECISIONS: dict[tuple[object, ...], tuple[Decision, Decision | None]] = {}
+_EDIT_DECISIONS: BoundedMemo[tuple[Decision, Decision | None]] = BoundedMemo()
 
 
 def _edit_decisions(edit: PtpEdit, code: str, present: tuple[str, ...], where: str
@@ -114,10 +115,7 @@ def _edit_decisions(edit: PtpEdit, code: str, present: tuple[str, ...], where: s
                        f"It may be unlocked on {code} with {UNLOCK_ADVICE}")
         found = (decide("ncci.ptp", message, where, "error", (code,)),
                  decide("ncci.ptp", message, where, "error", (edit.column_1, edit.column_2)))
-    if len(_EDIT_DECISIONS) >= 50_000:
-        _EDIT_DECISIONS.clear()
-    _EDIT_DECISIONS[key] = found
-    return found
+    return _EDIT_DECISIONS.put(key, found)
 
 
 def apply_mue(lines: list[WorkLine], release: MueRelease, where: str) -> list[Decision]:
@@ -159,7 +157,7 @@ class _NcciDay:
 
 
 def _ncci_day(reference: ReferenceData, dos: date) -> _NcciDay:
-    cache: dict[date, _NcciDay] = reference.__dict__.setdefault("_ncci_days", {})
+    cache: BoundedMemo[_NcciDay] = memo_on(reference, "_ncci_days")
     found = cache.get(dos)
     if found is not None:
         return found
@@ -179,9 +177,7 @@ def _ncci_day(reference: ReferenceData, dos: date) -> _NcciDay:
                      mue.value if mue else None,
                      mue_source(mue.value, mue.note) if mue else "", dict(releases),
                      tuple(dict.fromkeys(notes)))
-    if len(cache) < 20_000:
-        cache[dos] = found
-    return found
+    return cache.put(dos, found)
 
 
 def apply_ncci(lines: list[WorkLine], policy: PayerPolicy, dos: date, reference: ReferenceData,

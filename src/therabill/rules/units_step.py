@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from therabill import sources
 from therabill.decision import Decision, decide
+from therabill.memo import BoundedMemo
 from therabill.rules.units import (
     TimedService,
     UnitAllocation,
@@ -118,17 +119,15 @@ def _timed_group(key: str, members: list[WorkLine], method: str,
                         allocation.full_units.get(code, 0), code in allocation.extra_unit_codes)
             step = _LINE_STEPS.get(step_key)
             if step is None:
-                if len(_LINE_STEPS) >= 50_000:
-                    _LINE_STEPS.clear()
-                step = _LINE_STEPS[step_key] = decide(
+                step = _LINE_STEPS.put(step_key, decide(
                     rule, _line_message(line, code, allocation, method, False), source,
-                    codes=(line.code,))
+                    codes=(line.code,)))
             line.steps.append(step)
     return summary
 
 
 # A line's unit step by what its text says: method, codes, minutes and units (no ties).
-_LINE_STEPS: dict[tuple[object, ...], Decision] = {}
+_LINE_STEPS: BoundedMemo[Decision] = BoundedMemo()
 
 
 def _block_minutes(family: list[WorkLine]) -> int:
