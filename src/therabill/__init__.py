@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from therabill.engine import Engine
     from therabill.model import CheckResult, Visit
 
 
@@ -24,4 +25,12 @@ def check(visit: Visit | dict[str, Any], **options: Any) -> CheckResult:
     return engine_check(visit, **options)
 
 
-__all__ = ["__version__", "check"]
+def __getattr__(name: str) -> Any:
+    if name == "Engine":
+        from therabill.engine import Engine
+
+        return Engine
+    raise AttributeError(f"module 'therabill' has no attribute {name!r}")
+
+
+__all__ = ["Engine", "__version__", "check"]

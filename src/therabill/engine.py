@@ -9,8 +9,9 @@ rules.modifiers, rules.assistant_step (CQ/CO), rules.ncci, rules.payer_edits, th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from therabill import sources
@@ -23,7 +24,7 @@ from therabill.payers.policy import PayerPolicy, load_policies
 from therabill.pricing.engine import price_visit
 from therabill.reference.parameters import DatedValue
 from therabill.reference.records import RvuRelease
-from therabill.reference.store import ReferenceData, default_reference
+from therabill.reference.store import ReferenceData, default_reference, load_reference
 from therabill.rules import coverage
 from therabill.rules.assistant_step import assistant_modifiers
 from therabill.rules.modifiers import settle_modifiers
@@ -31,6 +32,35 @@ from therabill.rules.ncci import apply_ncci
 from therabill.rules.payer_edits import apply_denied_pairs, apply_unit_cap
 from therabill.rules.units_step import assign_units
 from therabill.rules.worklist import WorkLine
+
+
+class Engine:
+    """One checker: the reference data, the payer policies and the caches worked out from them.
+
+    Build one per process (or per data directory) and share it: ``check`` one visit,
+    ``check_many`` a stream of them. ``therabill.check`` uses a default engine.
+    """
+
+    def __init__(self, reference: ReferenceData | None = None,
+                 policies: Mapping[str, PayerPolicy] | None = None,
+                 data_dir: Path | None = None) -> None:
+        if reference is None:
+            reference = (default_reference() if data_dir is None
+                         else load_reference(data_dir))
+        if policies is None:
+            policies = load_policies(None if data_dir is None else data_dir / "payers")
+        self.reference = reference
+        self.policies = dict(policies)
+
+    def check(self, visit: Visit | Mapping[str, Any]) -> CheckResult:
+        """Check one visit (a dict or a ``Visit``): its claim lines and findings."""
+        return check(visit, reference=self.reference, policies=self.policies)
+
+    def check_many(self, visits: Iterable[Visit | Mapping[str, Any]]) -> Iterator[CheckResult]:
+        """Check visits one after another, yielding each result as soon as it is ready (in
+        input order, holding none of them)."""
+        for visit in visits:
+            yield self.check(visit)
 
 
 def check(visit: Visit | Mapping[str, Any], *, reference: ReferenceData | None = None,
@@ -48,7 +78,8 @@ def check(visit: Visit | Mapping[str, Any], *, reference: ReferenceData | None =
         if parsed is None:
             raw = visit if isinstance(visit, Mapping) else {}
             return CheckResult(
-                visit_id=str(raw.get("visit_id", "")), date_of_service=None,
+                visit_id=str(raw.get("visit_id", "")), patient_id=_text(raw.get("patient_id")),
+                date_of_service=None,
                 payer=str(raw.get("payer", "medicare")), unit_method=None, lines=[],
                 totals=Totals(), findings=findings, data=DataUsed())
     return _check(parsed, bad_lines, positions, findings, reference, policies)
@@ -94,6 +125,10 @@ def _check(visit: Visit, bad_lines: dict[int, Mapping[str, Any]], positions: lis
     return _result(visit, policy, claim_lines, findings, data, bad_lines)
 
 
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _day_facts(reference: ReferenceData, dos: date
                ) -> tuple[RvuRelease | None, str, DatedValue | None]:
     """The RVU release in force on a date (and how results name it) and the assistant de
@@ -127,9 +162,9 @@ def _result(visit: Visit, policy: PayerPolicy | None, lines: list[WorkLine],
             reductions=None,
             steps=[decide("input", f"lines.{index} could not be read; see the findings",
                           "therabill visit format", "error")]))
-    # Positional, in CheckResult's field order (visit_id, date_of_service, payer, unit_method,
-    # lines, totals, findings, data): the cheapest call from compiled code.
-    return CheckResult(visit.visit_id, visit.date_of_service, visit.payer,
+    # Positional, in CheckResult's field order (visit_id, patient_id, date_of_service, payer,
+    # unit_method, lines, totals, findings, data): the cheapest call from compiled code.
+    return CheckResult(visit.visit_id, visit.patient_id, visit.date_of_service, visit.payer,
                        policy.unit_method if policy else None, claim_lines, _totals(lines),
                        findings, data)
 

@@ -25,7 +25,8 @@ class VisitBatch:
 
 def _bad_record(where: str, problem: str) -> CheckResult:
     return CheckResult(
-        visit_id="", date_of_service=None, payer="", unit_method=None, lines=[], totals=Totals(),
+        visit_id="", patient_id=None, date_of_service=None, payer="", unit_method=None,
+        lines=[], totals=Totals(),
         findings=[decide("input", f"{where}: {problem}", "therabill visit format", "error")],
         data=DataUsed())
 

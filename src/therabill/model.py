@@ -145,6 +145,7 @@ class DataUsed:
 @dataclass(slots=True)
 class CheckResult:
     visit_id: str
+    patient_id: str | None
     date_of_service: date | None
     payer: str
     unit_method: UnitMethod | None = None
