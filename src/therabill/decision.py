@@ -15,6 +15,7 @@ Severity = Literal["error", "warning", "info"]
 RULE_IDS: frozenset[str] = frozenset({
     "input", "data",
     "units.cms_total_time", "units.cpt_per_code", "units.combine", "units.untimed",
+    "units.billed",
     "ncci.ptp", "ncci.mue",
     "modifier.discipline", "modifier.assistant", "modifier.ncci", "modifier.unknown",
     "coverage.medicare", "coverage.payer", "coverage.performer",

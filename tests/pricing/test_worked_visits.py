@@ -341,7 +341,7 @@ def test_kx_threshold_crossing_line_without_kx_is_denied() -> None:
     assert money(crossing)[1:] == (D("0.00"),) * 4
     kx = [f for f in result.findings if f.rule == "threshold.kx"]
     assert [(f.severity, f.codes) for f in kx] == [("error", ("97530",))]
-    assert "reaches $2,449.00" in kx[0].message and "$2410" in kx[0].message
+    assert "reaches $2,449.00" in kx[0].message and "$2,410.00" in kx[0].message
     assert result.totals.allowed == D("23.69")
 
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from therabill import sources
+from therabill.memo import Caches
 from therabill.money import cents
 from therabill.payers.policy import PayerPolicy, PolicyError, load_policies
 from therabill.pricing.context import price_day
@@ -204,7 +205,9 @@ class DayTerms:
 
 def day_terms(reference: ReferenceData, day: date, locality: str) -> DayTerms:
     """Look up the terms; an unknown locality or a day without a CF is a GuideError."""
-    priced = price_day(reference, day, locality, qualifying_apm=False, institutional=False)
+    # A one-off look-up: a throwaway memo set (the guide answers one question at a time).
+    priced = price_day(reference, Caches(), day, locality, qualifying_apm=False,
+                       institutional=False)
     if priced.problems:
         raise GuideError(priced.problems[0])
     assert priced.gpcis is not None and priced.conversion_factor is not None

@@ -16,10 +16,10 @@ from pydantic import ConfigDict, Field, model_validator
 from pydantic.dataclasses import dataclass
 
 from therabill.reference.paths import user_data_dir
+from therabill.vocabulary import Performer
 from therabill.yamlfile import read_model
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
-Performer = Literal["therapist", "massage_therapist", "aide", "athletic_trainer", "physician"]
 
 
 # Policies are pydantic dataclasses (frozen, with slots): validated on load like models, and

@@ -16,7 +16,7 @@ from therabill.model import LineStatus
 from therabill.payers.policy import PayerPolicy
 from therabill.reference.catalogue import CodeInfo
 from therabill.reference.records import RvuRecord
-from therabill.rules.worklist import WorkLine
+from therabill.worksheet import WorkLine, Worksheet
 
 # What each RVU status means for payment under the fee schedule (CMS PFS RVU file layout notes).
 STATUS_MEANING: dict[str, tuple[LineStatus, str]] = {
@@ -108,7 +108,7 @@ def check_performer(line: WorkLine, policy: PayerPolicy) -> Decision | None:
 # so the rules run once per combination. The payer and entry are held so that their ids in the
 # key cannot be reused by other objects while the entry stands.
 _Clean = tuple[int, str, str, str, int]
-_CLEAN: BoundedMemo[tuple[PayerPolicy, CodeInfo | None]] = BoundedMemo()
+CleanMemo = BoundedMemo[tuple[PayerPolicy, CodeInfo | None]]
 
 
 def _clean_key(line: WorkLine, policy: PayerPolicy) -> _Clean:
@@ -116,26 +116,27 @@ def _clean_key(line: WorkLine, policy: PayerPolicy) -> _Clean:
     return (id(policy), line.code, line.performed_by, status, id(line.info))
 
 
-def _known_clean(line: WorkLine, policy: PayerPolicy) -> bool:
-    held = _CLEAN.get(_clean_key(line, policy))
+def _known_clean(line: WorkLine, policy: PayerPolicy, clean: CleanMemo) -> bool:
+    held = clean.get(_clean_key(line, policy))
     return held is not None and held[0] is policy and held[1] is line.info
 
 
-def _remember_clean(line: WorkLine, policy: PayerPolicy) -> None:
-    _CLEAN.put(_clean_key(line, policy), (policy, line.info))
+def _remember_clean(line: WorkLine, policy: PayerPolicy, clean: CleanMemo) -> None:
+    clean.put(_clean_key(line, policy), (policy, line.info))
 
 
-def screen(lines: list[WorkLine], policy: PayerPolicy,
-           findings: list[Decision]) -> dict[str, Decimal]:
-    """Coverage, who may furnish, and one PT and one OT evaluation a day, line by line.
-
-    Returns each code's total RVUs, the tie-break value for units and daily caps."""
+def screen(sheet: Worksheet) -> None:
+    """Coverage, who may furnish, and one PT and one OT evaluation a day, line by line; each
+    code's total RVUs go on the worksheet as the tie-break value for units and daily caps."""
+    lines, policy, findings = sheet.lines, sheet.policy, sheet.findings
+    clean: CleanMemo = sheet.caches.memo("rules.coverage.clean")
+    totals: ObjectMemo[Decimal] = sheet.caches.objects("rules.coverage.rvu_totals")
     evaluations: dict[str, WorkLine] = {}
     values: dict[str, Decimal] = {}
     for line in lines:
         if not line.billable:
             continue
-        if not _known_clean(line, policy):
+        if not _known_clean(line, policy, clean):
             for rule in (check_performer, check_medicare_status, check_catalogue_coverage,
                          check_payer_rules):
                 decision = rule(line, policy)
@@ -144,7 +145,7 @@ def screen(lines: list[WorkLine], policy: PayerPolicy,
                     break
             if not line.billable:
                 continue
-            _remember_clean(line, policy)
+            _remember_clean(line, policy, clean)
         if line.evaluation and line.info is not None:
             fixed = line.info.disciplines
             if fixed and line.discipline not in fixed:
@@ -174,16 +175,13 @@ def screen(lines: list[WorkLine], policy: PayerPolicy,
                 continue
             evaluations[line.discipline] = line
         if line.rvu is not None:
-            values[line.code] = _total_rvus(line.rvu)
-    return values
+            values[line.code] = _total_rvus(line.rvu, totals)
+    sheet.unit_values = values
 
 
-# Each RVU record's non-facility total, worked out once per record.
-_TOTALS: ObjectMemo[Decimal] = ObjectMemo()
-
-
-def _total_rvus(rvu: RvuRecord) -> Decimal:
-    total = _TOTALS.get(rvu)
+def _total_rvus(rvu: RvuRecord, totals: ObjectMemo[Decimal]) -> Decimal:
+    """An RVU record's non-facility total, worked out once per record."""
+    total = totals.get(rvu)
     if total is None:
-        total = _TOTALS.put(rvu, rvu.work + rvu.pe_nonfacility + rvu.mp)
+        total = totals.put(rvu, rvu.work + rvu.pe_nonfacility + rvu.mp)
     return total

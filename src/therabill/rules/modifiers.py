@@ -11,13 +11,10 @@ from collections.abc import Sequence
 
 from therabill import sources
 from therabill.decision import Decision
-from therabill.model import Discipline
-from therabill.rules.worklist import LineMemo, WorkLine
+from therabill.rules.worklist import LineMemo
+from therabill.vocabulary import DISCIPLINE_MODIFIER, MODIFIER_DISCIPLINE, Discipline
+from therabill.worksheet import WorkLine, Worksheet
 
-DISCIPLINE_MODIFIER: dict[Discipline, str] = {"PT": "GP", "OT": "GO", "SLP": "GN"}
-MODIFIER_DISCIPLINE: dict[str, Discipline] = {v: k for k, v in DISCIPLINE_MODIFIER.items()}
-ASSISTANT_MODIFIER: dict[Discipline, str] = {"PT": "CQ", "OT": "CO"}
-NCCI_MODIFIERS = frozenset({"59", "XE", "XS", "XP", "XU"})
 # Modifiers a therapy claim may carry; anything else is flagged so a typo is caught before billing.
 KNOWN_MODIFIERS = frozenset({
     "GP", "GO", "GN", "CQ", "CO", "KX", "59", "XE", "XS", "XP", "XU", "GA", "GX", "GY", "GZ",
@@ -91,10 +88,8 @@ def flag_unknown_modifiers(line: WorkLine) -> list[Decision]:
     return findings
 
 
-_SETTLED = LineMemo()
-
-
-def settle_modifiers(line: WorkLine, discipline_modifiers: bool) -> list[Decision]:
+def settle_modifiers(line: WorkLine, discipline_modifiers: bool, memo: LineMemo
+                     ) -> list[Decision]:
     """The discipline modifier (when the payer wants one) and the unknown-modifier check.
 
     Both depend only on the code, its catalogue entry, the plan of care, the entered modifiers
@@ -102,10 +97,18 @@ def settle_modifiers(line: WorkLine, discipline_modifiers: bool) -> list[Decisio
     """
     key = (line.code, line.discipline, tuple(line.modifiers), line.status, line.units,
            discipline_modifiers, id(line.info))
-    return _SETTLED.apply(key, line, _settle, discipline_modifiers)
+    return memo.apply(key, line, _settle, discipline_modifiers)
 
 
 def _settle(line: WorkLine, discipline_modifiers: bool) -> list[Decision]:
     on_claim = line.status in ("payable", "denied")
     findings = settle_discipline_modifier(line) if on_claim and discipline_modifiers else []
     return findings + flag_unknown_modifiers(line)
+
+
+def settle_step(sheet: Worksheet) -> None:
+    """Every line on the claim, denied ones included, gets its modifiers settled."""
+    memo = sheet.caches.custom("rules.modifiers.settled", LineMemo)
+    flag = sheet.policy.discipline_modifiers
+    for line in sheet.lines:
+        sheet.findings.extend(settle_modifiers(line, flag, memo))

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from therabill.decision import Decision, decide
 from therabill.payers.policy import PayerPolicy, UnitCap
-from therabill.rules.modifiers import NCCI_MODIFIERS
-from therabill.rules.worklist import WorkLine
+from therabill.vocabulary import NCCI_MODIFIERS
+from therabill.worksheet import WorkLine, Worksheet
 
 
 def apply_denied_pairs(lines: list[WorkLine], policy: PayerPolicy) -> list[Decision]:
@@ -30,6 +30,16 @@ def apply_denied_pairs(lines: list[WorkLine], policy: PayerPolicy) -> list[Decis
             findings.append(decide("payer.pair", message, pair.source, "error",
                                    (pair.column_1, pair.column_2)))
     return findings
+
+
+def denied_pairs_step(sheet: Worksheet) -> None:
+    sheet.findings.extend(apply_denied_pairs(sheet.lines, sheet.policy))
+
+
+def unit_cap_step(sheet: Worksheet) -> None:
+    if sheet.policy.unit_cap is not None:
+        sheet.findings.extend(apply_unit_cap(sheet.lines, sheet.policy.unit_cap,
+                                             sheet.unit_values))
 
 
 def _timed(line: WorkLine) -> bool:
