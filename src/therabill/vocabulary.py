@@ -28,4 +28,4 @@ THRESHOLD_GROUP: dict[Discipline, ThresholdGroup] = {"PT": "pt_slp", "SLP": "pt_
 
 
 def has_assistant_modifier(modifiers: list[str]) -> bool:
-    return "CQ" in modifiers or "CO" in modifiers
+    return any(m in ASSISTANT_MODIFIERS for m in modifiers) if modifiers else False

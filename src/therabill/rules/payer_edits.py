@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from therabill.decision import Decision, decide
 from therabill.payers.policy import PayerPolicy, UnitCap
-from therabill.vocabulary import NCCI_MODIFIERS
+from therabill.vocabulary import NCCI_MODIFIERS, NO_MINUTES_BASES, has_assistant_modifier
 from therabill.worksheet import WorkLine, Worksheet
 
 
@@ -43,7 +43,7 @@ def unit_cap_step(sheet: Worksheet) -> None:
 
 
 def _timed(line: WorkLine) -> bool:
-    return line.basis not in ("untimed", "per_item")
+    return line.basis not in NO_MINUTES_BASES
 
 
 def apply_unit_cap(lines: list[WorkLine], cap: UnitCap, values: dict[str, Decimal]
@@ -57,7 +57,7 @@ def apply_unit_cap(lines: list[WorkLine], cap: UnitCap, values: dict[str, Decima
     def cut_order(ln: WorkLine) -> tuple[object, ...]:
         # lowest value first; lines of one code (two plans of care, CQ/CO splits) are ordered by
         # what they are, never by input order: an assistant line pays less, so it goes first
-        assistant = "CQ" in ln.modifiers or "CO" in ln.modifiers
+        assistant = has_assistant_modifier(ln.modifiers)
         return (values.get(ln.code, Decimal(0)), ln.code, not assistant, ln.discipline,
                 sorted(ln.modifiers))
 

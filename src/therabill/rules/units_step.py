@@ -20,6 +20,7 @@ from therabill.rules.units import (
     primary_add_on_units,
     units_for_minutes,
 )
+from therabill.vocabulary import NO_MINUTES_BASES
 from therabill.worksheet import WorkLine, Worksheet
 
 ZERO = Decimal(0)
@@ -60,7 +61,7 @@ def assign_units(lines: list[WorkLine], method: str, pool_disciplines: bool,
                       sources.CPM5_20_2, "warning")
             continue
         basis = line.basis
-        if basis == "untimed" or basis == "per_item":
+        if basis in NO_MINUTES_BASES:
             line.units = 1
             line.note("units.untimed",
                       f"{line.code} is not a timed code: 1 unit, whatever the minutes; its "
