@@ -111,9 +111,7 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
                         list(dict.fromkeys(modifiers)) if modifiers else [], entered.charge,
                         entered.performed_by, info, rvu, (index,),
                         billed_units=entered.units)
-        fixed = info.disciplines if line.evaluation and info is not None else None
-        discipline = line.discipline = line_discipline(modifiers, entered.discipline,
-                                                       default_discipline, fixed)
+        discipline = line.discipline = line_discipline(entered.discipline, default_discipline)
         problem = _line_problem(line, reference)
         if problem:
             findings.append(line.stop("invalid", "input", f"lines.{index}.{problem}",

@@ -16,6 +16,7 @@ from therabill.model import LineStatus
 from therabill.payers.policy import PayerPolicy
 from therabill.reference.catalogue import CodeInfo
 from therabill.reference.records import RvuRecord
+from therabill.rules.modifiers import check_discipline_modifiers
 from therabill.worksheet import WorkLine, Worksheet
 
 # What each RVU status means for payment under the fee schedule (CMS PFS RVU file layout notes).
@@ -136,6 +137,11 @@ def screen(sheet: Worksheet) -> None:
     for line in lines:
         if not line.billable:
             continue
+        if policy.discipline_modifiers and line.modifiers:
+            contradiction = check_discipline_modifiers(line)
+            if contradiction is not None:
+                findings.append(contradiction)
+                continue
         if not _known_clean(line, policy, clean):
             for rule in (check_performer, check_medicare_status, check_catalogue_coverage,
                          check_payer_rules):
@@ -149,10 +155,13 @@ def screen(sheet: Worksheet) -> None:
         if line.evaluation and line.info is not None:
             fixed = line.info.disciplines
             if fixed and line.discipline not in fixed:
+                fitting = _evaluation_codes(sheet, line.discipline)
                 findings.append(line.stop(
                     "invalid", "modifier.discipline",
                     f"{line.code} is an evaluation of the {'/'.join(fixed)} plan of care and "
-                    f"cannot be billed under {line.discipline}", sources.CPM5_20_1))
+                    f"cannot be billed under {line.discipline}"
+                    + (f"; the {line.discipline} plan of care's evaluation codes are "
+                       f"{', '.join(fitting)}" if fitting else ""), sources.CPM5_20_1))
                 continue
             if line.assistant_minutes:
                 # units are not assigned yet; a denied line keeps the unit billed
@@ -177,6 +186,17 @@ def screen(sheet: Worksheet) -> None:
         if line.rvu is not None:
             values[line.code] = _total_rvus(line.rvu, totals)
     sheet.unit_values = values
+
+
+def _evaluation_codes(sheet: Worksheet, discipline: str) -> tuple[str, ...]:
+    """The evaluation and re-evaluation codes of one plan of care, from the catalogue."""
+    memo: BoundedMemo[tuple[str, ...]] = sheet.caches.memo("rules.coverage.evaluations")
+    found = memo.get(discipline)
+    if found is None:
+        found = memo.put(discipline, tuple(sorted(
+            code for code, info in sheet.reference.catalogue.by_code.items()
+            if info.evaluation and info.disciplines == [discipline])))
+    return found
 
 
 def _total_rvus(rvu: RvuRecord, totals: ObjectMemo[Decimal]) -> Decimal:

@@ -7,8 +7,6 @@ modifier. NCCI modifiers (59, X{EPSU}) are never added here: only the biller's d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from therabill import sources
 from therabill.decision import Decision
 from therabill.rules.worklist import LineMemo
@@ -24,19 +22,35 @@ KNOWN_MODIFIERS = frozenset({
 })
 
 
-def line_discipline(entered: tuple[str, ...], line_value: Discipline | None,
-                    visit_default: Discipline, fixed: Sequence[Discipline] | None) -> Discipline:
-    """Which plan of care a line belongs to: the line's own, the code's (evaluations), the
-    modifier the biller entered, then the visit's default. An evaluation the line puts under
-    another plan of care keeps that discipline, so the engine can refuse it."""
-    if line_value:
-        return line_value
-    if fixed is not None and len(fixed) == 1:
-        return fixed[0]
-    for modifier in entered:
-        if modifier in MODIFIER_DISCIPLINE:
-            return MODIFIER_DISCIPLINE[modifier]
-    return visit_default
+def line_discipline(line_value: Discipline | None, visit_default: Discipline) -> Discipline:
+    """Which plan of care a line belongs to: the line's own, else the visit's. Never guessed
+    from a modifier or a code: where those disagree, the rules say so and do not pay the line
+    until the biller settles it (``check_discipline_modifiers``, ``rules.coverage``)."""
+    return line_value or visit_default
+
+
+def check_discipline_modifiers(line: WorkLine) -> Decision | None:
+    """A discipline modifier entered against the line's plan of care, or two of them, is a
+    contradiction in what is billed: an error on the line, which is not paid until it is
+    fixed. (A missing modifier is only completed, later, by ``settle_discipline_modifier``.)"""
+    entered = [m for m in line.modifiers if m in MODIFIER_DISCIPLINE]
+    if not entered or line.info is None or line.info.therapy == "never":
+        return None  # a non-therapy code just loses the modifier (settle_discipline_modifier)
+    if len(entered) > 1:
+        return line.stop("invalid", "modifier.discipline",
+                         f"{line.code} carries {' and '.join(entered)}: a line belongs to one "
+                         "plan of care, so it takes one discipline modifier; keep the one of "
+                         "its plan of care and bill the other discipline's service on a line "
+                         "of its own", sources.CPM5_20_1)
+    wanted = DISCIPLINE_MODIFIER[line.discipline]
+    if entered[0] != wanted:
+        said = MODIFIER_DISCIPLINE[entered[0]]
+        return line.stop("invalid", "modifier.discipline",
+                         f"{line.code} carries {entered[0]} ({said} plan of care) but the line "
+                         f"is under the {line.discipline} plan of care (its own discipline or "
+                         f"the visit's): correct the modifier to {wanted} or the line's "
+                         f"discipline to {said}; not paid until they agree", sources.CPM5_20_1)
+    return None
 
 
 def settle_discipline_modifier(line: WorkLine) -> list[Decision]:
@@ -62,13 +76,10 @@ def settle_discipline_modifier(line: WorkLine) -> list[Decision]:
             f"billed under {line.discipline}", sources.CPM5_20_1))
         return findings
     if entered != [wanted]:
-        if not entered:
-            message = (f"{wanted} added: {line.code} is "
-                       f"{'always' if therapy == 'always' else 'here'} a therapy service and "
-                       f"needs the {line.discipline} plan-of-care modifier")
-        else:
-            message = (f"{', '.join(entered)} replaced by {wanted}: one discipline modifier per "
-                       f"line, matching the {line.discipline} plan of care")
+        # Only a missing modifier reaches here: a contradicting one stopped the line earlier.
+        message = (f"{wanted} added: {line.code} is "
+                   f"{'always' if therapy == 'always' else 'here'} a therapy service and "
+                   f"needs the {line.discipline} plan-of-care modifier")
         findings.append(line.note("modifier.discipline", message, sources.CPM5_20_1, "warning"))
     else:
         line.note("modifier.discipline", f"{wanted} kept for the {line.discipline} plan of care",
