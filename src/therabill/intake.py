@@ -120,7 +120,15 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
             continue
         key = (code, discipline)
         if key in combined:
-            _merge(combined[key], line)
+            if line.basis in NO_MINUTES_BASES:
+                # An untimed service billed twice is two services, not one: each line keeps
+                # its unit, and the evaluation-a-day rule and the MUE decide about them.
+                line.note("units.untimed", f"{code} is billed on more than one line; each "
+                          "line is a service of its own (one unit), checked by the day's "
+                          "edits", sources.CPM5_20_2, "warning")
+                combined[(f"#{index}", discipline)] = line
+            else:
+                _merge(combined[key], line)
         else:
             combined[key] = line
     return list(combined.values())

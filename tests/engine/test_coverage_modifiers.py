@@ -214,3 +214,24 @@ def test_unknown_modifier_is_flagged() -> None:
     assert flagged.severity == "warning"
     assert has_words(flagged.message, "ZZ", "not a modifier")
     assert finding(result, "modifier.unknown").codes == ("97110",)
+
+
+# --- every billed service accounted for ---------------------------------------------------------
+
+
+def test_two_evaluations_the_same_day_stay_two_lines() -> None:
+    result = check(ln("97161"), ln("97161"))
+    lines = [line for line in result.lines if line.code == "97161"]
+    assert [(line.status, line.units) for line in lines] == [("payable", 1), ("denied", 1)]
+    assert has_words(step(lines[1], "coverage.medicare").message, "only one PT evaluation")
+    assert any(s.rule == "units.untimed" and s.severity == "warning" for s in lines[1].steps)
+
+
+def test_an_untimed_code_billed_twice_meets_its_mue() -> None:
+    result = check(ln("97012"), ln("97012"), ln("97110", 20))
+    traction = [line for line in result.lines if line.code == "97012"]
+    assert len(traction) == 2
+    assert all(line.status == "denied" for line in traction)  # MUE 1 a day, MAI 3
+    denials = findings(result, "ncci.mue")
+    assert len(denials) == 2  # one a line
+    assert all(has_words(f.message, "2 units of 97012", "MUE of 1") for f in denials)
