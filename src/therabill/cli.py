@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from therabill.cli_views.guide_commands import register as register_guide
 from therabill.interchange import read_visits
 from therabill.render import render_result, result_json
 
@@ -135,27 +136,25 @@ def data_import(
 @data_app.command("info")
 def data_info(
     format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    hashes: Annotated[bool, typer.Option(
+        "--hashes", help="Print each source file's SHA-256 whole (the table shortens them)")
+    ] = False,
 ) -> None:
     """List the loaded releases, the dates they cover, their sources, and the parameters."""
-    from therabill.reference.info import info_json, render_info
+    from therabill.cli_views.info import render_info
+    from therabill.reference.info import info_json
     from therabill.reference.store import default_reference
 
-    reference = default_reference()
+    info = info_json(default_reference())
     if format == "json":
-        print(json.dumps(info_json(reference), indent=2))
+        print(json.dumps(info, indent=2))
+    elif format == "table":
+        render_info(console, info, hashes)
     else:
-        render_info(console, reference)
+        fail(f"--format must be table or json, not {format!r}")
 
 
-def _register_guide() -> None:
-    try:
-        from therabill.guide.commands import register
-    except ImportError:
-        return
-    register(app, console, fail)
-
-
-_register_guide()
+register_guide(app, console, fail)
 
 
 def main() -> None:
