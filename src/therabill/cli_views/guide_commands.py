@@ -81,8 +81,8 @@ def _plotter(fail: Fail) -> Callable[[History, Path, Catalogue], Path]:
     return plot_history
 
 
-def register(app: typer.Typer, console: Console, fail: Fail) -> None:
-    """Add the guide commands to ``app``."""
+def register(app: typer.Typer, console: Callable[[], Console], fail: Fail) -> None:
+    """Add the guide commands to ``app``; ``console()`` gives the console to print on."""
     from therabill.cli_views import guide as render
 
     @app.command()
@@ -98,7 +98,7 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
         from therabill.guide.facts import parse_day
         from therabill.reference.store import default_reference
 
-        _respond(console, fail, format,
+        _respond(console(), fail, format,
                  lambda: explain_code(code, parse_day(date), locality, payer,
                                       default_reference()), render.explanation)
 
@@ -115,7 +115,7 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
         from therabill.guide.facts import parse_day
         from therabill.reference.store import default_reference
 
-        _respond(console, fail, format,
+        _respond(console(), fail, format,
                  lambda: compare_codes(codes, parse_day(date), locality, payer,
                                        default_reference()), render.comparison)
 
@@ -146,7 +146,7 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
         if format == "json":
             _print_json(result)
         else:
-            render.history(console, result)
+            render.history(console(), result)
 
     @app.command()
     def suggest(
@@ -156,11 +156,14 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
     ) -> None:
         """Suggest candidate codes for the techniques a note documents, with the reasons."""
         from therabill.guide.suggest import suggest as find
+        from therabill.guide.suggest import unmatched_phrases
 
         _check_format(fail, format)
         found = find(text)
+        missed = unmatched_phrases(text)
         if format == "json":
             _print_json({"text": text, "suggestions": [s.model_dump(mode="json")
-                                                       for s in found]})
+                                                       for s in found],
+                         "unmatched": missed})
         else:
-            render.suggestions(console, text, found)
+            render.suggestions(console(), text, found, missed)

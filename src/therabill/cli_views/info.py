@@ -41,7 +41,7 @@ def _table(title: str, columns: list[str], rows: list[list[str]],
 
 def _hanging(console: Console, head: str, body: str) -> None:
     """``head`` on its line, ``body`` wrapped under it, indented."""
-    console.print(Text(head), no_wrap=True, overflow="ignore", crop=False)
+    console.print(Text(head))
     if body:
         console.print(Padding(Text(body, style="dim"), (0, 0, 0, 4)))
 

@@ -36,7 +36,8 @@ def in_groups(console: Console, keys: Sequence[K],
     ``build`` makes one table for a group of keys (codes, say); each group keeps the table's
     leading columns. One key a table is the last resort, printed whatever its width.
     """
-    for size in range(len(keys), 0, -1):
+    for count in range(1, len(keys) + 1):
+        size = -(-len(keys) // count)  # groups of even size: 6 codes in two tables are 3 + 3
         tables = [build(keys[start:start + size]) for start in range(0, len(keys), size)]
         if all(fits(console, table) for table in tables):
             return tables
