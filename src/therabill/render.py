@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from therabill.cli_views.check import render_data_notes, render_result
+from therabill.cli_views.check import DataNotes, render_data_notes, render_result
 from therabill.model import RESULT_ADAPTER, CheckResult
 
-__all__ = ["render_data_notes", "render_result", "result_json"]
+__all__ = ["DataNotes", "render_data_notes", "render_result", "result_json"]
 
 
 def result_json(result: CheckResult) -> dict[str, Any]:

@@ -124,6 +124,19 @@ def test_data_notes_once_per_run() -> None:
     assert text_of(single).count("data: rvu RVU25A") == 1
 
 
+def test_data_notes_of_a_run_with_several_dates() -> None:
+    dated = [therabill.check({**MASSAGE, "visit_id": f"v{n}", "date_of_service": day})
+             for n, day in enumerate(("2025-06-03", "2024-08-01", "2025-06-04"))]
+    out = console(200)
+    render_data_notes(out, (result.data for result in dated))
+    text = text_of(out)
+    (used,) = [line for line in text.splitlines() if line.startswith("data:")]
+    assert "rvu RVU25A" in used and "rvu RVU24C" in used
+    assert used.count("rvu RVU25A") == 1
+    notes = [note for result in dated for note in result.data.notes]
+    assert text.count("note: ") == len(set(notes)) < len(notes)
+
+
 def test_explain_option_lays_out_the_arithmetic_in_dollars() -> None:
     out = console(80)
     render_result(out, therabill.check(MASSAGE), explain="97140")

@@ -106,18 +106,41 @@ def decision_list(decisions: Iterable[Any], indent: int = 0,
     return Padding(listing, (0, 0, 0, indent)) if indent else listing
 
 
-def render_data_notes(console: Console, data: DataUsed) -> None:
-    """The releases a result used and the notes on them (once per visit, or once per run)."""
-    listing = Table.grid(padding=(0, 1, 0, 0))
-    listing.add_column(no_wrap=True, style="dim")
-    listing.add_column(ratio=1, style="dim")
-    if data.releases:
-        listing.add_row("data:", ", ".join(f"{kind} {release}"
-                                           for kind, release in data.releases.items()))
-    for note in data.notes:
-        listing.add_row("note:", note)
-    if listing.row_count:
-        console.print(listing)
+class DataNotes:
+    """The data notes of a run, each printed once: add every result's ``data``, then print.
+
+    Holds one entry per distinct release and note, not per visit, so it stays small however
+    many visits stream past.
+    """
+
+    def __init__(self) -> None:
+        self.releases: dict[str, None] = {}
+        self.notes: dict[str, None] = {}
+
+    def add(self, data: DataUsed) -> None:
+        for kind, release in data.releases.items():
+            self.releases.setdefault(f"{kind} {release}")
+        for note in data.notes:
+            self.notes.setdefault(note)
+
+    def render(self, console: Console) -> None:
+        listing = Table.grid(padding=(0, 1, 0, 0))
+        listing.add_column(no_wrap=True, style="dim")
+        listing.add_column(ratio=1, style="dim")
+        if self.releases:
+            listing.add_row("data:", ", ".join(self.releases))
+        for note in self.notes:
+            listing.add_row("note:", note)
+        if listing.row_count:
+            console.print(listing)
+
+
+def render_data_notes(console: Console, data: DataUsed | Iterable[DataUsed]) -> None:
+    """The releases used and the notes on them: of one result, or of a run (each once)."""
+    notes = DataNotes()
+    for one in [data] if isinstance(data, DataUsed) else data:
+        notes.add(one)
+    notes.render(console)
 
 
 def render_result(console: Console, result: CheckResult, explain: str | None = None,
