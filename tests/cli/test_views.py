@@ -110,6 +110,17 @@ def test_assistant_split_lines_show_their_own_minutes(width: int) -> None:
     assert rows[1][5] == "23"
 
 
+def test_unpriced_visit_shows_its_error_first_and_no_amounts() -> None:
+    out = console(80)
+    render_result(out, therabill.check({**ASSISTED, "locality": "99999-99"}))
+    text = text_of(out)
+    findings = flat(text.split("visit findings", 1)[1])
+    # Errors come first among the visit findings (the engine lists the 8-minute total first).
+    assert findings.startswith("✗ ") and "99999-99" in findings.split(" · ")[0]
+    rows = [line.split() for line in text.splitlines() if line.startswith("│ 97")]
+    assert rows and all(row[-4:-1] == ["—", "—", "—"] for row in rows)
+
+
 def test_data_notes_once_per_run() -> None:
     results = [therabill.check({**MASSAGE, "visit_id": f"v{n}"}) for n in range(3)]
     out = console(120)

@@ -28,6 +28,7 @@ from therabill.money import usd
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 # A mark per severity, so the kind of decision reads without colour (a redirected terminal).
 SEVERITY_MARK = {"error": "✗", "warning": "!", "info": "·"}
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}  # visit findings: errors first
 STATUS_STYLE = {"payable": "green", "denied": "bold red", "not_billable": "dim",
                 "bundled": "magenta", "non_covered": "red", "invalid": "red"}
 COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
@@ -161,7 +162,9 @@ def render_result(console: Console, result: CheckResult, explain: str | None = N
     frame.add_column(ratio=1)
     frame.add_row(_grid(widths, gap, headers))
     for line, cells in zip(result.lines, rows, strict=False):
-        decisions = [s for s in line.steps if not s.rule.startswith("pricing.")]
+        # The pricing arithmetic is for --explain; a pricing warning or error is shown here.
+        decisions = [s for s in line.steps
+                     if not (s.rule.startswith("pricing.") and s.severity == "info")]
         parts: list[Any] = [_grid(widths, gap, cells)]
         if decisions:
             parts.append(decision_list(decisions, indent=2))
@@ -171,6 +174,7 @@ def render_result(console: Console, result: CheckResult, explain: str | None = N
     # A finding that repeats a decision already printed under its line is not printed twice.
     shown = {(s.rule, s.message) for line in result.lines for s in line.steps}
     findings = [f for f in result.findings if (f.rule, f.message) not in shown]
+    findings.sort(key=lambda f: SEVERITY_ORDER.get(f.severity, len(SEVERITY_ORDER)))
     if findings:
         console.print(Text("visit findings", style="bold"))
         console.print(decision_list(findings, indent=2, with_source=True))
