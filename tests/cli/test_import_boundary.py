@@ -16,7 +16,8 @@ INTERFACE = ("rich", "typer", "matplotlib")
 CORE = ("therabill", "therabill.engine", "therabill.rules", "therabill.pricing",
         "therabill.reference", "therabill.reference.info", "therabill.reference.store",
         "therabill.guide.explain", "therabill.guide.compare", "therabill.guide.history",
-        "therabill.guide.suggest", "therabill.guide.facts", "therabill.model")
+        "therabill.guide.suggest", "therabill.guide.facts", "therabill.model",
+        "therabill.render")
 
 
 def _loaded_after(modules: tuple[str, ...], work: str = "") -> set[str]:
