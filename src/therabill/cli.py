@@ -4,22 +4,42 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from therabill.cli_views.guide_commands import register as register_guide
 from therabill.interchange import read_visits
 from therabill.render import render_result, result_json
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+# -h as well as --help, on the app and (inherited by every command's context) on each command.
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(add_completion=False, no_args_is_help=True, context_settings=HELP_OPTIONS,
                   help="Outpatient therapy claims: units, NCCI edits, modifiers and payment, "
                        "each decision explained with its source.")
-data_app = typer.Typer(no_args_is_help=True, help="Reference data: build, list, import.")
+data_app = typer.Typer(no_args_is_help=True, context_settings=HELP_OPTIONS,
+                       help="Reference data: build, list, import.")
 app.add_typer(data_app, name="data")
 console = Console()
 errors = Console(stderr=True)
+
+
+def _show_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"therabill {package_version('therabill')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _app_options(
+    version: Annotated[bool, typer.Option(
+        "--version", "-V", is_eager=True, callback=_show_version,
+        help="Print the therabill version and exit")] = False,
+) -> None:
+    """Outpatient therapy claims: units, NCCI edits, modifiers and payment, each explained."""
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -135,27 +155,26 @@ def data_import(
 @data_app.command("info")
 def data_info(
     format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    hashes: Annotated[bool, typer.Option(
+        "--hashes", help="Print each source file's SHA-256 whole (the table shortens them)")
+    ] = False,
 ) -> None:
     """List the loaded releases, the dates they cover, their sources, and the parameters."""
-    from therabill.reference.info import info_json, render_info
+    from therabill.cli_views.info import render_info
+    from therabill.reference.info import info_json
     from therabill.reference.store import default_reference
 
-    reference = default_reference()
+    info = info_json(default_reference())
     if format == "json":
-        print(json.dumps(info_json(reference), indent=2))
+        print(json.dumps(info, indent=2))
+    elif format == "table":
+        render_info(console, info, hashes)
     else:
-        render_info(console, reference)
+        fail(f"--format must be table or json, not {format!r}")
 
 
-def _register_guide() -> None:
-    try:
-        from therabill.guide.commands import register
-    except ImportError:
-        return
-    register(app, console, fail)
-
-
-_register_guide()
+# The console is looked up when a command runs, so it can be swapped (tests, other widths).
+register_guide(app, lambda: console, fail)
 
 
 def main() -> None:

@@ -486,5 +486,5 @@ def test_cli_explain_prints_the_arithmetic(tmp_path: Path) -> None:
                  "2unit(s)at$23.69",
                  "Medicarepays80%of$47.38=$37.90;thepatientowes$9.48coinsurance",
                  "sequestrationtakes$0.76(2%)",
-                 "allowed47.38=payer37.14+patient9.48+reductions0.76"):
+                 "allowed$47.38=payer$37.14+patient$9.48+reductions$0.76"):
         assert text in flat, text

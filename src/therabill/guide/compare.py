@@ -37,6 +37,7 @@ from therabill.guide.facts import (
     rvu_entry,
     rvu_release_for,
 )
+from therabill.money import usd, usd_signed
 from therabill.payers.policy import PayerPolicy
 from therabill.reference.store import ReferenceData
 
@@ -99,7 +100,7 @@ class Comparison(Model):
 
 
 def signed(amount: Decimal) -> str:
-    return f"{'-' if amount < 0 else '+'}${abs(amount):.2f}"
+    return usd_signed(amount)
 
 
 def difference(first: str, second: str, a: Price, b: Price) -> Difference | None:
@@ -114,7 +115,7 @@ def difference(first: str, second: str, a: Price, b: Price) -> Difference | None
     dollars = a.full - b.full
     percent = (dollars / b.full * HUNDRED).quantize(Decimal("0.1")) if b.full else Decimal(0)
     more = "more" if dollars >= 0 else "less"
-    text = (f"{first} pays ${abs(dollars):.2f} ({abs(percent)}%) {more} than {second} a unit "
+    text = (f"{first} pays {usd(abs(dollars))} ({abs(percent)}%) {more} than {second} a unit "
             f"({a.place.name}); the largest gap is {COMPONENT_WORDS[driver.component]}: "
             f"{signed(driver.difference)} after GPCI × CF")
     return Difference(place=a.place.locality, first=first, second=second, first_amount=a.full,

@@ -57,8 +57,11 @@ def parse_code(text: str, reference: ReferenceData) -> str:
     if not re.fullmatch(r"[0-9A-Z]{5}", code):
         raise GuideError(f"{text!r} is not a code: use 5 characters, e.g. 97140 or G0283")
     if code not in reference.known_codes:
-        raise GuideError(f"unknown code {code}: not in the therabill catalogue or any CMS RVU "
-                         "file held")
+        raise GuideError(
+            f"unknown code {code}: it is outside the bundled tables, which hold only the "
+            f"{len(reference.catalogue.codes())} therapy codes of the catalogue; to look up "
+            "any code, import the full CMS national RVU file of the year, e.g. "
+            "`therabill data import PPRRVU25_JAN.csv`")
     return code
 
 
