@@ -29,7 +29,8 @@ from therabill.rules import coverage
 from therabill.rules.assistant_step import assistant_modifiers
 from therabill.rules.modifiers import settle_modifiers
 from therabill.rules.ncci import apply_ncci
-from therabill.rules.payer_edits import apply_denied_pairs, apply_unit_cap
+from therabill.rules.payer_edits import apply_denied_pairs
+from therabill.rules.payer_limits import apply_payer_limits, screen_massage
 from therabill.rules.units_step import assign_units
 from therabill.rules.worklist import WorkLine
 
@@ -106,6 +107,7 @@ def _check(visit: Visit, bad_lines: dict[int, Mapping[str, Any]], positions: lis
         data.releases["rvu"] = rvu_label
     lines = work_lines(visit, positions, rvu_release, reference, findings)
     unit_values = coverage.screen(lines, policy, findings)
+    screen_massage(lines, policy, findings)
     findings.extend(assign_units(lines, policy.unit_method, policy.pool_disciplines, unit_values))
     for line in lines:
         if line.billable and line.units == 0:
@@ -119,8 +121,7 @@ def _check(visit: Visit, bad_lines: dict[int, Mapping[str, Any]], positions: lis
         claim_lines.extend(assistant_modifiers(line, policy, de_minimis, findings))
     apply_ncci(claim_lines, policy, dos, reference, findings, data)
     findings.extend(apply_denied_pairs(claim_lines, policy))
-    if policy.unit_cap is not None:
-        findings.extend(apply_unit_cap(claim_lines, policy.unit_cap, unit_values))
+    apply_payer_limits(claim_lines, policy, unit_values, dos, findings)
     price_visit(visit, claim_lines, policy, reference, findings, data)
     return _result(visit, policy, claim_lines, findings, data, bad_lines)
 

@@ -287,11 +287,11 @@ def performers(code: str, info: CodeInfo | None, policy: PayerPolicy, reference:
             text=f"{code} is not an outpatient therapy service; therapy performer rules do not "
                  "apply" + (f": {info.medicare.text}" if info.medicare else ""),
             source=info.medicare.source if info.medicare else THERAPY_SOURCE)]
-    elif policy.kind == "medicare":
+    elif policy.medicare_coverage:
         answers = _medicare_performers(code, info, reference, day)
     else:
         answers = _payer_performers(code, policy)
-    if policy.kind == "medicare" and status.status not in PAYABLE_STATUSES:
+    if policy.medicare_coverage and status.status not in PAYABLE_STATUSES:
         # Who may furnish it does not make it payable: the RVU status applies to everyone.
         answers.insert(0, PerformerAnswer(
             who="everyone", may_furnish="not applicable",

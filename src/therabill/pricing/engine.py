@@ -35,7 +35,7 @@ Ts = TypeVarTuple("Ts")
 def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
                 reference: ReferenceData, findings: list[Decision], data: DataUsed) -> None:
     dos = visit.date_of_service
-    if policy.kind == "medicare" and visit.provider_type == "cah":
+    if policy.cah_reasonable_cost and visit.provider_type == "cah":
         findings.append(decide("pricing.not_priced", "critical access hospitals are paid "
                                "reasonable cost, not fee schedule amounts: no amount is "
                                "computed", sources.CPM5_10, "info"))
@@ -64,7 +64,7 @@ def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
             for step in steps:
                 if step.rule == "pricing.not_priced":
                     findings.append(step)
-    fees = _apply_mppr(lines, prices, day, policy, pkey)
+    fees = _apply_mppr(lines, prices, day, policy, pkey, policy.mppr_on(dos))
     for index, line in enumerate(lines):
         _allowed(line, fees[index])
     if policy.kx_threshold:
@@ -73,9 +73,10 @@ def price_visit(visit: Visit, lines: list[WorkLine], policy: PayerPolicy,
     coinsurance = (policy.pricing.coinsurance if policy.pricing.coinsurance is not None
                    else value_or(day.coinsurance, TWENTY_PERCENT))
     sequestration = value_or(day.sequestration, ZERO) if policy.pricing.sequestration else ZERO
+    assistant = policy.assistant_rate_on(dos)  # None: Medicare's dated rate
     for line in lines:
         deductible_left = _share(line, deductible_left, coinsurance, sequestration, day, policy,
-                                 pkey, visit)
+                                 pkey, visit, assistant)
 
 
 def _record_data(day: PriceDay, policy: PayerPolicy, pkey: int, data: DataUsed) -> None:
@@ -171,11 +172,11 @@ def _medicare_price(line: WorkLine, day: PriceDay, quiet: bool = False) -> UnitP
 
 
 def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: PriceDay,
-                policy: PayerPolicy, pkey: int) -> list[Decimal | None]:
+                policy: PayerPolicy, pkey: int, mppr: bool) -> list[Decimal | None]:
     """Line fees after MPPR, in line order: one unit in the visit at full PE, every other
     eligible unit reduced. None for a line that is not priced or not paid."""
     fees: list[Decimal | None] = [None] * len(lines)
-    use_mppr = policy.pricing.mppr and day.pe_paid_share is not None
+    use_mppr = mppr and day.pe_paid_share is not None
     candidates: list[tuple[int, RvuRecord, Decimal, bool, str]] = []
     if use_mppr:
         for index, line in enumerate(lines):
@@ -188,7 +189,7 @@ def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: Pric
     owner = full_unit_owner(candidates) if candidates else None
     eligible = {candidate[0] for candidate in candidates}
     share = value_or(day.pe_paid_share, ONE)
-    mppr_source = day.mppr_source
+    mppr_source = policy.mppr_source(day.mppr_source)
     for index, line in enumerate(lines):
         price = prices[index]
         if price is None:
@@ -198,12 +199,13 @@ def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: Pric
             continue
         if index not in eligible:
             fees[index] = _times(price.full, line.units)
-            if not policy.pricing.mppr:
+            if not mppr:
                 _memo_note(line, day, ("no-mppr", pkey, line.code, line.units, price.full),
                            policy.pricing.source, _no_mppr_text, policy.name, line.units,
                            price.full)
             if use_mppr and len(candidates) and line.rvu is not None:
-                _memo_note(line, day, ("outside-mppr", line.code, line.rvu.mult_proc),
+                _memo_note(line, day, ("outside-mppr", line.code, line.rvu.mult_proc,
+                                      mppr_source),
                            mppr_source, _outside_mppr_text, line.code, line.rvu.mult_proc)
             continue
         full_units = 1 if index == owner else 0
@@ -211,7 +213,7 @@ def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: Pric
         fees[index] = (_times(price.reduced, reduced_units) if not full_units
                        else price.full + _times(price.reduced, reduced_units))
         _memo_note(line, day, ("mppr", line.code, full_units, reduced_units, price.full,
-                               price.reduced),
+                               price.reduced, mppr_source),
                    mppr_source, _mppr_text, price, full_units, reduced_units, share)
     return fees
 
@@ -340,7 +342,7 @@ def _threshold(visit: Visit, lines: list[WorkLine], day: PriceDay) -> list[Decis
 
 def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
            sequestration: Decimal, day: PriceDay, policy: PayerPolicy, pkey: int,
-           visit: Visit) -> Decimal:
+           visit: Visit, assistant_rate: tuple[Decimal, str] | None = None) -> Decimal:
     if line.allowed is None:
         return deductible_left
     if line.status != "payable":
@@ -352,13 +354,13 @@ def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
     # out a modular power each time), its text a fifth of that, and text is exact too.
     # (No deductible left is one key, however the zero is written: 0 or 0.00.)
     key = (pkey, line.code, str(line.allowed), str(deductible_left) if deductible_left else "",
-           coinsurance, assistant, sequestration)
+           coinsurance, assistant, sequestration, assistant_rate)
     found = day.share_memo.get(key)
     if found is None:
         probe = WorkLine(line.code, line.discipline, None, 0, list(line.modifiers), None,
                          line.performed_by, line.info, line.rvu, (), allowed=line.allowed)
         share = _split_explained(probe, assistant, deductible_left, coinsurance, sequestration,
-                                 day, policy)
+                                 day, policy, assistant_rate)
         found = day.share_memo[key] = SplitLine(share.payer_paid, share.patient_owes,
                                                 share.reductions, share.deductible,
                                                 tuple(probe.steps))
@@ -371,26 +373,31 @@ def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
 
 def _split_explained(line: WorkLine, assistant: bool, deductible_left: Decimal,
                      coinsurance: Decimal, sequestration: Decimal, day: PriceDay,
-                     policy: PayerPolicy) -> Share:
+                     policy: PayerPolicy, payer_rate: tuple[Decimal, str] | None = None
+                     ) -> Share:
     assert line.allowed is not None
     rate = ONE
     if assistant and policy.pricing.assistant_reduction:
-        rate = value_or(day.assistant_rate, ONE)
+        rate = payer_rate[0] if payer_rate else value_or(day.assistant_rate, ONE)
     share = split(line.allowed, deductible_left, coinsurance, rate, sequestration)
-    who = "Medicare" if policy.kind == "medicare" else policy.name
+    who = policy.who
     if share.deductible:
         line.note("pricing.deductible", f"{usd(share.deductible)} goes to the patient's "
                   "deductible first", sources.CPM5_10_3)
     line.note("pricing.coinsurance", f"{who} pays {int((ONE - coinsurance) * HUNDRED)}% of "
               f"{usd(line.allowed - share.deductible)} = {usd(share.payer_before_reductions)}; "
               f"the patient owes {usd(share.coinsurance)} coinsurance", sources.CPM5_10_3
-              if policy.kind == "medicare" else policy.pricing.source)
+              if policy.pricing.coinsurance is None else policy.pricing.source)
     if assistant:
         if share.assistant_reduction:
             line.note("pricing.assistant", f"furnished in whole or part by an assistant: "
                       f"{who}'s payment cut by {usd(share.assistant_reduction)} "
                       f"({int((ONE - rate) * HUNDRED)}%), after MPPR and before sequestration",
-                      day.assistant_rate.source if day.assistant_rate else sources.CPM5_20_1)
+                      payer_rate[1] if payer_rate else day.assistant_rate.source
+                      if day.assistant_rate else sources.CPM5_20_1)
+        elif payer_rate is not None and payer_rate[0] == ONE:
+            line.note("pricing.assistant", f"CQ/CO paid in full on this date: {who}'s reduction "
+                      "has not started", payer_rate[1])
         elif day.assistant_rate is not None and day.assistant_rate.value == ONE:
             line.note("pricing.assistant", "CQ/CO required but paid in full on this date (the "
                       "15% reduction starts 2022-01-01)", day.assistant_rate.source)

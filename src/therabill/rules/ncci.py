@@ -182,7 +182,7 @@ def _ncci_day(reference: ReferenceData, dos: date) -> _NcciDay:
 
 def apply_ncci(lines: list[WorkLine], policy: PayerPolicy, dos: date, reference: ReferenceData,
           findings: list[Decision], data: DataUsed) -> None:
-    if not policy.ncci:
+    if not policy.ncci_on(dos):
         return
     day = _ncci_day(reference, dos)
     data.releases.update(day.releases)
