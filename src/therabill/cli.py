@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from therabill.interchange import read_visits
+from therabill.payer_commands import register as register_payers
 from therabill.render import render_result, result_json
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -156,6 +157,7 @@ def _register_guide() -> None:
 
 
 _register_guide()
+register_payers(app, console, fail)
 
 
 def main() -> None:

@@ -107,7 +107,7 @@ def _check(visit: Visit, bad_lines: dict[int, Mapping[str, Any]], positions: lis
         data.releases["rvu"] = rvu_label
     lines = work_lines(visit, positions, rvu_release, reference, findings)
     unit_values = coverage.screen(lines, policy, findings)
-    screen_massage(lines, policy, findings)
+    screen_massage(lines, policy, dos, findings)
     findings.extend(assign_units(lines, policy.unit_method, policy.pool_disciplines, unit_values))
     for line in lines:
         if line.billable and line.units == 0:

@@ -32,6 +32,7 @@ from therabill.guide.facts import (
     rvu_release_for,
 )
 from therabill.payers.policy import PayerPolicy
+from therabill.payers.published import code_notes
 from therabill.reference.catalogue import CodeInfo
 from therabill.reference.records import RvuRelease
 from therabill.reference.store import ReferenceData
@@ -316,6 +317,7 @@ def coverage_notes(code: str, info: CodeInfo | None, policy: PayerPolicy) -> lis
         if swap.code == code:
             notes.insert(0, Sourced(text=f"{policy.name} does not accept {code}: bill "
                                          f"{swap.use_instead}", source=swap.source))
+    notes[:0] = [Sourced(text=text, source=source) for text, source in code_notes(code, policy)]
     return notes
 
 

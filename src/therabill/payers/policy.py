@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic.dataclasses import dataclass
@@ -68,25 +68,38 @@ class Reading:
     note: str = ""
 
 
-class _Published:
+class PublishedRule:
     """What every published rule carries besides its value (a mixin of the rule classes)."""
 
+    if TYPE_CHECKING:  # declared by each rule class (as dataclass fields)
+        value: object
+        effective_from: date | None
+        source: str
+        confidence: Confidence | None
+        note: str
+        other_reading: Reading | None
+
     def _check_evidence(self) -> None:
-        value = getattr(self, "value")  # noqa: B009 - every subclass declares it
+        value = self.value
         if value == UNKNOWN:
-            if not getattr(self, "note"):  # noqa: B009
+            if not self.note:
                 raise ValueError("an unknown rule needs a note: what was looked for, and where")
-        elif not getattr(self, "source") or getattr(self, "confidence") is None:  # noqa: B009
+        elif not self.source or self.confidence is None:
             raise ValueError(f"value {value!r} needs its source and confidence "
                              "(or say unknown)")
 
     @property
     def known(self) -> bool:
-        return getattr(self, "value") != UNKNOWN  # noqa: B009
+        return self.value != UNKNOWN
+
+    def in_force(self, day: date) -> bool:
+        """Known, and started by ``day`` (a rule without a start date is always in force)."""
+        start: date | None = self.effective_from
+        return self.known and (start is None or day >= start)
 
 
 @strict
-class NcciRule(_Published):
+class NcciRule(PublishedRule):
     """Does the payer apply the NCCI PTP and MUE edits to these claims, and from when?"""
 
     value: Literal["follows", "does_not_follow", "unknown"]
@@ -103,7 +116,7 @@ class NcciRule(_Published):
 
 
 @strict
-class UnitMethodRule(_Published):
+class UnitMethodRule(PublishedRule):
     """How timed minutes become units: CMS total time, CPT per code, or a documented hybrid
     (time in and out per code; the engine counts it per code)."""
 
@@ -121,7 +134,7 @@ class UnitMethodRule(_Published):
 
 
 @strict
-class DailyCapRule(_Published):
+class DailyCapRule(PublishedRule):
     """A daily limit on timed units (or minutes, counted in whole 15-minute units), per
     discipline or over all disciplines together, and which units are paid when over it."""
 
@@ -153,7 +166,7 @@ class DailyCapRule(_Published):
 
 
 @strict
-class RateRule(_Published):
+class RateRule(PublishedRule):
     """A payment share and when it starts: the CQ/CO assistant rate (0.85 pays 85%), or the
     share of practice expense the therapy MPPR pays on all but the first unit (0.50).
     ``none``: the payer makes no such reduction."""
@@ -178,7 +191,7 @@ class RateRule(_Published):
 
 
 @strict
-class MassageRule(_Published):
+class MassageRule(PublishedRule):
     """Does the payer pay massage (97124): always, only inside a PT/OT (or chiropractic) plan
     of care, only as an adjunct to another therapy procedure the same day, or never?"""
 
@@ -196,7 +209,7 @@ class MassageRule(_Published):
 
 
 @strict
-class MassageTherapistRule(_Published):
+class MassageTherapistRule(PublishedRule):
     """May a licensed massage therapist be paid for massage?"""
 
     value: Literal["paid", "not_paid", "unknown"]
@@ -213,7 +226,7 @@ class MassageTherapistRule(_Published):
 
 
 @strict
-class OneCodeRule(_Published):
+class OneCodeRule(PublishedRule):
     """One therapy procedure code per discipline per day (some Medicaid plans); optionally no
     procedure on the day of an evaluation in the same discipline."""
 
@@ -240,7 +253,7 @@ class VisitLimit:
 
 
 @strict
-class VisitLimitRule(_Published):
+class VisitLimitRule(PublishedRule):
     """Published visit limits (per day, year, injury or episode of care)."""
 
     value: Literal["limited", "none", "unknown"]
@@ -274,7 +287,7 @@ class PublishedRules:
     one_code_per_discipline: OneCodeRule
     visit_limits: VisitLimitRule
 
-    def items(self) -> list[tuple[str, _Published]]:
+    def items(self) -> list[tuple[str, PublishedRule]]:
         return [(name, getattr(self, name)) for name in RULE_NAMES]
 
 
@@ -325,6 +338,9 @@ class Pricing:
     sequestration: bool = True
     deductible: bool = True
     coinsurance: Decimal | None = None  # None: the dated Medicare parameter
+    # Why these figures stand in for fees the payer does not publish (contract rates): said in
+    # every result under the payer. Empty when the figures are the payer's own.
+    stand_in: str = ""
     source: str
 
     @model_validator(mode="after")

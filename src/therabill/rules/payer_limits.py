@@ -26,10 +26,11 @@ MASSAGE = "97124"
 PLAN_OF_CARE_DISCIPLINES = ("PT", "OT")
 
 
-def screen_massage(lines: list[WorkLine], policy: PayerPolicy, findings: list[Decision]) -> None:
+def screen_massage(lines: list[WorkLine], policy: PayerPolicy, dos: date,
+                   findings: list[Decision]) -> None:
     """Apply the payer's published 97124 coverage to the visit's massage lines."""
     rules = policy.rules
-    if rules is None or not rules.massage_97124.known:
+    if rules is None or not rules.massage_97124.in_force(dos):
         return
     rule = rules.massage_97124
     for line in lines:
@@ -68,12 +69,12 @@ def apply_payer_limits(lines: list[WorkLine], policy: PayerPolicy, values: dict[
         return
     _cite(lines, policy, dos, findings)
     one_code = rules.one_code_per_discipline
-    if one_code.value == "applies":
+    if one_code.value == "applies" and one_code.in_force(dos):
         findings.extend(_one_code_per_discipline(lines, policy, values))
-    if rules.daily_cap.value == "capped":
+    if rules.daily_cap.value == "capped" and rules.daily_cap.in_force(dos):
         findings.extend(apply_daily_cap(lines, rules.daily_cap, values, policy.who))
     limits = rules.visit_limits
-    if limits.value == "limited":
+    if limits.value == "limited" and limits.in_force(dos):
         stated = "; ".join(
             f"{limit.visits} {_discipline_words(limit.discipline)}visit(s) per "
             f"{limit.per.replace('_', ' ')}" + (f" ({limit.note})" if limit.note else "")
@@ -82,9 +83,11 @@ def apply_payer_limits(lines: list[WorkLine], policy: PayerPolicy, values: dict[
                                "The visit does not carry the count to date, so check it "
                                "against the patient's visits", limits.source, "info"))
     unknown = policy.unknown_rules()
-    if unknown:
-        said = "; ".join(f"{RULE_NAMES[name]} (checked as: {_assumed(policy, name)})"
-                         for name in unknown)
+    if unknown or policy.pricing.stand_in:
+        said = "; ".join([f"{RULE_NAMES[name]} (checked as: {_assumed(policy, name)})"
+                          for name in unknown]
+                         + ([f"fees ({policy.pricing.stand_in})"]
+                            if policy.pricing.stand_in else []))
         findings.append(decide(
             "payer.unknown", f"{policy.who}'s published rules do not say, as of "
             f"{policy.as_of}: {said}. Check the contract or plan documents",
