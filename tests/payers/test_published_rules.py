@@ -357,3 +357,51 @@ def test_one_visit_under_medicare_uhc_anthem_and_cigna_differs_as_a_remittance_w
     for result in (uhc, anthem, cigna):
         decided = [s for line in result.lines for s in line.steps if s.rule.startswith("payer.")]
         assert decided and all("http" in s.source for s in decided)
+
+
+# ------------------------------------------------------- start dates and minute caps (a user file)
+def _own_payer(tmp_path: Path, change: dict[str, Any]) -> dict[str, Any]:
+    """A user's payer file: Texas workers' comp's rules with some of them changed."""
+    body = _real("texas-workers-comp") | {"id": "own-plan", "name": "Own plan"}
+    body["rules"] = body["rules"] | change
+    (tmp_path / "own-plan.yaml").write_text(yaml.safe_dump(body, sort_keys=False),
+                                            encoding="utf-8")
+    return load_policies(tmp_path)
+
+
+def test_ncci_and_mppr_apply_only_from_their_start_dates(tmp_path: Path) -> None:
+    source = "Own plan contract, exhibit C"
+    policies = _own_payer(tmp_path, {
+        "ncci": {"value": "follows", "effective_from": "2025-01-01", "source": source,
+                 "confidence": "A"},
+        "mppr": {"value": 0.5, "effective_from": "2025-01-01", "source": source,
+                 "confidence": "A"}})
+    lines = [ln("97140", 23), ln("97124", 15), ln("97110", 30)]
+
+    def run(dos: str) -> CheckResult:
+        visit = {"visit_id": "o", "date_of_service": dos, "payer": "own-plan", "lines": lines}
+        return therabill.check(visit, policies=policies)
+
+    before, after = run("2024-12-31"), run("2025-01-02")
+    assert one(before, "97124").status == "payable"
+    assert "only from 2025-01-01" in findings(before, "payer.ncci")[0].message
+    assert not [s for line in before.lines for s in steps(line, "pricing.mppr")
+                if "PE" in s.message]
+    assert one(after, "97124").status == "denied"
+    assert source in steps(one(after, "97124"), "payer.ncci")[0].source
+    assert any(source in s.source for line in after.lines for s in steps(line, "pricing.mppr"))
+
+
+def test_a_minute_cap_counts_whole_units_and_only_its_codes(tmp_path: Path) -> None:
+    policies = _own_payer(tmp_path, {"daily_cap": {
+        "value": "capped", "minutes": 45, "per": "combined", "paid_first": "highest_paying",
+        "codes": ["97110", "97140"], "source": "Own plan contract", "confidence": "A"}})
+
+    def run(*lines: dict[str, Any]) -> CheckResult:
+        visit = {"visit_id": "o", "date_of_service": "2025-06-02", "payer": "own-plan",
+                 "lines": list(lines)}
+        return therabill.check(visit, policies=policies)
+
+    capped = run(ln("97110", 30), ln("97140", 30), ln("97112", 30))
+    assert units(capped) == {"97110": 2, "97140": 1, "97112": 2}  # 45 minutes = 3 units
+    assert "at most 3 timed units" in findings(capped, "payer.unit_cap")[0].message
