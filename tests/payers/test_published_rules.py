@@ -23,7 +23,8 @@ from therabill.payers.policy import (
 )
 
 REAL = ("unitedhealthcare-commercial", "aetna-commercial", "cigna-commercial",
-        "anthem-commercial", "horizon-bcbsnj", "tricare", "horizon-nj-health",
+        "anthem-commercial", "horizon-bcbsnj", "premera-blue-cross", "highmark-commercial",
+        "tricare", "horizon-nj-health",
         "california-workers-comp", "texas-workers-comp")
 POLICIES = load_policies(POLICY_DIR)
 
@@ -260,6 +261,39 @@ def test_horizon_assistant_rate_from_2022_06_27() -> None:
     assert paid == before_cut - cents(before_cut * Decimal("0.15"))
     allowed, paid = payer_paid("2022-06-24")
     assert allowed is not None and paid == cents(allowed * Decimal("0.80"))
+
+
+# -------------------------------------------------------------------------------- Premera
+def test_premera_pays_medical_massage_by_a_licensed_massage_therapist() -> None:
+    result = check("premera-blue-cross", ln("97124", 30, performed_by="massage_therapist"))
+    massage = one(result, "97124")
+    assert massage.status == "payable" and massage.units == 2
+    assert "lifewiseor.com" in steps(massage, "payer.massage")[0].source
+
+
+def test_premera_counts_per_code_and_pays_assistants_85_percent_from_2022() -> None:
+    result = check("premera-blue-cross", ln("97110", 10), ln("97112", 10))
+    assert units(result) == {"97110": 1, "97112": 1}
+    assisted = check("premera-blue-cross", ln("97110", 15, assistant_minutes=15),
+                     dos="2022-01-03")
+    step = steps(one(assisted, "97110"), "pricing.assistant")[0]
+    assert "(15%)" in step.message and "premera.com" in step.source
+
+
+# ------------------------------------------------------------------------------- Highmark
+def test_highmark_pays_four_units_on_the_highest_allowed() -> None:
+    result = check("highmark-commercial", ln("97140", 30), ln("97110", 30), ln("97530", 15))
+    assert units(result) == {"97110": 2, "97140": 1, "97530": 1}  # 97140 pays least
+    assert "Y-1-054" in findings(result, "payer.unit_cap")[0].source
+
+
+def test_highmark_denies_massage_with_manipulation_unless_a_separate_region() -> None:
+    same = check("highmark-commercial", ln("98940"), ln("97124", 15))
+    assert one(same, "97124").status == "denied"  # NCCI's 98940/97124 edit denies it first
+    separate = check("highmark-commercial", ln("98940"), ln("97124", 15, modifiers=["59"]))
+    massage = one(separate, "97124")
+    assert massage.status == "payable"
+    assert "Y-9-010" in steps(massage, "payer.pair")[0].source  # Highmark's own word on 59
 
 
 # -------------------------------------------------------------------------------- TRICARE
