@@ -84,8 +84,7 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
         console.print(f"[bold]{escape(detail['name'])}[/bold] · {detail['id']} · "
                       f"{detail['kind']}{as_of}", highlight=False)
         if not detail["published_rules"]:
-            console.print("No published rules held: the file's settings (a contract "
-                          "description) are shown.")
+            console.print("No published rules held: what the file's settings do is shown.")
         for row in detail["rules"]:
             start = f" from {row['effective_from']}" if row["effective_from"] else ""
             grade = f" [confidence {row['confidence']}]" if row["confidence"] else ""

@@ -123,9 +123,10 @@ def settings_rows(policy: PayerPolicy) -> list[dict[str, Any]]:
         ("daily_cap", f"{cap.timed_units_per_day} timed units a day, all disciplines together, "
          "highest-paying kept" if cap else "no cap", cap.source if cap else ""),
         ("assistant_rate", "CQ/CO at the dated Medicare rate (85% from 2022)"
-         if pricing.assistant_reduction else "no reduction", pricing.source),
+         if pricing.assistant_reduction else "no reduction",
+         sources.CPM5_20_1 if medicare else pricing.source),
         ("mppr", "the dated Medicare MPPR (50% of practice expense)" if pricing.mppr
-         else "no reduction", pricing.source),
+         else "no reduction", sources.CPM5_10_7 if medicare else pricing.source),
         ("massage_therapist", "paid" if lmt else "not paid",
          lmt.source if lmt else sources.BPM15_230_1 if medicare
          else "the file's performers list"),
