@@ -105,7 +105,7 @@ README_ROWS = {  # README row label → payer id
     "Cigna": "cigna-commercial", "Anthem (IN, KY, MO, OH, WI)": "anthem-commercial",
     "Horizon BCBSNJ": "horizon-bcbsnj", "TRICARE": "tricare",
     "Premera (WA, AK)": "premera-blue-cross", "Highmark (PA)": "highmark-commercial",
-    "Horizon NJ Health (Medicaid)": "horizon-nj-health",
+    "Horizon NJ Health (Medicaid)": "horizon-nj-health", "Nevada Medicaid": "nevada-medicaid",
     "Texas workers' comp": "texas-workers-comp",
     "California workers' comp": "california-workers-comp", "Medicare": "medicare",
 }

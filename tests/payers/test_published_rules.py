@@ -24,7 +24,7 @@ from therabill.payers.policy import (
 
 REAL = ("unitedhealthcare-commercial", "aetna-commercial", "cigna-commercial",
         "anthem-commercial", "horizon-bcbsnj", "premera-blue-cross", "highmark-commercial",
-        "tricare", "horizon-nj-health",
+        "tricare", "horizon-nj-health", "nevada-medicaid",
         "california-workers-comp", "texas-workers-comp")
 POLICIES = load_policies(POLICY_DIR)
 
@@ -329,6 +329,13 @@ def test_horizon_nj_health_applies_ncci_by_federal_rule() -> None:
     massage = one(result, "97124")
     assert massage.status == "denied" and steps(massage, "ncci.ptp")
     assert "cms.gov" in steps(massage, "payer.ncci")[0].source
+
+
+def test_nevada_medicaid_caps_four_units_a_day_over_all_therapy() -> None:
+    result = check("nevada-medicaid", ln("97110", 45, discipline="PT"),
+                   ln("97530", 30, discipline="OT"))
+    assert sum(units(result).values()) == 4
+    assert "docplayer.net" in findings(result, "payer.unit_cap")[0].source
 
 
 # -------------------------------------------------------------------------- workers' comp
