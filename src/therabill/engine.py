@@ -30,7 +30,8 @@ from therabill.rules.assistant_step import assistant_step
 from therabill.rules.coverage import screen
 from therabill.rules.modifiers import settle_step
 from therabill.rules.ncci import apply_ncci
-from therabill.rules.payer_edits import denied_pairs_step, unit_cap_step
+from therabill.rules.payer_edits import denied_pairs_step
+from therabill.rules.payer_limits import limits_step, massage_step
 from therabill.rules.thresholds import apply_thresholds
 from therabill.rules.units_step import units_step
 from therabill.worksheet import Step, WorkLine, Worksheet
@@ -38,12 +39,13 @@ from therabill.worksheet import Step, WorkLine, Worksheet
 # The order the rules run in, after intake has made the work lines.
 STEPS: tuple[Step, ...] = (
     screen,             # rules.coverage: status, catalogue facts, performer, evaluations a day
+    massage_step,       # rules.payer_limits: the payer's published 97124 coverage
     units_step,         # rules.units_step: the payer's unit method
     settle_step,        # rules.modifiers: GP/GO/GN, unknown modifiers
     assistant_step,     # rules.assistant_step: CQ/CO splits
     apply_ncci,         # rules.ncci: PTP pairs, MUEs
     denied_pairs_step,  # rules.payer_edits: the payer's own pairs
-    unit_cap_step,      # rules.payer_edits: the payer's daily unit cap
+    limits_step,        # rules.payer_limits: one code a day, daily caps, citations, unknowns
     price_lines,        # pricing: unit prices, MPPR, allowed
     apply_thresholds,   # rules.thresholds: KX and targeted review
     share_lines,        # pricing: deductible, coinsurance, CQ/CO, sequestration

@@ -29,7 +29,7 @@ Fail = Callable[[str], Any]
 FORMAT_HELP = "table (readable) or json (machine-readable, amounts as strings)"
 DATE_HELP = "Date of service, YYYY-MM-DD (default: today)"
 LOCALITY_HELP = "Medicare locality as MAC-locality, e.g. 01182-18 (default: national)"
-PAYER_HELP = "Payer policy id: medicare, commercial-cpt, commercial-mppr or one you added"
+PAYER_HELP = "Payer policy id: medicare, a real payer (see `therabill payers`) or your own"
 
 # The options the commands share, declared once.
 DateOption = Annotated[str | None, typer.Option("--date", "-d", help=DATE_HELP)]

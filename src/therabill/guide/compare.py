@@ -39,6 +39,7 @@ from therabill.guide.facts import (
 )
 from therabill.money import usd, usd_signed
 from therabill.payers.policy import PayerPolicy
+from therabill.payers.published import ncci_basis
 from therabill.reference.store import ReferenceData
 
 COMPONENT_WORDS = {"work": "work", "pe": "practice expense", "mp": "malpractice"}
@@ -128,7 +129,7 @@ def together(first: str, second: str, day: date, policy: PayerPolicy,
     """May both codes be paid for one patient and day by this payer?"""
     edits: list[PairEdit] = []
     ptp_source = ""
-    if policy.ncci:
+    if policy.ncci_on(day):
         dated = reference.edit_table(day)
         if dated is not None:
             table = dated.value
@@ -170,11 +171,15 @@ def together(first: str, second: str, day: date, policy: PayerPolicy,
         verdict = "yes"
         text = ("Yes: no NCCI edit or payer pair in force for this pair on this date; two "
                 "therapy services still cannot claim the same minutes (NCCI-XI §P)"
-                if policy.ncci else
+                if policy.ncci_on(day) else
                 f"Yes as far as {policy.name}'s file goes: it does not apply NCCI edits and has "
                 "no pair rule for these codes")
+    basis = ncci_basis(policy, day)  # the payer's own word on NCCI, when it has published it
+    if basis is not None:
+        text += f" ({basis[0]})"
     source = "; ".join(filter(None, [ptp_source, *(p.source for p in payer_pairs),
-                                     sources.NCCI_XI_P if verdict == "yes" else ""]))
+                                     sources.NCCI_XI_P if verdict == "yes" else "",
+                                     basis[1] if basis else ""]))
     return Together(codes=(first, second), verdict=verdict, edits=edits,
                     payer_pairs=payer_pairs, text=text, source=source or f"payer {policy.id}")
 

@@ -37,7 +37,7 @@ Ts = TypeVarTuple("Ts")
 def price_lines(sheet: Worksheet) -> None:
     """Unit prices, MPPR and the allowed amount of every line (or why there is none)."""
     visit, policy, findings = sheet.visit, sheet.policy, sheet.findings
-    if policy.kind == "medicare" and visit.provider_type == "cah":
+    if policy.cah_reasonable_cost and visit.provider_type == "cah":
         findings.append(decide("pricing.not_priced", "critical access hospitals are paid "
                                "reasonable cost, not fee schedule amounts: no amount is "
                                "computed", sources.CPM5_10, "info"))
@@ -70,7 +70,8 @@ def price_lines(sheet: Worksheet) -> None:
             for step in steps:
                 if step.rule == "pricing.not_priced":
                     findings.append(step)
-    fees = _apply_mppr(lines, prices, day, policy, pkey, caches.memo("pricing.notes"))
+    fees = _apply_mppr(lines, prices, day, policy, pkey, policy.mppr_on(sheet.dos),
+                       caches.memo("pricing.notes"))
     for index, line in enumerate(lines):
         _allowed(line, fees[index])
 
@@ -86,10 +87,11 @@ def share_lines(sheet: Worksheet) -> None:
     coinsurance = (policy.pricing.coinsurance if policy.pricing.coinsurance is not None
                    else value_or(day.coinsurance, TWENTY_PERCENT))
     sequestration = value_or(day.sequestration, ZERO) if policy.pricing.sequestration else ZERO
+    assistant_rate = policy.assistant_rate_on(sheet.dos)  # None: Medicare's dated rate
     memo = sheet.caches.memo("pricing.shares")
     for line in sheet.lines:
         deductible_left = _share(line, deductible_left, coinsurance, sequestration, day, policy,
-                                 pkey, memo)
+                                 pkey, memo, assistant_rate)
 
 
 def _record_data(day: PriceDay, policy: PayerPolicy, pkey: int, data: DataUsed,
@@ -190,12 +192,12 @@ def _medicare_price(code: str, rvu: RvuRecord | None, day: PriceDay,
 
 
 def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: PriceDay,
-                policy: PayerPolicy, pkey: int, notes: BoundedMemo[Decision]
+                policy: PayerPolicy, pkey: int, mppr: bool, notes: BoundedMemo[Decision]
                 ) -> list[Decimal | None]:
     """Line fees after MPPR, in line order: one unit in the visit at full PE, every other
     eligible unit reduced. None for a line that is not priced or not paid."""
     fees: list[Decimal | None] = [None] * len(lines)
-    use_mppr = policy.pricing.mppr and day.pe_paid_share is not None
+    use_mppr = mppr and day.pe_paid_share is not None
     candidates: list[tuple[int, RvuRecord, Decimal, bool, str]] = []
     if use_mppr:
         for index, line in enumerate(lines):
@@ -208,7 +210,7 @@ def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: Pric
     owner = full_unit_owner(candidates) if candidates else None
     eligible = {candidate[0] for candidate in candidates}
     share = value_or(day.pe_paid_share, ONE)
-    mppr_source = day.mppr_source
+    mppr_source = policy.mppr_source(day.mppr_source)
     for index, line in enumerate(lines):
         price = prices[index]
         if price is None:
@@ -219,7 +221,7 @@ def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: Pric
         if index not in eligible:
             fees[index] = _times(price.full, line.units)
             line.mppr_reduction = ZERO
-            if not policy.pricing.mppr:
+            if not mppr:
                 _memo_note(line, notes, ("no-mppr", pkey, line.code, line.units, price.full),
                            policy.pricing.source, _no_mppr_text, policy.name, line.units,
                            price.full)
@@ -233,7 +235,7 @@ def _apply_mppr(lines: list[WorkLine], prices: list[UnitPrice | None], day: Pric
         fee = fees[index] = (_times(price.reduced, reduced_units) if not full_units
                              else price.full + _times(price.reduced, reduced_units))
         line.mppr_reduction = _times(price.full, line.units) - fee
-        _memo_note(line, notes, ("mppr", day.serial, line.code, full_units, reduced_units,
+        _memo_note(line, notes, ("mppr", mppr_source, line.code, full_units, reduced_units,
                                  price.full, price.reduced),
                    mppr_source, _mppr_text, price, full_units, reduced_units, share)
     return fees
@@ -325,7 +327,8 @@ def _allowed(line: WorkLine, fee: Decimal | None) -> None:
 
 def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
            sequestration: Decimal, day: PriceDay, policy: PayerPolicy, pkey: int,
-           memo: BoundedMemo[SplitLine]) -> Decimal:
+           memo: BoundedMemo[SplitLine], assistant_rate: tuple[Decimal, str] | None
+           ) -> Decimal:
     allowed = line.allowed
     if allowed is None:
         return deductible_left
@@ -339,12 +342,12 @@ def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
     # (No deductible left is one key, however the zero is written: 0 or 0.00.)
     key = (day.serial, pkey, line.code, str(allowed),
            str(deductible_left) if deductible_left else "", coinsurance, assistant,
-           sequestration)
+           sequestration, assistant_rate)
     found = memo.get(key)
     if found is None:
         steps: list[Decision] = []
         share = _split_explained(line.code, allowed, assistant, deductible_left, coinsurance,
-                                 sequestration, day, policy, steps)
+                                 sequestration, day, policy, assistant_rate, steps)
         found = memo.put(key, SplitLine(share.deductible, share.coinsurance,
                                         share.assistant_reduction, share.sequestration,
                                         share.payer_paid, tuple(steps)))
@@ -361,7 +364,8 @@ def _share(line: WorkLine, deductible_left: Decimal, coinsurance: Decimal,
 
 def _split_explained(code: str, allowed: Decimal, assistant: bool, deductible_left: Decimal,
                      coinsurance: Decimal, sequestration: Decimal, day: PriceDay,
-                     policy: PayerPolicy, steps: list[Decision]) -> Share:
+                     policy: PayerPolicy, payer_rate: tuple[Decimal, str] | None,
+                     steps: list[Decision]) -> Share:
     codes = (code,)
 
     def note(rule: str, message: str, source: str) -> None:
@@ -369,22 +373,26 @@ def _split_explained(code: str, allowed: Decimal, assistant: bool, deductible_le
 
     rate = ONE
     if assistant and policy.pricing.assistant_reduction:
-        rate = value_or(day.assistant_rate, ONE)
+        rate = payer_rate[0] if payer_rate else value_or(day.assistant_rate, ONE)
     share = split(allowed, deductible_left, coinsurance, rate, sequestration)
-    who = "Medicare" if policy.kind == "medicare" else policy.name
+    who = policy.who
     if share.deductible:
         note("pricing.deductible", f"{usd(share.deductible)} goes to the patient's deductible "
              "first", sources.CPM5_10_3)
     note("pricing.coinsurance", f"{who} pays {int((ONE - coinsurance) * HUNDRED)}% of "
          f"{usd(allowed - share.deductible)} = {usd(share.payer_before_reductions)}; "
          f"the patient owes {usd(share.coinsurance)} coinsurance", sources.CPM5_10_3
-         if policy.kind == "medicare" else policy.pricing.source)
+         if policy.pricing.coinsurance is None else policy.pricing.source)
     if assistant:
         if share.assistant_reduction:
             note("pricing.assistant", f"furnished in whole or part by an assistant: "
                  f"{who}'s payment cut by {usd(share.assistant_reduction)} "
                  f"({int((ONE - rate) * HUNDRED)}%), after MPPR and before sequestration",
-                 day.assistant_rate.source if day.assistant_rate else sources.CPM5_20_1)
+                 payer_rate[1] if payer_rate else day.assistant_rate.source
+                 if day.assistant_rate else sources.CPM5_20_1)
+        elif payer_rate is not None and payer_rate[0] == ONE:
+            note("pricing.assistant", f"CQ/CO paid in full on this date: {who}'s reduction "
+                 "has not started", payer_rate[1])
         elif day.assistant_rate is not None and day.assistant_rate.value == ONE:
             note("pricing.assistant", "CQ/CO required but paid in full on this date (the "
                  "15% reduction starts 2022-01-01)", day.assistant_rate.source)

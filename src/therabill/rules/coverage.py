@@ -43,7 +43,7 @@ PERFORMER_WORDS = {
 
 def check_medicare_status(line: WorkLine, policy: PayerPolicy) -> Decision | None:
     """Apply the RVU status of the code on this date (Medicare and Medicare-based payers)."""
-    if policy.kind != "medicare" or line.rvu is None:
+    if not policy.medicare_coverage or line.rvu is None:
         return None
     status = line.rvu.status
     if status in STATUS_MEANING:
@@ -63,7 +63,7 @@ def check_medicare_status(line: WorkLine, policy: PayerPolicy) -> Decision | Non
 def check_catalogue_coverage(line: WorkLine, policy: PayerPolicy) -> Decision | None:
     """Medicare coverage facts the RVU file does not carry (dry needling, athletic training)."""
     medicare = line.info.medicare if line.info is not None else None
-    if policy.kind != "medicare" or medicare is None:
+    if not policy.medicare_coverage or medicare is None:
         return None
     if medicare.not_payable_to_therapists and line.performed_by != "physician":
         return line.stop("non_covered", "coverage.medicare",
@@ -94,10 +94,14 @@ def check_performer(line: WorkLine, policy: PayerPolicy) -> Decision | None:
     if policy.performer_allowed(line.performed_by, line.code) is not None:
         return None
     who = PERFORMER_WORDS.get(line.performed_by, line.performed_by)
-    source = sources.BPM15_230_1 if policy.kind == "medicare" else policy.pricing.source
+    source = sources.BPM15_230_1 if policy.medicare_coverage else policy.pricing.source
     reason = ("aide and massage-therapist services are not therapy, and athletic trainers are "
-              "not Medicare therapy providers" if policy.kind == "medicare"
+              "not Medicare therapy providers" if policy.medicare_coverage
               else "the plan does not credential this provider for this code")
+    published = policy.rules.massage_therapist if policy.rules is not None else None
+    if line.performed_by == "massage_therapist" and published is not None and published.known:
+        source, reason = published.source, "the payer's published rule does not pay massage " \
+            "therapists"
     return line.stop("non_covered", "coverage.performer",
                      f"{line.code} furnished by {who} cannot be billed as therapy to "
                      f"{policy.name}: {reason}. State practice acts also differ on what may be "
@@ -177,7 +181,7 @@ def screen(sheet: Worksheet) -> None:
             if first is not None and policy.ncci:
                 line.units = 1
                 findings.append(line.stop(
-                    "denied", "coverage.medicare" if policy.kind == "medicare"
+                    "denied", "coverage.medicare" if policy.medicare_coverage
                     else "coverage.payer",
                     f"only one {line.discipline} evaluation or re-evaluation a day; "
                     f"{first.code} is already billed", sources.NCCI_XI_P))

@@ -179,7 +179,7 @@ def _ncci_day(reference: ReferenceData, dos: date, cache: BoundedMemo[_NcciDay])
 
 def apply_ncci(sheet: Worksheet) -> None:
     """PTP pairs then MUEs, from the tables in force on the date of service."""
-    if not sheet.policy.ncci:
+    if not sheet.policy.ncci_on(sheet.dos):
         return
     lines, dos, findings, data = sheet.lines, sheet.dos, sheet.findings, sheet.data
     day = _ncci_day(sheet.reference, dos, sheet.caches.memo("rules.ncci.days"))
