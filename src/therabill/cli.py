@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 
 from therabill.cli_views.guide_commands import register as register_guide
-from therabill.interchange import read_visits
 from therabill.cli_views.payer_commands import register as register_payers
+from therabill.interchange import read_visits
 from therabill.render import render_result, result_json
 
 # -h as well as --help, on the app and (inherited by every command's context) on each command.

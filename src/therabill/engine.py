@@ -28,6 +28,7 @@ from therabill.reference.records import RvuRelease
 from therabill.reference.store import ReferenceData, default_reference, load_reference
 from therabill.rules.assistant_step import assistant_step
 from therabill.rules.coverage import screen
+from therabill.rules.documentation import documentation_step
 from therabill.rules.modifiers import settle_step
 from therabill.rules.ncci import apply_ncci
 from therabill.rules.payer_edits import denied_pairs_step
@@ -41,6 +42,7 @@ STEPS: tuple[Step, ...] = (
     screen,             # rules.coverage: status, catalogue facts, performer, evaluations a day
     massage_step,       # rules.payer_limits: the payer's published 97124 coverage
     units_step,         # rules.units_step: the payer's unit method
+    documentation_step,  # rules.documentation: the note's time totals against the lines
     settle_step,        # rules.modifiers: GP/GO/GN, unknown modifiers
     assistant_step,     # rules.assistant_step: CQ/CO splits
     apply_ncci,         # rules.ncci: PTP pairs, MUEs
@@ -92,9 +94,19 @@ class Engine:
 
     def check_many(self, visits: Iterable[Visit | Mapping[str, Any]]) -> Iterator[CheckResult]:
         """Check visits one after another, yielding each result as soon as it is ready (in
-        input order, holding none of them: memory does not grow with the input)."""
-        for visit in visits:
-            yield self.check(visit)
+        input order, holding none of them). A visit id seen before in the same stream gets a
+        finding; only the ids are kept for that (a few dozen bytes a visit)."""
+        seen: dict[str, int] = {}
+        for number, visit in enumerate(visits):
+            result = self.check(visit)
+            if result.visit_id:
+                first = seen.setdefault(result.visit_id, number)
+                if first != number:
+                    result.findings.append(decide(
+                        "input", f"visit_id {result.visit_id!r} was already used by visit "
+                        f"{first + 1} of this input: both are checked, but a claim system "
+                        "would take one for the other", "therabill visit format", "warning"))
+            yield result
 
     def stats(self) -> dict[str, dict[str, int]]:
         """Entries and limit of every cache, by name."""
@@ -112,6 +124,10 @@ class Engine:
                                    "therabill payer policies", "error"))
             return _result(visit, None, [], findings, bad_lines, None)
         reference = self.reference
+        _state_assumptions(visit, policy, findings)
+        if not visit.lines and not bad_lines:
+            findings.append(decide("input", "the visit has no lines: nothing to bill",
+                                   "therabill visit format", "warning"))
         sheet = Worksheet(visit, policy, reference, self.caches, positions, findings)
         rvu_release, rvu_label, sheet.de_minimis = _day_facts(
             reference, sheet.dos, self.caches.memo("engine.days"))
@@ -151,6 +167,21 @@ def check(visit: Visit | Mapping[str, Any], *, reference: ReferenceData | None =
     if reference is None and policies is None:
         return default_engine().check(visit)
     return Engine(reference, policies).check(visit)
+
+
+def _state_assumptions(visit: Visit, policy: PayerPolicy, findings: list[Decision]) -> None:
+    """What the engine takes for granted when the visit leaves it out, said once."""
+    assumed = []
+    if visit.deductible_remaining is None and policy.pricing.deductible:
+        assumed.append("no deductible_remaining given, so the Part B deductible is taken as "
+                       "already met this year")
+    if visit.ytd_threshold_amount is None and policy.kx_threshold:
+        assumed.append("no ytd_threshold_amount given, so no therapy spending is counted "
+                       "before this visit toward the KX threshold")
+    if assumed:
+        findings.append(decide("input.assumed", "; ".join(assumed) + " (give them on the "
+                               "visit, or keep the patient's year in the ledger)",
+                               "therabill visit format", "info"))
 
 
 def _text(value: object) -> str | None:

@@ -92,8 +92,14 @@ class Visit:
     provider_type: ProviderType = "private_practice"
     discipline: Discipline = "PT"
     qualifying_apm: bool = False
-    deductible_remaining: Amount = Decimal(0)
-    ytd_threshold_amount: ThresholdToDate = ThresholdToDate()
+    # Not given: the deductible is taken as met and no earlier spending is counted, and the
+    # result says so (an ``input.assumed`` finding).
+    deductible_remaining: Amount | None = None
+    ytd_threshold_amount: ThresholdToDate | None = None
+    # What the note documents (CMS Pub 100-02 ch.15 §220.3): checked against the lines.
+    documented_timed_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    documented_total_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    documented_untimed_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
     lines: tuple[VisitLine, ...] = ()
 
 

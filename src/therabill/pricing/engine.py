@@ -50,6 +50,11 @@ def price_lines(sheet: Worksheet) -> None:
             rule = "input" if "locality" in problem else "data"
             findings.append(decide(rule, f"not priced: {problem}", "therabill reference data",
                                    "error"))
+        why = "; ".join(day.problems)
+        for line in sheet.lines:
+            if line.billable:  # never a payable line with no amount and no reason
+                line.note("pricing.not_priced", f"no amount: {why}",
+                          "therabill reference data", "error")
         return
     sheet.price_day = day
     pkey = policy_key(policy, caches)  # memo keys: the policy object, not its id
@@ -83,7 +88,8 @@ def share_lines(sheet: Worksheet) -> None:
         return
     visit, policy = sheet.visit, sheet.policy
     pkey = policy_key(policy, sheet.caches)
-    deductible_left = visit.deductible_remaining if policy.pricing.deductible else ZERO
+    deductible_left = (visit.deductible_remaining or ZERO) if policy.pricing.deductible \
+        else ZERO
     coinsurance = (policy.pricing.coinsurance if policy.pricing.coinsurance is not None
                    else value_or(day.coinsurance, TWENTY_PERCENT))
     sequestration = value_or(day.sequestration, ZERO) if policy.pricing.sequestration else ZERO

@@ -20,6 +20,7 @@ from therabill.reference.store import EditTable, ReferenceData
 from therabill.vocabulary import NCCI_MODIFIERS
 from therabill.worksheet import WorkLine, Worksheet
 
+ON_CLAIM = ("payable", "denied")
 MAI_WORDS = {1: "per claim line", 2: "per day, by CMS policy", 3: "per day, on clinical grounds"}
 # What the documentation must show for an NCCI modifier to be honest (NCCI-XI §P.2, §S).
 UNLOCK_ADVICE = ("59 or XU when the two services were done in separate time blocks (even "
@@ -50,9 +51,11 @@ def apply_ptp(lines: list[WorkLine], table: EditTable, dos: date, where: str,
     """Deny column-2 lines of every edit in force between two payable codes of the visit;
     ``where`` names the table (``ptp_source``)."""
     findings: list[Decision] = []
+    # Lines on the claim, denied ones too: a pair in the table is named on its column-2 line
+    # even when another rule denied that line first (the remittance will cite the edit).
     by_code: dict[str, list[WorkLine]] = {}
     for line in lines:
-        if line.billable:
+        if line.status in ON_CLAIM:
             by_code.setdefault(line.code, []).append(line)
     codes = sorted(by_code)
     for column_1 in codes:
@@ -73,7 +76,7 @@ def _apply_edit(edit: PtpEdit, column_2_lines: list[WorkLine], where: str,
                 memo: BoundedMemo[tuple[Decision, Decision | None]]) -> list[Decision]:
     findings: list[Decision] = []
     for line in column_2_lines:
-        if not line.billable:
+        if line.status not in ON_CLAIM:
             continue
         present = tuple(m for m in line.modifiers if m in NCCI_MODIFIERS) \
             if line.modifiers else ()

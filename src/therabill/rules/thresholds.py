@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from therabill import sources
 from therabill.decision import decide
+from therabill.model import ThresholdToDate
 from therabill.money import ZERO, usd
 from therabill.reference.parameters import DatedValue
 from therabill.vocabulary import THRESHOLD_GROUP
 from therabill.worksheet import Worksheet
 
 GROUP_LABEL = {"pt_slp": "PT and SLP combined", "ot": "OT"}
+NOTHING_YET = ThresholdToDate(pt_slp=ZERO, ot=ZERO)
 
 
 def apply_thresholds(sheet: Worksheet) -> None:
@@ -27,7 +29,7 @@ def apply_thresholds(sheet: Worksheet) -> None:
     if kx is None:
         return
     dos, findings = sheet.dos, sheet.findings
-    ytd = sheet.visit.ytd_threshold_amount
+    ytd = sheet.visit.ytd_threshold_amount or NOTHING_YET
     billed = {"pt_slp": ytd.pt_slp, "ot": ytd.ot}  # everything billed: who needs KX
     accrued = dict(billed)  # what the year really gains
     kx_source = f"{sources.CPM5_10_3}; {kx.source}"
