@@ -21,7 +21,7 @@ from therabill.model import DataUsed
 from therabill.money import ZERO, cents, usd
 from therabill.payers.policy import PayerPolicy
 from therabill.pricing.context import PriceDay, SplitLine, policy_key, price_day, value_or
-from therabill.pricing.fee_schedule import UnitPrice, arithmetic, unit_price
+from therabill.pricing.fee_schedule import UnitPrice, arithmetic, payer_unit_price, unit_price
 from therabill.pricing.mppr import full_unit_owner, mppr_applies
 from therabill.pricing.patient_share import Share, split
 from therabill.reference.records import RvuRecord
@@ -148,30 +148,17 @@ def _priced(line: WorkLine, day: PriceDay, policy: PayerPolicy, pkey: int,
 def _unit_price(code: str, rvu: RvuRecord | None, day: PriceDay, policy: PayerPolicy,
                 steps: list[Decision]) -> UnitPrice | None:
     """Per-unit amounts, or None with the reason in ``steps`` when the code is not priced."""
-    basis = policy.pricing.basis
-    if basis == "fee_table":
-        amount = policy.pricing.fee_table.get(code)
-        if amount is None:
+    pricing = policy.pricing
+    if pricing.basis == "fee_table":
+        if code not in pricing.fee_table:
             steps.append(decide("pricing.not_priced", f"{code} is not in {policy.name}'s fee "
-                                "table: no amount computed", policy.pricing.source, "warning",
+                                "table: no amount computed", pricing.source, "warning",
                                 (code,)))
             return None
         # Medicare's amounts only set the plan's MPPR share here: a code without RVUs is still
         # priced from the plan's table, so no "not priced" note.
-        medicare = _medicare_price(code, rvu, day, None)
-        reduced = amount
-        if medicare is not None and medicare.full:
-            # The plan's MPPR takes the same share of its fee as Medicare's takes of Medicare's.
-            reduced = cents(amount * medicare.reduced / medicare.full)
-        return UnitPrice(cents(amount), reduced, ZERO)
-    price = _medicare_price(code, rvu, day, steps)
-    if price is None:
-        return None
-    if basis == "percent_of_medicare":
-        share = (policy.pricing.percent_of_medicare or HUNDRED) / HUNDRED
-        return UnitPrice(cents(price.full * share), cents(price.reduced * share),
-                         price.pe_component)
-    return price
+        return payer_unit_price(pricing, code, _medicare_price(code, rvu, day, None))
+    return payer_unit_price(pricing, code, _medicare_price(code, rvu, day, steps))
 
 
 def _medicare_price(code: str, rvu: RvuRecord | None, day: PriceDay,
