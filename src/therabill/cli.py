@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from therabill.interchange import read_visits
+from therabill.ledger.cli import ledger_app
 from therabill.render import render_result, result_json
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -18,6 +19,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                        "each decision explained with its source.")
 data_app = typer.Typer(no_args_is_help=True, help="Reference data: build, list, import.")
 app.add_typer(data_app, name="data")
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 errors = Console(stderr=True)
 

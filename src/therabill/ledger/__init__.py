@@ -17,23 +17,32 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+# The environment variable naming the ledger's database (kept here: reading it needs no extra).
+URL_ENV = "THERABILL_DATABASE_URL"
+
 if TYPE_CHECKING:
     from therabill.ledger.amounts import LineAmounts, VisitAmounts, year_amounts
-    from therabill.ledger.database import URL_ENV, LedgerError, default_path
+    from therabill.ledger.database import (
+        LedgerError,
+        LedgerUnavailable,
+        UnknownVisit,
+        default_path,
+    )
     from therabill.ledger.store import DeleteOutcome, Ledger, PostOutcome, Prefill
     from therabill.ledger.year import YEAR_ADAPTER, YearView, YearVisit
 
 _WHERE = {
     "LineAmounts": "amounts", "VisitAmounts": "amounts", "year_amounts": "amounts",
-    "URL_ENV": "database", "LedgerError": "database", "default_path": "database",
+    "LedgerError": "database", "LedgerUnavailable": "database", "UnknownVisit": "database",
+    "default_path": "database",
     "DeleteOutcome": "store", "Ledger": "store", "PostOutcome": "store", "Prefill": "store",
     "YEAR_ADAPTER": "year", "YearView": "year", "YearVisit": "year",
 }
 
 __all__ = [
-    "URL_ENV", "YEAR_ADAPTER", "DeleteOutcome", "Ledger", "LedgerError", "LineAmounts",
-    "PostOutcome", "Prefill", "VisitAmounts", "YearView", "YearVisit", "default_path",
-    "year_amounts",
+    "URL_ENV", "YEAR_ADAPTER", "DeleteOutcome", "Ledger", "LedgerError", "LedgerUnavailable",
+    "LineAmounts", "PostOutcome", "Prefill", "UnknownVisit", "VisitAmounts", "YearView",
+    "YearVisit", "default_path", "year_amounts",
 ]
 
 

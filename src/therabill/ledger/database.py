@@ -16,9 +16,9 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from therabill.ledger import URL_ENV
 from therabill.reference.paths import user_data_dir
 
-URL_ENV = "THERABILL_DATABASE_URL"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant works: it only keeps two processes from migrating the same database at once.
 _MIGRATION_LOCK = 7_302_415_931
@@ -26,6 +26,14 @@ _MIGRATION_LOCK = 7_302_415_931
 
 class LedgerError(Exception):
     """A one-line problem with the ledger (bad URL, unknown visit, visit without patient)."""
+
+
+class UnknownVisit(LedgerError):
+    """The patient has no posted visit with that id."""
+
+
+class LedgerUnavailable(LedgerError):
+    """The database could not be reached or refused the work (nothing was written)."""
 
 
 def default_path() -> Path:

@@ -17,7 +17,14 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from therabill.ledger import schema
 from therabill.ledger.amounts import GROUPS, Group, VisitAmounts, year_amounts
-from therabill.ledger.database import LedgerError, connect, downgrade, upgrade
+from therabill.ledger.database import (
+    LedgerError,
+    LedgerUnavailable,
+    UnknownVisit,
+    connect,
+    downgrade,
+    upgrade,
+)
 from therabill.ledger.year import PostedVisit, YearParameters, YearView, build_year
 from therabill.model import RESULT_ADAPTER, VISIT_ADAPTER, CheckResult, ThresholdToDate, Visit
 from therabill.money import ZERO, usd
@@ -96,13 +103,15 @@ class Ledger:
         try:
             return upgrade(self._db, revision)
         except OperationalError as exc:
-            raise LedgerError(f"cannot open the ledger database: {_first_line(exc)}") from None
+            raise LedgerUnavailable(
+                f"cannot open the ledger database: {_first_line(exc)}") from None
 
     def downgrade(self, revision: str) -> str:
         try:
             return downgrade(self._db, revision)
         except OperationalError as exc:
-            raise LedgerError(f"cannot open the ledger database: {_first_line(exc)}") from None
+            raise LedgerUnavailable(
+                f"cannot open the ledger database: {_first_line(exc)}") from None
 
     def close(self) -> None:
         self._db.dispose()
@@ -116,18 +125,18 @@ class Ledger:
     # -- reading ------------------------------------------------------------------------------
 
     def knows(self, patient_id: str) -> bool:
-        with self._db.begin() as conn:
+        with self._reading() as conn:
             return conn.execute(select(schema.patients.c.patient_id).where(
                 schema.patients.c.patient_id == patient_id)).first() is not None
 
     def year(self, patient_id: str, year: int) -> YearView:
         """Running totals, KX and review positions of one patient's calendar year."""
-        with self._db.begin() as conn:
+        with self._reading() as conn:
             return self._year(conn, patient_id, year)
 
     def visit_result(self, patient_id: str, visit_id: str) -> CheckResult | None:
         """The checked result as it was posted."""
-        with self._db.begin() as conn:
+        with self._reading() as conn:
             found = conn.execute(select(schema.visits.c.result_json).where(
                 schema.visits.c.patient_id == patient_id,
                 schema.visits.c.visit_id == visit_id)).scalar_one_or_none()
@@ -136,7 +145,7 @@ class Ledger:
     def prefill(self, visit: Visit | Mapping[str, Any]) -> Prefill:
         """The visit with ``ytd_threshold_amount`` and ``deductible_remaining`` from the ledger
         (each only where the visit does not give it), for a patient the ledger knows."""
-        with self._db.begin() as conn:
+        with self._reading() as conn:
             return self._prefill(conn, visit)
 
     # -- writing ------------------------------------------------------------------------------
@@ -170,7 +179,7 @@ class Ledger:
                 schema.visits.c.patient_id == patient_id,
                 schema.visits.c.visit_id == visit_id)).first()
             if row is None:
-                raise LedgerError(f"patient {patient_id!r} has no posted visit {visit_id!r}")
+                raise UnknownVisit(f"patient {patient_id!r} has no posted visit {visit_id!r}")
             before = self._year(conn, patient_id, row.year)
             conn.execute(delete(schema.lines).where(schema.lines.c.visit_row == row.id))
             conn.execute(delete(schema.visits).where(schema.visits.c.id == row.id))
@@ -189,7 +198,15 @@ class Ledger:
                 self._lock_patient(conn, patient_id)
                 yield conn
         except SQLAlchemyError as exc:
-            raise LedgerError(f"cannot write to the ledger: {_first_line(exc)}") from None
+            raise LedgerUnavailable(f"cannot write to the ledger: {_first_line(exc)}") from None
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self._db.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"cannot read the ledger: {_first_line(exc)}") from None
 
     def _lock_patient(self, conn: Connection, patient_id: str) -> None:
         table = schema.patients
