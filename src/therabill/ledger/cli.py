@@ -149,6 +149,32 @@ def year(
     _year_table(view)
 
 
+@ledger_app.command("recheck")
+def recheck(
+    patient: Annotated[str, typer.Argument(help="Patient id")],
+    yyyy: Annotated[int, typer.Argument(metavar="YYYY", help="Calendar year", min=1900,
+                                        max=9999)],
+    database_url: DatabaseUrl = None,
+    format: Format = "table",
+) -> None:
+    """Check again the visits whose year-to-date figures changed (after a late visit, a
+    replaced or a deleted one), in date order, and post the new results."""
+    from therabill.ledger.database import LedgerError
+
+    _check_format(format)
+    with _open(database_url) as ledger:
+        try:
+            outcomes = ledger.recheck(patient, yyyy)
+        except LedgerError as exc:
+            _fail(str(exc), 1)
+    if format == "json":
+        print(json.dumps([_outcome_json(o) for o in outcomes], indent=2, ensure_ascii=False))
+    elif outcomes:
+        _outcomes_table(outcomes)
+    else:
+        console.print(f"nothing to check again for patient {patient} in {yyyy}", markup=False)
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     database_url: DatabaseUrl = None,
@@ -234,7 +260,8 @@ def _year_table(view: YearView) -> None:
         said += [f"{label[g]} lines lack KX" for g in row.kx_missing]
         said += [f"{label[g]} passes ${view.review_threshold:,} review amount"
                  for g in row.passes_review]
-        said += ["check again: " + r for r in row.recheck]
+        if row.recheck:
+            said.append("check again: its year-to-date figures changed")
         table.add_row(str(row.date_of_service), row.visit_id, row.payer, _money(row.allowed),
                       _money(row.running["pt_slp"]), _money(row.running["ot"]),
                       _money(row.deductible_met), "\n".join(said))

@@ -51,6 +51,7 @@ visits = Table(
     Column("deductible_cents", BigInteger, nullable=False),
     Column("times_posted", Integer, nullable=False),
     Column("posted_at", DateTime(timezone=True), nullable=False),
+    Column("visit_json", Text, nullable=False),  # the visit as given, before the ledger's figures
     Column("result_json", Text, nullable=False),
     UniqueConstraint("patient_id", "visit_id", name="uq_ledger_visits_patient_visit"),
     Index("ix_ledger_visits_patient_year", "patient_id", "year", "date_of_service"),

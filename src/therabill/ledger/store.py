@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -157,10 +158,34 @@ class Ledger:
         parsed = _parse(visit)
         patient_id = _patient(parsed)
         with self._writing(patient_id) as conn:
-            filled = self._prefill(conn, visit, parsed)
-            result = self.engine.check(filled.visit)
-            result.data.notes.extend(filled.notes)
-            return self._post(conn, filled.visit, result, filled.notes)
+            return self._check_and_post(conn, visit, parsed)
+
+    def recheck(self, patient_id: str, year: int) -> list[PostOutcome]:
+        """Check again, in date order, every visit of the year whose year-to-date figures are
+        out of date (after a late or replaced visit, or a deletion), and post the new results.
+        Figures a visit gave itself are kept; such a visit stays marked for re-checking."""
+        outcomes: list[PostOutcome] = []
+        with self._writing(patient_id) as conn:
+            done: set[str] = set()
+            while True:
+                stale = [row.visit_id for row in self._year(conn, patient_id, year).visits
+                         if row.recheck and row.visit_id not in done]
+                if not stale:
+                    return outcomes
+                # the earliest first: re-checking it can change the figures of those after it
+                visit_json = conn.execute(select(schema.visits.c.visit_json).where(
+                    schema.visits.c.patient_id == patient_id,
+                    schema.visits.c.visit_id == stale[0])).scalar_one()
+                given = json.loads(visit_json)
+                outcomes.append(self._check_and_post(conn, given, _parse(given)))
+                done.add(stale[0])
+
+    def _check_and_post(self, conn: Connection, visit: Visit | Mapping[str, Any],
+                        parsed: Visit) -> PostOutcome:
+        filled = self._prefill(conn, visit, parsed)
+        result = self.engine.check(filled.visit)
+        result.data.notes.extend(filled.notes)
+        return self._post(conn, filled.visit, result, filled.notes, _as_given(visit))
 
     def post(self, visit: Visit | Mapping[str, Any], result: CheckResult) -> PostOutcome:
         """Record a visit checked elsewhere (``visit`` as it was checked, and its result)."""
@@ -170,7 +195,7 @@ class Ledger:
             raise LedgerError(f"the result is for visit {result.visit_id!r}, not "
                               f"{parsed.visit_id!r}")
         with self._writing(patient_id) as conn:
-            return self._post(conn, parsed, result, [])
+            return self._post(conn, parsed, result, [], _as_given(visit))
 
     def delete(self, patient_id: str, visit_id: str) -> DeleteOutcome:
         """Remove a posted visit and its amounts; the year's later visits are worked out again."""
@@ -274,7 +299,7 @@ class Ledger:
             .order_by(v.date_of_service, v.id))]
 
     def _post(self, conn: Connection, visit: Visit, result: CheckResult,
-              notes: list[str]) -> PostOutcome:
+              notes: list[str], given: str) -> PostOutcome:
         assert visit.patient_id is not None
         patient_id = visit.patient_id
         blocking = [f.message for f in result.findings
@@ -294,6 +319,7 @@ class Ledger:
         years = {year} | ({existing.year} if existing is not None else set())
         before = {y: self._year(conn, patient_id, y) for y in years}
         values = _visit_values(visit, result, amounts, counts, applies)
+        values["visit_json"] = given
         if existing is None:
             row_id = conn.execute(insert(schema.visits).values(
                 patient_id=patient_id, visit_id=visit.visit_id, times_posted=1, **values)
@@ -377,6 +403,19 @@ def _given(visit: Visit | Mapping[str, Any]) -> tuple[bool, bool]:
         return (visit.ytd_threshold_amount != ThresholdToDate(),
                 visit.deductible_remaining != 0)
     return "ytd_threshold_amount" in visit, "deductible_remaining" in visit
+
+
+def _as_given(visit: Visit | Mapping[str, Any]) -> str:
+    """The visit as its sender gave it (JSON), so a re-check fills the same figures again."""
+    if isinstance(visit, Visit):
+        gives_ytd, gives_deductible = _given(visit)
+        data = VISIT_ADAPTER.dump_python(visit, mode="json")
+        if not gives_ytd:
+            del data["ytd_threshold_amount"]
+        if not gives_deductible:
+            del data["deductible_remaining"]
+        return json.dumps(data)
+    return json.dumps(visit, default=str)
 
 
 def _visit_values(visit: Visit, result: CheckResult, amounts: VisitAmounts, counts: bool,
