@@ -80,6 +80,9 @@ def test_errors_name_the_problem_and_are_never_server_errors(client: TestClient)
                           json={**_body(visit("v", "2025-03-03")),
                                 "lines": [{"code": "99999", "minutes": 5}]})
     assert unknown.status_code == 422 and "99999" in unknown.json()["detail"]
+    long_id = client.post("/v1/patients/p1/visits",
+                          json=_body(visit("v" * 200, "2025-03-03")))
+    assert long_id.status_code == 422 and "visit_id: at most 128" in long_id.json()["detail"]
     not_object = client.post("/v1/patients/p1/visits", json=[1, 2])
     assert not_object.status_code == 422
 

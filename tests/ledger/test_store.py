@@ -187,6 +187,9 @@ def test_ot_and_pt_accrue_separately_and_other_payers_do_not_accrue(ledger: Ledg
     assert rows["ot"].adds["ot"] > 0 and rows["ot"].adds["pt_slp"] == 0
     assert rows["commercial"].allowed > 0
     assert rows["commercial"].adds == {"pt_slp": 0, "ot": 0}
+    # Medicare's figures are not a commercial plan's: nothing filled in, no Part B deductible
+    assert ledger.prefill(visit("c2", "2025-03-06", payer="commercial-cpt")).notes == []
+    assert rows["commercial"].deductible == 0 and rows["commercial"].recheck == []
     assert year.totals == {"pt_slp": rows["pt"].adds["pt_slp"], "ot": rows["ot"].adds["ot"]}
     # another year is another ledger page
     ledger.check_and_post(visit("next-year", "2026-01-05"))

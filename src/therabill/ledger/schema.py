@@ -20,12 +20,14 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+ID_LENGTH = 128  # patient and visit ids
+PAYER_LENGTH = 64
 
 # One row a patient: writers lock it, so two posts for one patient run one after the other;
 # ``revision`` counts the writes.
 patients = Table(
     "ledger_patients", metadata,
-    Column("patient_id", String(128), primary_key=True),
+    Column("patient_id", String(ID_LENGTH), primary_key=True),
     Column("revision", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
@@ -33,11 +35,12 @@ patients = Table(
 visits = Table(
     "ledger_visits", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("patient_id", String(128), ForeignKey("ledger_patients.patient_id"), nullable=False),
-    Column("visit_id", String(128), nullable=False),
+    Column("patient_id", String(ID_LENGTH), ForeignKey("ledger_patients.patient_id"),
+           nullable=False),
+    Column("visit_id", String(ID_LENGTH), nullable=False),
     Column("date_of_service", Date, nullable=False),
     Column("year", Integer, nullable=False),
-    Column("payer", String(64), nullable=False),
+    Column("payer", String(PAYER_LENGTH), nullable=False),
     Column("counts_toward_threshold", Boolean, nullable=False),
     Column("applies_deductible", Boolean, nullable=False),
     Column("checked_deductible_remaining_cents", BigInteger, nullable=False),
@@ -65,7 +68,7 @@ lines = Table(
     Column("position", Integer, nullable=False),
     Column("code", String(5), nullable=False),
     Column("units", Integer, nullable=False),
-    Column("modifiers", String(64), nullable=False),
+    Column("modifiers", Text, nullable=False),
     Column("status", String(16), nullable=False),
     Column("discipline", String(3), nullable=True),
     Column("threshold_group", String(6), nullable=True),

@@ -26,6 +26,7 @@ from therabill.ledger.database import (
     downgrade,
     upgrade,
 )
+from therabill.ledger.schema import ID_LENGTH, PAYER_LENGTH
 from therabill.ledger.year import PostedVisit, YearParameters, YearView, build_year
 from therabill.model import RESULT_ADAPTER, VISIT_ADAPTER, CheckResult, ThresholdToDate, Visit
 from therabill.money import ZERO, usd
@@ -254,7 +255,10 @@ class Ledger:
             schema.patients.c.patient_id == parsed.patient_id)).first()
         if known is None:
             return Prefill(parsed)
+        counts, applies = self._accrues(parsed.payer)
         gives_ytd, gives_deductible = _given(visit)
+        gives_ytd = gives_ytd or not counts
+        gives_deductible = gives_deductible or not applies
         if gives_ytd and gives_deductible:
             return Prefill(parsed)
         year = self._year(conn, parsed.patient_id, parsed.date_of_service.year)
@@ -290,6 +294,15 @@ class Ledger:
                          "the ledger only)")
         return Prefill(dataclasses.replace(parsed, **changes), notes)
 
+    def _accrues(self, payer: str) -> tuple[bool, bool]:
+        """Whether a payer's visits add to the KX threshold amounts, and to the Part B
+        deductible: only a policy with the KX threshold does the one, only Medicare the other
+        (a commercial plan's own deductible is not the ledger's)."""
+        policy = self.engine.policies.get(payer)
+        if policy is None:
+            return False, False
+        return policy.kx_threshold, policy.kind == "medicare" and policy.pricing.deductible
+
     def _order(self, conn: Connection, patient_id: str, year: int
                ) -> list[tuple[str, date, int]]:
         v = schema.visits.c
@@ -307,9 +320,7 @@ class Ledger:
         if blocking or result.date_of_service is None:
             raise LedgerError(f"visit {visit.visit_id!r} is not posted: "
                               f"{blocking[0] if blocking else 'it has no date of service'}")
-        policy = self.engine.policies.get(visit.payer)
-        counts = bool(policy and policy.kx_threshold)
-        applies = bool(policy and policy.pricing.deductible)
+        counts, applies = self._accrues(visit.payer)
         amounts = year_amounts(result, visit.deductible_remaining,
                                counts_toward_threshold=counts, applies_deductible=applies)
         v = schema.visits.c
@@ -391,8 +402,14 @@ def _parse(visit: Visit | Mapping[str, Any]) -> Visit:
 
 def _patient(visit: Visit) -> str:
     if not visit.patient_id:
-        raise LedgerError(f"visit {visit.visit_id!r} has no patient_id: the ledger keeps "
+        raise LedgerError(f"visit {visit.visit_id[:40]!r} has no patient_id: the ledger keeps "
                           "visits per patient")
+    for name, value, longest in (("patient_id", visit.patient_id, ID_LENGTH),
+                                 ("visit_id", visit.visit_id, ID_LENGTH),
+                                 ("payer", visit.payer, PAYER_LENGTH)):
+        if len(value) > longest:
+            raise LedgerError(f"{name}: at most {longest} characters in the ledger, not "
+                              f"{len(value)}")
     return visit.patient_id
 
 

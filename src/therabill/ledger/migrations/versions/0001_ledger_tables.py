@@ -58,7 +58,7 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer, nullable=False),
         sa.Column("code", sa.String(5), nullable=False),
         sa.Column("units", sa.Integer, nullable=False),
-        sa.Column("modifiers", sa.String(64), nullable=False),
+        sa.Column("modifiers", sa.Text, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("discipline", sa.String(3), nullable=True),
         sa.Column("threshold_group", sa.String(6), nullable=True),
