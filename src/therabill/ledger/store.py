@@ -40,7 +40,7 @@ def _cents(amount: Decimal) -> int:
 
 
 def _dollars(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+    return Decimal(cents).scaleb(-2)  # exact: 12345 -> 123.45, 0 -> 0.00
 
 
 @dataclass(slots=True)
@@ -183,10 +183,11 @@ class Ledger:
 
     def _check_and_post(self, conn: Connection, visit: Visit | Mapping[str, Any],
                         parsed: Visit) -> PostOutcome:
-        filled = self._prefill(conn, visit, parsed)
+        views: dict[int, YearView] = {}  # years read in this transaction, before the write
+        filled = self._prefill(conn, visit, parsed, views)
         result = self.engine.check(filled.visit)
         result.data.notes.extend(filled.notes)
-        return self._post(conn, filled.visit, result, filled.notes, _as_given(visit))
+        return self._post(conn, filled.visit, result, filled.notes, _as_given(visit), views)
 
     def post(self, visit: Visit | Mapping[str, Any], result: CheckResult) -> PostOutcome:
         """Record a visit checked elsewhere (``visit`` as it was checked, and its result)."""
@@ -247,7 +248,8 @@ class Ledger:
                      .values(revision=table.c.revision + 1))
 
     def _prefill(self, conn: Connection, visit: Visit | Mapping[str, Any],
-                 parsed: Visit | None = None) -> Prefill:
+                 parsed: Visit | None = None, views: dict[int, YearView] | None = None
+                 ) -> Prefill:
         parsed = parsed if parsed is not None else _parse(visit)
         if parsed.patient_id is None:
             return Prefill(parsed)
@@ -262,6 +264,8 @@ class Ledger:
         if gives_ytd and gives_deductible:
             return Prefill(parsed)
         year = self._year(conn, parsed.patient_id, parsed.date_of_service.year)
+        if views is not None:
+            views[year.year] = year
         own = conn.execute(select(schema.visits.c.id).where(
             schema.visits.c.patient_id == parsed.patient_id,
             schema.visits.c.visit_id == parsed.visit_id)).scalar_one_or_none()
@@ -312,7 +316,8 @@ class Ledger:
             .order_by(v.date_of_service, v.id))]
 
     def _post(self, conn: Connection, visit: Visit, result: CheckResult,
-              notes: list[str], given: str) -> PostOutcome:
+              notes: list[str], given: str, views: dict[int, YearView] | None = None
+              ) -> PostOutcome:
         assert visit.patient_id is not None
         patient_id = visit.patient_id
         blocking = [f.message for f in result.findings
@@ -328,7 +333,8 @@ class Ledger:
             v.patient_id == patient_id, v.visit_id == visit.visit_id)).first()
         year = visit.date_of_service.year
         years = {year} | ({existing.year} if existing is not None else set())
-        before = {y: self._year(conn, patient_id, y) for y in years}
+        known = views or {}
+        before = {y: known.get(y) or self._year(conn, patient_id, y) for y in years}
         values = _visit_values(visit, result, amounts, counts, applies)
         values["visit_json"] = given
         if existing is None:
