@@ -221,8 +221,13 @@ def test_posting_a_result_checked_elsewhere(ledger: Ledger):
     outcome = ledger.post(raw, result)
     year = ledger.year("p1", 2025)
     assert outcome.result is result
+    # the visit gave its own figure (the rest met elsewhere): the ledger carries on from it
     assert year.visits[0].deductible == Decimal("100.00")
-    assert year.visits[0].recheck  # checked with 100.00 left, the ledger knew of 257.00
+    assert year.visits[0].recheck == []
+    assert year.deductible_remaining == 0 and year.deductible_met == DEDUCTIBLE_2025
+    later = ledger.check_and_post(visit("later", "2025-04-14"))
+    assert later.result.totals.patient_owes < later.result.totals.allowed  # coinsurance only
+    assert any("deductible_remaining from the ledger: $0.00" in n for n in later.notes)
     with pytest.raises(LedgerError, match="not 'other'"):
         ledger.post({**raw, "visit_id": "other"}, result)
 
@@ -251,3 +256,28 @@ def test_bad_database_urls_are_one_line_errors(tmp_path):
         Ledger("nonsense")
     with pytest.raises(LedgerError, match="cannot open the ledger database"):
         Ledger("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_figures_a_visit_gives_restart_the_running_amounts(ledger: Ledger):
+    ledger.check_and_post(visit("a", "2025-02-03"))
+    # the eligibility response says $2,100 of PT was billed this year, elsewhere included
+    given = ledger.check_and_post({**visit("b", "2025-02-10"),
+                                   "ytd_threshold_amount": {"pt_slp": "2100.00"}})
+    assert not any("ytd_threshold_amount from the ledger" in n for n in given.notes)
+    c = ledger.check_and_post(visit("c", "2025-02-17"))
+    year = ledger.year("p1", 2025)
+    rows = {row.visit_id: row for row in year.visits}
+    assert rows["b"].running["pt_slp"] == Decimal("2100.00") + rows["b"].adds["pt_slp"]
+    assert c.result.findings and any("from the ledger: PT and SLP $2," in n for n in c.notes)
+    assert rows["c"].running["pt_slp"] == rows["b"].running["pt_slp"] + rows["c"].adds["pt_slp"]
+    assert rows["c"].running["pt_slp"] > KX_2025 and rows["c"].crosses_kx == ["pt_slp"]
+    assert all(row.recheck == [] for row in year.visits)
+    # a visit posted late before b: b's own threshold figure stands, so c's amounts do not
+    # move; b's deductible came from the ledger, so a and b are marked for re-checking
+    ledger.check_and_post(visit("early", "2025-01-06"))
+    after = ledger.year("p1", 2025)
+    marked = {r.visit_id: r.recheck for r in after.visits if r.recheck}
+    assert set(marked) == {"a", "b"}
+    assert all("deductible" in reason for reason in marked["b"])
+    assert {r.visit_id: r.running for r in after.visits}["c"] == rows["c"].running
+    assert any("restart the running amounts" in note for note in after.notes)

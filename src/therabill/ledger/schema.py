@@ -54,6 +54,8 @@ visits = Table(
     Column("deductible_cents", BigInteger, nullable=False),
     Column("times_posted", Integer, nullable=False),
     Column("posted_at", DateTime(timezone=True), nullable=False),
+    Column("gave_ytd", Boolean, nullable=False),
+    Column("gave_deductible", Boolean, nullable=False),
     Column("visit_json", Text, nullable=False),  # the visit as given, before the ledger's figures
     Column("result_json", Text, nullable=False),
     UniqueConstraint("patient_id", "visit_id", name="uq_ledger_visits_patient_visit"),

@@ -187,7 +187,8 @@ class Ledger:
         filled = self._prefill(conn, visit, parsed, views)
         result = self.engine.check(filled.visit)
         result.data.notes.extend(filled.notes)
-        return self._post(conn, filled.visit, result, filled.notes, _as_given(visit), views)
+        return self._post(conn, filled.visit, result, filled.notes, _as_given(visit), views,
+                          _given(visit))
 
     def post(self, visit: Visit | Mapping[str, Any], result: CheckResult) -> PostOutcome:
         """Record a visit checked elsewhere (``visit`` as it was checked, and its result)."""
@@ -197,7 +198,7 @@ class Ledger:
             raise LedgerError(f"the result is for visit {result.visit_id!r}, not "
                               f"{parsed.visit_id!r}")
         with self._writing(patient_id) as conn:
-            return self._post(conn, parsed, result, [], _as_given(visit))
+            return self._post(conn, parsed, result, [], _as_given(visit), None, _given(visit))
 
     def delete(self, patient_id: str, visit_id: str) -> DeleteOutcome:
         """Remove a posted visit and its amounts; the year's later visits are worked out again."""
@@ -276,11 +277,11 @@ class Ledger:
         earlier = {visit_id for visit_id, day, row_id in order
                    if visit_id != parsed.visit_id and (day, row_id) < key}
         ytd = dict.fromkeys(GROUPS, ZERO)
-        met = ZERO
+        remaining = year.deductible
         for row in year.visits:
             if row.visit_id in earlier:
                 ytd = dict(row.running)
-                met = row.deductible_met
+                remaining = row.deductible_remaining
         changes: dict[str, Any] = {}
         notes = []
         count = len(earlier)
@@ -290,12 +291,11 @@ class Ledger:
             notes.append(f"ytd_threshold_amount from the ledger: PT and SLP {usd(ytd['pt_slp'])}"
                          f", OT {usd(ytd['ot'])} before this visit ({count} earlier visit"
                          f"{'' if count == 1 else 's'} of {parsed.date_of_service.year} posted)")
-        if not gives_deductible and year.deductible is not None:
-            remaining = max(year.deductible - met, ZERO)
+        if not gives_deductible and remaining is not None:
             changes["deductible_remaining"] = remaining
             notes.append(f"deductible_remaining from the ledger: {usd(remaining)} of the "
-                         f"{usd(year.deductible)} Part B deductible (therapy visits posted to "
-                         "the ledger only)")
+                         f"{usd(year.deductible or remaining)} Part B deductible (the Medicare "
+                         "therapy visits posted to the ledger, and figures they gave)")
         return Prefill(dataclasses.replace(parsed, **changes), notes)
 
     def _accrues(self, payer: str) -> tuple[bool, bool]:
@@ -316,8 +316,8 @@ class Ledger:
             .order_by(v.date_of_service, v.id))]
 
     def _post(self, conn: Connection, visit: Visit, result: CheckResult,
-              notes: list[str], given: str, views: dict[int, YearView] | None = None
-              ) -> PostOutcome:
+              notes: list[str], given: str, views: dict[int, YearView] | None,
+              gave: tuple[bool, bool]) -> PostOutcome:
         assert visit.patient_id is not None
         patient_id = visit.patient_id
         blocking = [f.message for f in result.findings
@@ -337,6 +337,7 @@ class Ledger:
         before = {y: known.get(y) or self._year(conn, patient_id, y) for y in years}
         values = _visit_values(visit, result, amounts, counts, applies)
         values["visit_json"] = given
+        values["gave_ytd"], values["gave_deductible"] = gave
         if existing is None:
             row_id = conn.execute(insert(schema.visits).values(
                 patient_id=patient_id, visit_id=visit.visit_id, times_posted=1, **values)
@@ -389,7 +390,8 @@ class Ledger:
             {"pt_slp": _dollars(r.checked_ytd_pt_slp_cents),
              "ot": _dollars(r.checked_ytd_ot_cents)},
             _dollars(r.checked_deductible_remaining_cents), r.counts_toward_threshold,
-            r.applies_deductible, kx_lines.get(r.id, {}), kx_denied.get(r.id, set()))
+            r.applies_deductible, kx_lines.get(r.id, {}), kx_denied.get(r.id, set()),
+            r.gave_ytd, r.gave_deductible)
             for r in rows]
         params = YearParameters.of(self.engine.reference.parameters, year)
         return build_year(patient_id, year, posted, params)

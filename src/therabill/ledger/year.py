@@ -35,6 +35,8 @@ class PostedVisit:
     applies_deductible: bool
     kx_on_lines: dict[Group, bool] = field(default_factory=dict)
     kx_denied: set[Group] = field(default_factory=set)  # groups with a line denied for no KX
+    gave_ytd: bool = False          # the visit gave its own ytd_threshold_amount
+    gave_deductible: bool = False   # and its own deductible_remaining
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,7 @@ class YearVisit:
     running: dict[Group, Decimal]
     deductible: Decimal
     deductible_met: Decimal
+    deductible_remaining: Decimal | None  # after this visit
     needs_kx: list[Group]           # groups whose running amount is over the KX threshold
     crosses_kx: list[Group]         # groups that go over the threshold with this visit
     passes_review: list[Group]      # groups that pass the targeted review amount with it
@@ -97,50 +100,61 @@ def _zero() -> dict[Group, Decimal]:
 
 def build_year(patient_id: str, year: int, posted: list[PostedVisit],
                params: YearParameters) -> YearView:
-    """Running PT/SLP and OT amounts and deductible met, in the order given (date of service,
-    then posting order), with where KX is needed and the review amount passed."""
+    """Running PT/SLP and OT amounts and deductible, in the order given (date of service, then
+    posting order), with where KX is needed and the review amount passed.
+
+    A visit that gave its own year-to-date figures (amounts billed elsewhere, from the
+    eligibility response) restarts the running figure from them; the others carry on from the
+    visit before, and one checked with figures other than those is marked for re-checking.
+    """
     kx = params.kx_threshold.value if params.kx_threshold else None
     review = params.review_threshold.value if params.review_threshold else None
     annual = cents(params.deductible.value) if params.deductible else None
     running = _zero()
+    remaining = annual
     met = ZERO
     first_kx: dict[Group, date | None] = dict.fromkeys(GROUPS, None)
     passed = dict.fromkeys(GROUPS, False)
     rows = []
     for visit in posted:
-        before = dict(running)
-        before_met = met
-        for group in GROUPS:
-            running[group] += visit.adds.get(group, ZERO)
-        met += visit.deductible
-        if annual is not None:
-            met = min(met, annual)
-        needs = [g for g in GROUPS if kx is not None and visit.counts_toward_threshold
+        counts = visit.counts_toward_threshold
+        recheck = []
+        if counts and visit.gave_ytd:
+            before = {g: visit.checked_ytd.get(g, ZERO) for g in GROUPS}
+        else:
+            before = dict(running)
+            if counts and any(visit.checked_ytd.get(g, ZERO) != before[g] for g in GROUPS):
+                recheck.append(
+                    "checked with threshold amounts to date of "
+                    + ", ".join(f"{g} {visit.checked_ytd.get(g, ZERO)}" for g in GROUPS)
+                    + "; the ledger now has " + ", ".join(f"{g} {before[g]}" for g in GROUPS))
+        running = {g: before[g] + visit.adds.get(g, ZERO) for g in GROUPS}
+        if visit.applies_deductible:
+            start = remaining
+            if visit.gave_deductible:
+                start = visit.checked_deductible_remaining
+            elif start is not None and visit.checked_deductible_remaining != start:
+                recheck.append(f"checked with {visit.checked_deductible_remaining} deductible "
+                               f"remaining; the ledger now has {start}")
+            if start is not None:
+                remaining = max(start - visit.deductible, ZERO)
+            met = (min(max(annual - remaining, ZERO), annual)
+                   if annual is not None and remaining is not None else met + visit.deductible)
+        needs = [g for g in GROUPS if kx is not None and counts
                  and ((visit.adds.get(g, ZERO) > 0 and running[g] > kx)
                       or g in visit.kx_denied)]
         crosses = [g for g in needs if before[g] <= kx] if kx is not None else []
-        passes = [g for g in GROUPS if review is not None and before[g] <= review < running[g]]
+        passes = [g for g in GROUPS if counts and review is not None
+                  and before[g] <= review < running[g]]
         for group in needs:
             if first_kx[group] is None:
                 first_kx[group] = visit.date_of_service
         for group in passes:
             passed[group] = True
-        recheck = []
-        if visit.counts_toward_threshold and any(
-                visit.checked_ytd.get(g, ZERO) != before[g] for g in GROUPS):
-            recheck.append(
-                "checked with threshold amounts to date of "
-                + ", ".join(f"{g} {visit.checked_ytd.get(g, ZERO)}" for g in GROUPS)
-                + "; the ledger now has " + ", ".join(f"{g} {before[g]}" for g in GROUPS))
-        if visit.applies_deductible and annual is not None:
-            expected = max(annual - before_met, ZERO)
-            if visit.checked_deductible_remaining != expected:
-                recheck.append(f"checked with {visit.checked_deductible_remaining} deductible "
-                               f"remaining; the ledger now has {expected}")
         rows.append(YearVisit(
             visit.visit_id, visit.date_of_service, visit.payer, visit.allowed, visit.payer_paid,
-            visit.patient_owes, dict(visit.adds), dict(running), visit.deductible, met, needs,
-            crosses, passes,
+            visit.patient_owes, dict(visit.adds), dict(running), visit.deductible, met,
+            remaining, needs, crosses, passes,
             [g for g in needs if g in visit.kx_denied or not visit.kx_on_lines.get(g, False)],
             recheck))
     notes = []
@@ -148,15 +162,18 @@ def build_year(patient_id: str, year: int, posted: list[PostedVisit],
         notes.append(f"no KX threshold is loaded for {year}: KX positions are not worked out")
     if annual is None:
         notes.append(f"no Part B deductible is loaded for {year}")
-    notes.append("the deductible met counts only the therapy visits posted to this ledger")
+    notes.append("the deductible met counts the Medicare therapy visits posted to this ledger "
+                 "and the figures visits gave themselves")
+    if any(v.gave_ytd or v.gave_deductible for v in posted):
+        notes.append("visits that gave their own year-to-date figures restart the running "
+                     "amounts from them")
     sources = {name: f"{value.value} from {value.effective_from} ({value.source})"
                for name, value in (("kx_threshold", params.kx_threshold),
                                    ("targeted_review_threshold", params.review_threshold),
                                    ("part_b_deductible", params.deductible)) if value is not None}
     days = [day for day in first_kx.values() if day is not None]
     return YearView(
-        patient_id, year, kx, review, annual, rows, dict(running), met,
-        max(annual - met, ZERO) if annual is not None else None, first_kx,
+        patient_id, year, kx, review, annual, rows, dict(running), met, remaining, first_kx,
         min(days) if days else None, passed, sources, notes)
 
 

@@ -44,6 +44,8 @@ def upgrade() -> None:
         sa.Column("deductible_cents", sa.BigInteger, nullable=False),
         sa.Column("times_posted", sa.Integer, nullable=False),
         sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("gave_ytd", sa.Boolean, nullable=False),
+        sa.Column("gave_deductible", sa.Boolean, nullable=False),
         sa.Column("visit_json", sa.Text, nullable=False),
         sa.Column("result_json", sa.Text, nullable=False),
         sa.UniqueConstraint("patient_id", "visit_id", name="uq_ledger_visits_patient_visit"),
