@@ -109,3 +109,22 @@ def test_the_readme_example_year_before_the_late_visit(database_url: str):
     pt14 = next(p for p in fixed if p["visit_id"] == "pt-14")["result"]
     assert any(f["rule"] == "threshold.kx" and f["severity"] == "error"
                for f in pt14["findings"])
+
+
+def test_unknown_patient_and_a_damaged_database_are_one_line_errors(tmp_path: Path):
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    path = str(REPO / "examples" / "ledger-late-visit.json")
+    assert _run(["ledger", "post", path], url).exit_code == 0
+    unknown = _run(["ledger", "year", "nobody", "2025"], url)
+    assert unknown.exit_code == 1
+    assert unknown.stderr.strip() == "error: the ledger has no visits of patient 'nobody'"
+    with sqlite3.connect(tmp_path / "ledger.sqlite3") as conn:
+        conn.execute("ALTER TABLE ledger_visits DROP COLUMN gave_ytd")
+    for args in (["ledger", "year", "demo-1", "2025"], ["ledger", "post", path],
+                 ["ledger", "delete", "demo-1", "pt-00"], ["ledger", "recheck", "demo-1", "2025"]):
+        broken = _run(args, url)
+        assert broken.exit_code != 0, args
+        assert "no such column" in broken.stderr and "Traceback" not in broken.output, args
+        assert len(broken.stderr.strip().splitlines()) <= 2, broken.stderr

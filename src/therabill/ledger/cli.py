@@ -137,9 +137,16 @@ def year(
 ) -> None:
     """A patient's year: visits in date order, running PT/SLP and OT amounts, deductible met,
     when KX was first needed and whether the targeted review amount was passed."""
+    from therabill.ledger.database import LedgerError
+
     _check_format(format)
     with _open(database_url) as ledger:
-        view = ledger.year(patient, yyyy)
+        try:
+            if not ledger.knows(patient):
+                _fail(f"the ledger has no visits of patient {patient!r}", 1)
+            view = ledger.year(patient, yyyy)
+        except LedgerError as exc:
+            _fail(str(exc), 1)
     if format == "json":
         from therabill.ledger.year import YEAR_ADAPTER
 
