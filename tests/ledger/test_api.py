@@ -93,3 +93,21 @@ def test_the_router_is_documented_in_openapi(client: TestClient):
                           "/v1/patients/{patient_id}/visits/{visit_id}",
                           "/v1/patients/{patient_id}/year/{yyyy}"}
     assert "post" in paths["/v1/patients/{patient_id}/visits"]
+
+
+def test_the_readme_curl_example(client: TestClient):
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert "-d @examples/massage-and-manual.json" in readme
+    assert "/v1/patients/demo-1/visits" in readme and "/v1/patients/demo-1/year/2025" in readme
+    body = (repo / "examples" / "massage-and-manual.json").read_text(encoding="utf-8")
+    posted = client.post("/v1/patients/demo-1/visits", content=body,
+                         headers={"content-type": "application/json"})
+    assert posted.status_code == 201, posted.text
+    statuses = {line["code"]: line["status"] for line in posted.json()["result"]["lines"]}
+    assert statuses["97124"] == "denied"  # next to 97140, even with 59
+    year = client.get("/v1/patients/demo-1/year/2025").json()
+    assert [v["visit_id"] for v in year["visits"]] == ["massage-and-manual"]
+    assert year["visits"][0]["deductible"] == "0.00"  # the visit gave deductible_remaining 0

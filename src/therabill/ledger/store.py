@@ -163,8 +163,8 @@ class Ledger:
 
     def recheck(self, patient_id: str, year: int) -> list[PostOutcome]:
         """Check again, in date order, every visit of the year whose year-to-date figures are
-        out of date (after a late or replaced visit, or a deletion), and post the new results.
-        Figures a visit gave itself are kept; such a visit stays marked for re-checking."""
+        out of date (after a late or replaced visit, or a deletion), and post the new results,
+        all in one transaction. Figures a visit gave itself are kept, as when it was posted."""
         outcomes: list[PostOutcome] = []
         with self._writing(patient_id) as conn:
             done: set[str] = set()
