@@ -60,10 +60,20 @@ def test_post_read_replace_and_delete_through_the_api(client: TestClient):
     assert late.status_code == 201
     assert late.json()["now_need_kx"]  # the late visit pulled a later one over KX
     assert late.json()["recheck"] == [raw["visit_id"] for raw in visits]
+    year_late = client.get("/v1/patients/p1/year/2025").json()
+    assert [v["visit_id"] for v in year_late["visits"] if v["recheck"]] == late.json()["recheck"]
     gone = client.delete("/v1/patients/p1/visits/late")
     assert gone.status_code == 200
     assert gone.json()["no_longer_need_kx"] == late.json()["now_need_kx"]
     assert client.get("/v1/patients/p1/year/2025").json()["visits"] == body["visits"]
+    # deleting the late visit left nothing stale; posting it again and re-checking does
+    client.post("/v1/patients/p1/visits", json=_body(visit("late", "2025-01-02")))
+    fixed = client.post("/v1/patients/p1/year/2025/recheck")
+    assert fixed.status_code == 200
+    assert [o["visit_id"] for o in fixed.json()] == [raw["visit_id"] for raw in visits]
+    assert all(not v["recheck"] for v in client.get("/v1/patients/p1/year/2025").json()["visits"])
+    assert client.post("/v1/patients/p1/year/2025/recheck").json() == []
+    assert client.post("/v1/patients/nobody/year/2025/recheck").status_code == 404
 
 
 def test_errors_name_the_problem_and_are_never_server_errors(client: TestClient):
@@ -91,7 +101,8 @@ def test_the_router_is_documented_in_openapi(client: TestClient):
     paths = client.get("/openapi.json").json()["paths"]
     assert set(paths) == {"/v1/patients/{patient_id}/visits",
                           "/v1/patients/{patient_id}/visits/{visit_id}",
-                          "/v1/patients/{patient_id}/year/{yyyy}"}
+                          "/v1/patients/{patient_id}/year/{yyyy}",
+                          "/v1/patients/{patient_id}/year/{yyyy}/recheck"}
     assert "post" in paths["/v1/patients/{patient_id}/visits"]
 
 

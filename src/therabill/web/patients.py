@@ -120,3 +120,23 @@ def patient_year(
         return ledger.year(patient_id, yyyy)
     except LedgerError as exc:
         raise _problem(exc) from None
+
+
+@router.post("/{patient_id}/year/{yyyy}/recheck", response_model=list[PostOutcome],
+             summary="Check again the visits whose year-to-date figures changed, in date order",
+             responses={404: {"description": "The ledger has no visits of this patient"},
+                        422: {"description": "A visit can no longer be checked or posted"},
+                        503: {"description": "The ledger's database is unavailable"}})
+def recheck_year(
+    patient_id: PatientId,
+    yyyy: Annotated[int, PathParam(ge=1900, le=9999, description="Calendar year")],
+    request: Request,
+) -> Any:
+    ledger = ledger_of(request)
+    try:
+        if not ledger.knows(patient_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND,
+                                f"the ledger has no visits of patient {patient_id!r}")
+        return ledger.recheck(patient_id, yyyy)
+    except LedgerError as exc:
+        raise _problem(exc) from None
