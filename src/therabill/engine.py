@@ -20,7 +20,6 @@ from therabill.decision import Decision, decide
 from therabill.intake import parse_visit, work_lines
 from therabill.memo import BoundedMemo, Caches
 from therabill.model import MONEY_FIELDS, CheckResult, ClaimLine, ThresholdYear, Totals, Visit
-from therabill.money import ZERO
 from therabill.payers.policy import PayerPolicy, load_policies
 from therabill.pricing.engine import price_lines, share_lines
 from therabill.reference.parameters import DatedValue
