@@ -12,6 +12,7 @@ from rich.console import Console
 
 from therabill.interchange import read_visits
 from therabill.render import render_result, result_json
+from therabill.web.serve import register as register_serve
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Outpatient therapy claims: units, NCCI edits, modifiers and payment, "
@@ -156,6 +157,7 @@ def _register_guide() -> None:
 
 
 _register_guide()
+register_serve(app, fail)
 
 
 def main() -> None:

@@ -1,0 +1,149 @@
+"""The service's one ASGI middleware: API keys, request size limit and a content-free access log.
+
+Written as plain ASGI (not Starlette's BaseHTTPMiddleware) so it adds microseconds, not a task
+per request. The access log names the route's template (``/v1/codes/{code}``), never the path
+or query as sent, so no patient identifier or visit content reaches the logs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import quote
+
+from therabill.web.problems import PROBLEM_TYPE, Problem, problem_body
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+KEY_HEADER = "x-api-key"
+KEY_COOKIE = "therabill_key"
+# Open without a key: health, the API documents, the login form and the page's static files.
+OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json",
+                        "/login"})
+DOCS_STATIC = "/static-docs"
+OPEN_PREFIXES = ("/static/", DOCS_STATIC + "/")
+access_log = logging.getLogger("therabill.web.access")
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    import json
+
+    return json.dumps(body).encode()
+
+
+class ServiceMiddleware:
+    def __init__(self, app: ASGIApp, api_keys: frozenset[str], max_body_bytes: int) -> None:
+        self.app = app
+        self.keys = tuple(key.encode() for key in sorted(api_keys))
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [0]
+
+        async def send_logged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, send_logged)
+        finally:
+            route = getattr(scope.get("route"), "path", None)
+            if route is None:
+                path = scope.get("path", "")
+                route = "/static…" if path.startswith("/static") else "(no route)"
+            access_log.info("%s %s %d %.1fms", scope.get("method", "?"), route, status[0],
+                            (time.perf_counter() - started) * 1000)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers") or ())
+        path: str = scope.get("path", "")
+        if self.keys and not self._open(path) and not self._key_ok(headers):
+            await self._refuse(scope, path, send)
+            return
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > self.max_body_bytes
+            except ValueError:
+                too_big = False
+            if too_big:
+                await _send_problem(send, 413, self._too_big(), "request-too-large")
+                return
+        await self.app(scope, self._bounded(receive), send)
+
+    def _too_big(self) -> str:
+        return f"the request body is larger than the limit of {self.max_body_bytes} bytes"
+
+    def _bounded(self, receive: Receive) -> Receive:
+        seen = 0
+        limit = self.max_body_bytes
+
+        async def bounded() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise Problem(413, self._too_big(), kind="request-too-large")
+            return message
+
+        return bounded
+
+    @staticmethod
+    def _open(path: str) -> bool:
+        return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+    def _key_ok(self, headers: dict[bytes, bytes]) -> bool:
+        offered = headers.get(KEY_HEADER.encode())
+        if offered is None:
+            auth = headers.get(b"authorization", b"")
+            if auth[:7].lower() == b"bearer ":
+                offered = auth[7:].strip()
+        if offered is None:
+            offered = _cookie(headers.get(b"cookie", b""), KEY_COOKIE.encode())
+        if not offered:
+            return False
+        # Compare with every key, in constant time for each.
+        return any([hmac.compare_digest(offered, key) for key in self.keys])
+
+    async def _refuse(self, scope: Scope, path: str, send: Send) -> None:
+        if not path.startswith("/v1/") and scope.get("method") == "GET":
+            # A person at the page: to the key form, then back here.
+            target = "/login?next=" + quote(path, safe="/")
+            await send({"type": "http.response.start", "status": 303,
+                        "headers": [(b"location", target.encode()),
+                                    (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await _send_problem(send, 401, "an API key is required: send it in the X-API-Key "
+                                       "header (or as Authorization: Bearer KEY)",
+                            "api-key-required", [(b"www-authenticate", b"ApiKey")])
+
+
+def _cookie(header: bytes, name: bytes) -> bytes | None:
+    for part in header.split(b";"):
+        key, _, value = part.strip().partition(b"=")
+        if key == name:
+            return value
+    return None
+
+
+async def _send_problem(send: Send, status: int, detail: str, kind: str,
+                        extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = _json(problem_body(status, detail, kind))
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", PROBLEM_TYPE.encode()),
+                            (b"content-length", str(len(body)).encode()), *(extra or [])]})
+    await send({"type": "http.response.body", "body": body})
