@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 FAST := .venv-fast
 SOURCES := $(shell find src -name '*.py' -o -name '*.yaml' -o -name '*.csv' -o -name '*.json')
 
-.PHONY: demo test test-compiled lint bench bench-instructions data clean
+.PHONY: demo test test-compiled lint bench bench-instructions bench-api data clean
 
 $(BIN)/therabill: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench: $(FAST)/.built
 # Instructions per checked visit (valgrind): steady where wall-clock rates are not.
 bench-instructions: $(FAST)/.built
 	$(FAST)/bin/python bench/bench_instructions.py
+
+# POST /v1/check through two uvicorn workers on loopback: p99 latency and requests a second.
+bench-api: $(VENV)/.dev
+	$(BIN)/python bench/bench_api.py
 
 # Rebuild the bundled reference tables from the official CMS files in ../shared/cms.
 data: $(BIN)/therabill

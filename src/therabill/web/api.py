@@ -258,6 +258,14 @@ async def check(request: Request,
     if media != JSON and not media.endswith("+json"):
         raise Problem(415, f"content type {media!r} is not read here: send application/json, "
                            f"{JSON_LINES} or text/csv", field="content-type")
+    body_out = check_json(engine, body, detail, request.app.state.settings.max_visits)
+    return Response(body_out, media_type=JSON)
+
+
+def check_json(engine: Engine, body: bytes, detail: Detail, max_visits: int) -> bytes:
+    """Check a JSON body (one visit or an array of them) and return the JSON answer; raises
+    Problem for a body that is not a visit or an array of visits. ``therabill.web.middleware``
+    calls this directly for plain JSON requests, the hot path of the service."""
     if not body.strip():
         raise Problem(422, "the body is empty: send a visit object or an array of visits",
                       field="body")
@@ -267,16 +275,15 @@ async def check(request: Request,
         raise Problem(400, f"the body is not valid JSON (line {exc.lineno}, column "
                            f"{exc.colno}): {exc.msg}", field="body") from None
     if isinstance(data, dict):
-        return Response(encode(engine.check(data), detail), media_type=JSON)
+        return encode(engine.check(data), detail)
     if isinstance(data, list):
-        limit = request.app.state.settings.max_visits
-        if len(data) > limit:
-            raise Problem(422, f"the array holds {len(data)} visits; the limit is {limit} a "
-                               "request (send JSON Lines or CSV, or split the array)",
+        if len(data) > max_visits:
+            raise Problem(422, f"the array holds {len(data)} visits; the limit is {max_visits} "
+                               "a request (send JSON Lines or CSV, or split the array)",
                           field="body")
         parts = [encode(_check_item(engine, item, f"item {n}"), detail)
                  for n, item in enumerate(data)]
-        return Response(b"[" + b",".join(parts) + b"]", media_type=JSON)
+        return b"[" + b",".join(parts) + b"]"
     raise Problem(422, "the body must be a visit object or an array of visits", field="body")
 
 

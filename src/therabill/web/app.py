@@ -59,8 +59,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                            allow_methods=["GET", "POST", "PUT", "DELETE"],
                            allow_headers=["content-type", KEY_HEADER, "authorization"])
     # Outermost, so the key check and size limit come before anything else.
+    engine_used: Engine = app.state.engine
     app.add_middleware(ServiceMiddleware, api_keys=settings.api_keys,
-                       max_body_bytes=settings.max_body_bytes)
+                       max_body_bytes=settings.max_body_bytes,
+                       fast_check=lambda body, detail: api.check_json(
+                           engine_used, body, detail, settings.max_visits))  # type: ignore[arg-type]
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
