@@ -8,6 +8,7 @@ log is read at the end: it must hold neither the patient id nor the visit's cont
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -210,3 +211,28 @@ def test_server_log_holds_no_patient_data(server: tuple[str, Path]) -> None:
     assert "POST /check 200" in text and "POST /upload 200" in text
     for secret in (PATIENT, "97124", "97140", "u-1"):
         assert secret not in text
+
+
+def _readme_curls() -> list[str]:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The web page and the REST API"):]
+    section = section[:section.index("\n## ", 5)]
+    return [line.strip() for line in section.splitlines() if line.strip().startswith("curl ")]
+
+
+def test_readme_curl_examples_run(server: tuple[str, Path]) -> None:
+    base, _ = server
+    commands = [c for c in _readme_curls() if "X-API-Key" not in c]
+    assert len(commands) >= 3
+    for command in commands:
+        done = subprocess.run(command.replace("http://127.0.0.1:8000", base), shell=True,
+                              cwd=REPO, capture_output=True, text=True, timeout=60,
+                              check=False)
+        assert done.returncode == 0, (command, done.stderr)
+        rows = [json.loads(row) for row in done.stdout.splitlines() if row.strip()]
+        assert rows, command
+        assert "type" not in rows[0] or "status" not in rows[0], (command, rows[0])
+    massage = json.loads(subprocess.run(
+        commands[0].replace("http://127.0.0.1:8000", base), shell=True, cwd=REPO,
+        capture_output=True, text=True, timeout=60, check=True).stdout)
+    assert {line["code"]: line["status"] for line in massage["lines"]}["97124"] == "denied"

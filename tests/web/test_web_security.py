@@ -62,6 +62,10 @@ def test_request_size_limit(keyed_client: TestClient) -> None:
 
     streamed = keyed_client.post("/v1/check", content=chunks(), headers=headers)
     assert streamed.status_code == 413
+    as_json = keyed_client.post("/v1/check", content=chunks(),
+                                headers={**headers, "content-type": "application/json"})
+    assert as_json.status_code == 413
+    assert as_json.headers["content-type"] == "application/problem+json"
 
 
 def test_array_limit_names_the_body(keyed_client: TestClient) -> None:
