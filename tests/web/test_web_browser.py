@@ -127,7 +127,12 @@ def test_check_a_visit_and_read_the_denial(server: tuple[str, Path], browser: We
             "? 1 : 0)", element) > 0
     browser.execute_script("document.getElementById('date_of_service').value = '2025-06-03'")
     _field(browser, "#patient_id", PATIENT)
-    _field(browser, "#locality", "01182-18")
+    # The locality is found by name: type words, pick from the matches.
+    _field(browser, "#locality", "long beach")
+    picks = browser.find_elements(By.CSS_SELECTOR, "#locality-name button.pick")
+    assert picks and picks[0].text.startswith("01182-18")
+    picks[0].send_keys(Keys.ENTER)
+    assert browser.find_element(By.ID, "locality").get_attribute("value") == "01182-18"
     assert "LOS ANGELES" in browser.find_element(By.ID, "locality-name").text.upper()
     rows = browser.find_elements(By.CSS_SELECTOR, ".line-row")
     for row, (code, minutes, modifiers) in zip(rows, (("97124", "15", "59"),
@@ -172,6 +177,24 @@ def test_compare_the_two_codes(server: tuple[str, Path], browser: WebDriver) -> 
     together = browser.find_element(By.CSS_SELECTOR, "ul.together").text
     assert "No:" in together
     _shoot(browser, "compare")
+
+
+def test_explain_and_suggest(server: tuple[str, Path], browser: WebDriver) -> None:
+    base, _ = server
+    browser.get(base + "/guide/explain")
+    _field(browser, "#code", "97140")
+    browser.find_element(By.ID, "code").send_keys(Keys.ENTER)
+    WebDriverWait(browser, 30).until(lambda d: d.find_element(
+        By.CSS_SELECTOR, "section.answer h2").text.startswith("97140"))
+    assert "massage therapist" in browser.find_element(By.CSS_SELECTOR, "section.answer").text
+    _shoot(browser, "explain")
+    browser.find_element(By.LINK_TEXT, "Technique → code").click()
+    _field(browser, "textarea[name=q]", "manual lymphatic drainage, then effleurage")
+    browser.find_element(By.CSS_SELECTOR, "form.guide button[type=submit]").click()
+    _wait(browser, "section.suggestion")
+    links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "section.suggestion a")]
+    assert "97140" in links and "97124" in links
+    _shoot(browser, "suggest")
 
 
 def test_history_chart(server: tuple[str, Path], browser: WebDriver) -> None:

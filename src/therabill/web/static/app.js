@@ -28,13 +28,41 @@
     if (target.id === "locality") { showLocality(target); }
   });
 
+  // The locality field: an exact id shows its name; words (state, county, city) list the
+  // localities whose names hold them all, as buttons that fill the field.
   function showLocality(input) {
     var out = document.getElementById("locality-name");
     var list = document.getElementById("localities");
     if (!out || !list) { return; }
     var value = input.value.trim();
-    var match = Array.prototype.find.call(list.options, function (o) { return o.value === value; });
-    out.textContent = match ? match.textContent : (value ? "type a state, county or city and pick from the list" : "");
+    var options = Array.prototype.slice.call(list.options);
+    var match = options.find(function (o) { return o.value === value; });
+    out.textContent = "";
+    if (match || !value) {
+      out.textContent = match ? match.textContent : "";
+      return;
+    }
+    var words = value.toUpperCase().split(/\s+/);
+    var found = options.filter(function (o) {
+      var text = (o.value + " " + o.textContent).toUpperCase();
+      return words.every(function (w) { return text.indexOf(w) >= 0; });
+    }).slice(0, 6);
+    if (!found.length) {
+      out.textContent = "no locality matches " + value;
+      return;
+    }
+    found.forEach(function (o) {
+      var pick = document.createElement("button");
+      pick.type = "button";
+      pick.className = "pick";
+      pick.textContent = o.value + " " + o.textContent.split(":")[0];
+      pick.addEventListener("click", function () {
+        input.value = o.value;
+        showLocality(input);
+        input.focus();
+      });
+      out.appendChild(pick);
+    });
   }
 
   var add = document.getElementById("add-line");
