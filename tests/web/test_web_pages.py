@@ -114,3 +114,27 @@ def test_csv_problems_become_findings(client: TestClient) -> None:
                                     headers={"content-type": "text/csv"}).text)
     messages = [f["message"] for f in result["findings"] if f["rule"] == "input"]
     assert any("row 3: date_of_service" in m for m in messages)
+
+
+def test_every_catalogue_code_has_an_explain_page(client: TestClient, engine: object) -> None:
+    from therabill.engine import Engine
+
+    assert isinstance(engine, Engine)
+    codes = engine.reference.catalogue.codes()
+    for code in codes:
+        page = client.get(f"/guide/explain?code={code}&date=2025-06-01&locality=01182-18")
+        assert page.status_code == 200, (code, page.text[-500:])
+        assert f"<h2>{code} on 2025-06-01" in page.text
+    for payer in engine.policies:
+        page = client.get(f"/guide/compare?codes={codes[0]},{codes[-1]},97140&payer={payer}"
+                          "&date=2024-03-10")
+        assert page.status_code == 200, payer
+
+
+def test_a_big_array_is_checked_off_the_event_loop(client: TestClient,
+                                                   massage_visit: dict[str, object]) -> None:
+    visits = [{**massage_visit, "visit_id": f"v{n}"} for n in range(120)]
+    for query in ("", "?detail=full&"):  # the middleware's path and the router's
+        response = client.post("/v1/check" + query, json=visits)
+        assert response.status_code == 200
+        assert [r["visit_id"] for r in response.json()] == [f"v{n}" for n in range(120)]

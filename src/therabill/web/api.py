@@ -19,6 +19,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from therabill import __version__
 from therabill.decision import decide
@@ -41,6 +42,7 @@ from therabill.reference.info import info_json
 from therabill.reference.store import ReferenceData
 from therabill.web.csv_visits import CsvError, read_csv_visits
 from therabill.web.localities import crosswalk_year, search_localities
+from therabill.web.middleware import THREAD_ABOVE_BYTES
 from therabill.web.problems import Problem
 
 router = APIRouter(prefix="/v1")
@@ -258,7 +260,11 @@ async def check(request: Request,
     if media != JSON and not media.endswith("+json"):
         raise Problem(415, f"content type {media!r} is not read here: send application/json, "
                            f"{JSON_LINES} or text/csv", field="content-type")
-    body_out = check_json(engine, body, detail, request.app.state.settings.max_visits)
+    max_visits = request.app.state.settings.max_visits
+    if len(body) < THREAD_ABOVE_BYTES:
+        body_out = check_json(engine, body, detail, max_visits)
+    else:
+        body_out = await run_in_threadpool(check_json, engine, body, detail, max_visits)
     return Response(body_out, media_type=JSON)
 
 

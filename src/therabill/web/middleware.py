@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
+
 from therabill.web.problems import PROBLEM_TYPE, Problem, problem_body
 
 Scope = MutableMapping[str, Any]
@@ -46,6 +48,7 @@ FAST_PATH = "/v1/check"
 FAST_QUERIES = {b"": "full", b"detail=full": "full", b"detail=lines": "lines",
                 b"detail=totals": "totals"}
 FAST_MEDIA = frozenset({b"application/json", b""})
+THREAD_ABOVE_BYTES = 32 * 1024  # about 40 visits
 
 
 class FastRoute:
@@ -124,8 +127,12 @@ class ServiceMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
+        payload = b"".join(chunks)
         try:
-            body = self.fast_check(b"".join(chunks), detail)
+            if len(payload) < THREAD_ABOVE_BYTES:
+                body = self.fast_check(payload, detail)
+            else:  # many visits: check them off the event loop, other requests go on
+                body = await run_in_threadpool(self.fast_check, payload, detail)
         except Problem as problem:
             await _send_problem(send, problem.status, problem.detail, problem.kind,
                                 errors=problem.errors, instance=FAST_PATH)
