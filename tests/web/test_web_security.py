@@ -147,3 +147,34 @@ def test_serve_refuses_a_public_address_without_keys() -> None:
     assert "refusing to listen on 0.0.0.0 without API keys" in result.output
     bad = CliRunner().invoke(cli, ["serve"], env={"THERABILL_PORT": "x"})
     assert bad.exit_code == 2 and "THERABILL_PORT must be a whole number" in bad.output
+
+
+class _BrokenEngine:
+    """An engine that fails the way a bug would, quoting the visit in its message."""
+
+    def __init__(self, real: Any) -> None:
+        self.reference, self.policies = real.reference, real.policies
+
+    def check(self, visit: Any) -> Any:
+        raise ValueError(f"cannot handle {visit!r}")
+
+
+def test_an_internal_error_is_a_500_problem_logged_without_content(
+        engine: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from therabill.web.app import create_app
+
+    broken = create_app(Settings(), engine=_BrokenEngine(engine))  # type: ignore[arg-type]
+    visit = {"visit_id": "SECRET-VISIT-9", "date_of_service": "2025-06-03"}
+    with TestClient(broken) as test_client, caplog.at_level(logging.INFO):
+        for query, body in (("", visit), ("?detail=lines&x=1", visit)):
+            response = test_client.post("/v1/check" + query, json=body)
+            assert response.status_code == 500
+            assert response.headers["content-type"] == "application/problem+json"
+        csv_text = "visit_id,date_of_service\nSECRET-VISIT-9,2025-06-03\n"
+        streamed = test_client.post("/check", data={"visit_id": "SECRET-VISIT-9"})
+        assert streamed.status_code == 500
+        test_client.post("/v1/check", content=csv_text, headers={"content-type": "text/csv"})
+    server_lines = [r.getMessage() for r in caplog.records
+                    if not r.name.startswith(("httpx", "httpcore"))]
+    assert any("internal error ValueError on POST /v1/check" in m for m in server_lines)
+    assert not any("SECRET-VISIT-9" in m for m in server_lines)

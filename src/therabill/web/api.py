@@ -145,7 +145,7 @@ def _bad_item(where: str, problem: str) -> CheckResult:
                                         "error")], data=DataUsed())
 
 
-def _check_item(engine: Engine, item: Any, where: str) -> CheckResult:
+def check_item(engine: Engine, item: Any, where: str) -> CheckResult:
     if isinstance(item, CheckResult):
         return item
     if not isinstance(item, dict):
@@ -174,7 +174,7 @@ def stream_json_lines(engine: Engine, text: str, detail: Detail) -> Iterator[byt
     if batch.unreadable:
         raise Problem(422, f"the JSON Lines body cannot be read: {batch.unreadable}",
                       field="body")
-    return (encode(_check_item(engine, item, f"line {n}"), detail)
+    return (encode(check_item(engine, item, f"line {n}"), detail)
             for n, item in enumerate(batch.items, start=1))
 
 
@@ -287,7 +287,7 @@ def check_json(engine: Engine, body: bytes, detail: Detail, max_visits: int) -> 
             raise Problem(422, f"the array holds {len(data)} visits; the limit is {max_visits} "
                                "a request (send JSON Lines or CSV, or split the array)",
                           field="body")
-        parts = [encode(_check_item(engine, item, f"item {n}"), detail)
+        parts = [encode(check_item(engine, item, f"item {n}"), detail)
                  for n, item in enumerate(data)]
         return b"[" + b",".join(parts) + b"]"
     raise Problem(422, "the body must be a visit object or an array of visits", field="body")

@@ -32,6 +32,7 @@ OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "
 DOCS_STATIC = "/static-docs"
 OPEN_PREFIXES = ("/static/", DOCS_STATIC + "/")
 access_log = logging.getLogger("therabill.web.access")
+error_log = logging.getLogger("therabill.web")
 
 
 def _json(body: dict[str, Any]) -> bytes:
@@ -79,6 +80,15 @@ class ServiceMiddleware:
 
         try:
             await self._handle(scope, receive, send_logged)
+        except Exception as exc:
+            # Caught here, not left to the server: its traceback would quote the exception's
+            # text, which may hold request content. The log gets the type and route only.
+            route = getattr(scope.get("route"), "path", "(no route)")
+            error_log.error("internal error %s on %s %s", type(exc).__name__,
+                            scope.get("method", "?"), route)
+            if status[0] == 0:
+                await _send_problem(send_logged, 500, "the service failed on this request; it "
+                                    "was logged without its content", "internal-server-error")
         finally:
             route = getattr(scope.get("route"), "path", None)
             if route is None:

@@ -307,7 +307,7 @@ def summarise(results: list[CheckResult]) -> dict[str, Any]:
 @router.post("/upload", response_class=HTMLResponse)
 async def upload(request: Request) -> HTMLResponse:
     from therabill.interchange import read_visits
-    from therabill.web.api import _check_item
+    from therabill.web.api import check_item
 
     form = await request.form()
     upload = form.get("file")
@@ -335,7 +335,7 @@ async def upload(request: Request) -> HTMLResponse:
             if batch.unreadable:
                 problem = f"{upload.filename}: {batch.unreadable}"
             else:
-                results = [_check_item(engine, item, f"line {n}")
+                results = [check_item(engine, item, f"line {n}")
                            for n, item in enumerate(batch.items, start=1)]
     if problem is not None:
         return _page(request, "upload.html", status=422, title="Upload visits",
