@@ -15,11 +15,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -93,8 +95,14 @@ def browser() -> Iterator[WebDriver]:
         driver.quit()
 
 
+def _until(driver: WebDriver, seconds: float, condition: Callable[[WebDriver], Any]) -> None:
+    """Wait for ``condition``; elements of a page being replaced are looked up again."""
+    WebDriverWait(driver, seconds, ignored_exceptions=(
+        NoSuchElementException, StaleElementReferenceException)).until(condition)
+
+
 def _wait(driver: WebDriver, css: str, seconds: float = 30) -> None:
-    WebDriverWait(driver, seconds).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+    _until(driver, seconds, ec.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
 def _shoot(driver: WebDriver, name: str, width: int = 1280) -> Path:
@@ -170,7 +178,7 @@ def test_compare_the_two_codes(server: tuple[str, Path], browser: WebDriver) -> 
     assert codes[:2] == ["97124", "97140"]
     browser.execute_script("document.querySelector('input[name=date]').value = '2025-06-01'")
     browser.find_element(By.CSS_SELECTOR, "form.guide button[type=submit]").click()
-    WebDriverWait(browser, 30).until(lambda d: "2025-06-01" in d.find_element(
+    _until(browser, 30, lambda d: "2025-06-01" in d.find_element(
         By.CSS_SELECTOR, "section.answer h2").text)
     difference = browser.find_element(By.CSS_SELECTOR, "p.difference").text
     assert "97124 pays $2.59" in difference and "practice expense" in difference
@@ -184,7 +192,7 @@ def test_explain_and_suggest(server: tuple[str, Path], browser: WebDriver) -> No
     browser.get(base + "/guide/explain")
     _field(browser, "#code", "97140")
     browser.find_element(By.ID, "code").send_keys(Keys.ENTER)
-    WebDriverWait(browser, 30).until(lambda d: d.find_element(
+    _until(browser, 30, lambda d: d.find_element(
         By.CSS_SELECTOR, "section.answer h2").text.startswith("97140"))
     assert "massage therapist" in browser.find_element(By.CSS_SELECTOR, "section.answer").text
     _shoot(browser, "explain")
@@ -201,7 +209,7 @@ def test_history_chart(server: tuple[str, Path], browser: WebDriver) -> None:
     base, _ = server
     browser.get(base + "/guide/history")
     _wait(browser, "#history-chart")
-    WebDriverWait(browser, 60).until(lambda d: d.execute_script(
+    _until(browser, 60, lambda d: d.execute_script(
         "const i = document.getElementById('history-chart');"
         "return i.complete && i.naturalWidth > 0"))
     assert "97124 vs 97140" in browser.find_element(By.TAG_NAME, "figcaption").text

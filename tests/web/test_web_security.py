@@ -76,6 +76,15 @@ def test_array_limit_names_the_body(keyed_client: TestClient) -> None:
     assert response.json()["errors"][0]["field"] == "body"
 
 
+def test_pages_allow_only_their_own_scripts(client: TestClient) -> None:
+    page = client.get("/")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "default-src 'self'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/health").headers["x-content-type-options"] == "nosniff"
+    assert "<script src=\"/static/app.js\"" in page.text and "cdn" not in page.text.lower()
+
+
 def test_cors_is_off_by_default(client: TestClient) -> None:
     preflight = client.options("/v1/check", headers={
         "Origin": "https://emr.example", "Access-Control-Request-Method": "POST"})

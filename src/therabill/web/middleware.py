@@ -31,6 +31,8 @@ OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "
                         "/login"})
 DOCS_STATIC = "/static-docs"
 OPEN_PREFIXES = ("/static/", DOCS_STATIC + "/")
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"))
 access_log = logging.getLogger("therabill.web.access")
 error_log = logging.getLogger("therabill.web")
 
@@ -76,6 +78,7 @@ class ServiceMiddleware:
         async def send_logged(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
             await send(message)
 
         try:

@@ -60,12 +60,19 @@ LINE_MONEY = (("charge", "charge"), ("fee_schedule_amount", "fee schedule"),
               ("patient_owes", "patient owes"), ("threshold_amount", "counts toward KX"))
 
 
+# The pages load only their own script, style and images (the chart); nothing else runs.
+PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     engine = engine_of(request)
     context.setdefault("title", "therabill")
-    return TEMPLATES.TemplateResponse(request, template, {
+    response = TEMPLATES.TemplateResponse(request, template, {
         "payers": sorted(engine.policies), "codes": _code_summaries(request), **context},
         status_code=status)
+    response.headers["content-security-policy"] = PAGE_POLICY
+    return response
 
 
 def _code_summaries(request: Request) -> dict[str, str]:
@@ -356,9 +363,11 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
 
 
 def _login(request: Request, target: str, problem: str | None) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(request, "login.html", {
+    response = TEMPLATES.TemplateResponse(request, "login.html", {
         "title": "API key", "next": _safe_target(target), "problem": problem},
         status_code=401 if problem else 200)
+    response.headers["content-security-policy"] = PAGE_POLICY
+    return response
 
 
 def _safe_target(target: str) -> str:
