@@ -77,8 +77,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             process.kill()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
+def _chromium(javascript: bool = True) -> WebDriver:
     if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
         pytest.fail("Chromium is not installed: run .ci/setup-web.sh")
     options = webdriver.ChromeOptions()
@@ -86,9 +85,18 @@ def browser() -> Iterator[WebDriver]:
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument("--window-size=1280,1000")
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2})
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     driver.implicitly_wait(0)
     SHOTS.mkdir(parents=True, exist_ok=True)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    driver = _chromium()
     try:
         yield driver
     finally:
@@ -234,6 +242,28 @@ def test_upload_a_csv(server: tuple[str, Path], browser: WebDriver, tmp_path: Pa
     assert link.get_attribute("download") == "visits-results.jsonl"
     assert (link.get_attribute("href") or "").startswith("data:application/x-ndjson;base64,")
     _shoot(browser, "upload")
+
+
+def test_the_page_works_without_javascript(server: tuple[str, Path]) -> None:
+    base, _ = server
+    driver = _chromium(javascript=False)
+    try:
+        driver.get(base + "/")
+        assert not driver.find_element(By.ID, "add-line").is_displayed()  # needs the script
+        date_field = driver.find_element(By.ID, "date_of_service")
+        date_field.send_keys("06032025")
+        rows = driver.find_elements(By.CSS_SELECTOR, ".line-row")
+        rows[0].find_element(By.NAME, "code").send_keys("97124")
+        rows[0].find_element(By.NAME, "minutes").send_keys("15")
+        rows[1].find_element(By.NAME, "code").send_keys("97140")
+        rows[1].find_element(By.NAME, "minutes").send_keys("23" + Keys.ENTER)
+        _wait(driver, "table.lines")
+        assert driver.find_elements(By.CSS_SELECTOR, "tr.status-denied[data-code='97124']")
+        # The summaries the script would show as one types are rendered by the server.
+        summary = driver.find_element(By.CSS_SELECTOR, ".line-row output.summary").text
+        assert len(summary) > 15
+    finally:
+        driver.quit()
 
 
 def test_server_log_holds_no_patient_data(server: tuple[str, Path]) -> None:
