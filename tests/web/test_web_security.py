@@ -187,3 +187,16 @@ def test_an_internal_error_is_a_500_problem_logged_without_content(
                     if not r.name.startswith(("httpx", "httpcore"))]
     assert any("internal error ValueError on POST /v1/check" in m for m in server_lines)
     assert not any("SECRET-VISIT-9" in m for m in server_lines)
+
+
+def test_the_data_directory_setting_reaches_the_engine(tmp_path: Path) -> None:
+    from therabill.web.app import create_app
+
+    built = create_app(Settings.from_env({"THERABILL_DATA_DIR": str(tmp_path)}))
+    assert built.state.settings.data_dir == tmp_path
+    with TestClient(built) as test_client:
+        data = test_client.get("/v1/data").json()
+        assert all(row["origin"] == "bundled" for row in data["releases"])
+        assert test_client.post("/v1/check", json={
+            "visit_id": "d", "date_of_service": "2025-06-03",
+            "lines": [{"code": "97110", "minutes": 38}]}).json()["lines"][0]["units"] == 3
