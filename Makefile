@@ -4,7 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
+<<<<<<< HEAD
 .PHONY: demo test lint bench bench-instructions data clean
+=======
+FAST := .venv-fast
+SOURCES := $(shell find src -name '*.py' -o -name '*.yaml' -o -name '*.csv' -o -name '*.json')
+
+.PHONY: demo test test-compiled lint bench bench-instructions bench-api data clean
+>>>>>>> api
 
 $(BIN)/therabill: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +38,10 @@ bench: $(VENV)/.dev
 # Instructions per checked visit (valgrind): steady where wall-clock rates are not.
 bench-instructions: $(VENV)/.dev
 	$(BIN)/python bench/bench_instructions.py
+
+# POST /v1/check through two uvicorn workers on loopback: p99 latency and requests a second.
+bench-api: $(VENV)/.dev
+	$(BIN)/python bench/bench_api.py
 
 # Rebuild the bundled reference tables from the official CMS files in ../shared/cms.
 data: $(BIN)/therabill

@@ -16,6 +16,7 @@ from therabill.cli_views.payer_commands import register as register_payers
 from therabill.interchange import read_visits
 from therabill.ledger.cli import ledger_app
 from therabill.render import render_result, result_json
+from therabill.web.serve import register as register_serve
 
 # -h as well as --help, on the app and (inherited by every command's context) on each command.
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
@@ -179,6 +180,7 @@ def data_info(
 # The console is looked up when a command runs, so it can be swapped (tests, other widths).
 register_guide(app, lambda: console, fail)
 register_payers(app, console, fail)
+register_serve(app, fail)
 
 
 def main() -> None:
