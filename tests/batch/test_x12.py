@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import therabill
 from therabill.batch.records import Reject, VisitRecord
@@ -37,7 +39,8 @@ def rejects(records: list[Any]) -> list[Reject]:
 
 
 def claim_ids(text: str) -> list[str]:
-    return re.findall(r"(?:^|~)\s*CLM\*([^*~]+)", text)
+    """CLM01 of every claim in the text ("?" for a blank one, as the reader names it)."""
+    return [found.strip() or "?" for found in re.findall(r"(?:^|~)\s*CLM\*([^*~]*)", text)]
 
 
 def variant(tmp_path: Path, old: str, new: str, name: str = "variant.x12") -> Path:
@@ -254,3 +257,52 @@ def test_engine_flags_assistant_units_and_unknown_payers(sample: list[Any]) -> N
     result = engine.check(mapped["RB2506-003"])
     assert result.payer == "commercial-cpt"
     assert {line.code for line in result.lines} >= {"97165", "97530"}
+
+
+# ---- nothing lost, whatever is broken -------------------------------------------------------
+
+SEGMENTS = SAMPLE.read_text(encoding="ascii").split("~\n")
+
+
+@st.composite
+def damaged_files(draw: st.DrawFn) -> str:
+    """The sample with one segment deleted, doubled, cut short or given a bad element."""
+    segments = [s for s in SEGMENTS if s]
+    index = draw(st.integers(min_value=1, max_value=len(segments) - 1))
+    kind = draw(st.sampled_from(["delete", "double", "truncate", "element", "garble"]))
+    if kind == "delete":
+        del segments[index]
+    elif kind == "double":
+        segments.insert(index, segments[index])
+    elif kind == "truncate":
+        segments = segments[:index]
+    else:
+        elements = segments[index].split("*")
+        if len(elements) > 1:
+            where = draw(st.integers(min_value=1, max_value=len(elements) - 1))
+            elements[where] = "" if kind == "element" else draw(
+                st.sampled_from(["!!", "X" * 90, "-1", "20251399", "1.2.3", "::"]))
+        segments[index] = "*".join(elements)
+    return "~\n".join(segments) + "~\n"
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=damaged_files(), validate=st.booleans())
+def test_every_claim_of_a_damaged_file_is_a_visit_or_a_reject(
+        tmp_path: Path, text: str, validate: bool) -> None:
+    path = tmp_path / "damaged.x12"
+    path.write_text(text, encoding="ascii")
+    records = list(read_837p(path, validate=validate))
+    assert records, "a file always gives at least one record"
+    whole = [r for r in records if r.position == "damaged.x12"]
+    if whole:
+        assert records == whole and isinstance(whole[0], Reject)
+        return
+    seen = {m.group(1) for r in records if (m := re.search(r" claim (\S+)", r.position))}
+    assert seen == set(claim_ids(text))
+    for record in records:
+        if isinstance(record, Reject):
+            assert record.reason and record.position.startswith("damaged.x12")
+        else:
+            assert record.visit["lines"] and MINUTES_NOTE in record.notes

@@ -120,10 +120,12 @@ class _Collector:
         self.claim: _Claim | None = None
         self.line: _Line | None = None
         self.version = ""
+        self.segments = 0
         self.failure: str | None = None
         # envelope bookkeeping for the reader without the map (unused with it)
         self.st_control = ""
         self.st_first = 0
+        self.isa_open = self.gs_open = 0
         self.envelope_errors: list[tuple[int, str]] = []
 
     def pyx12_callback(self, seg: Any, src: Any, node: Any, valid: bool) -> None:
@@ -138,6 +140,7 @@ class _Collector:
                 self.failure = f"segment {number}: {exc}"
 
     def feed(self, number: int, fields: list[str], sub: str) -> None:
+        self.segments = number
         seg_id = fields[0]
         size = len(fields)
 
@@ -163,7 +166,13 @@ class _Collector:
             return
         party = self.party
         if party is None:
-            return
+            if seg_id != "CLM":
+                return
+            # a claim outside any subscriber loop still becomes a record: a reject
+            party = self.party = self.patient = _Party(number, number)
+            party.errors.append(f"segment {number} (CLM): the claim is not inside a "
+                                "subscriber loop (no HL with HL03 22 before it)")
+            self.parties.append(party)
         party.last_segment = number
         claim = self.claim
         if seg_id == "CLM":
@@ -222,9 +231,20 @@ class _Collector:
     def _envelope(self, number: int, seg_id: str, value: Any) -> None:
         self.party = self.patient = self.person = None
         self.claim, self.line = None, None
-        if seg_id == "GS":
+        if seg_id == "ISA":
+            self.isa_open = number
+        elif seg_id == "IEA":
+            self.isa_open = 0
+        elif seg_id == "GS":
             self.version = value(8)
+            self.gs_open = number
+        elif seg_id == "GE":
+            self.gs_open = 0
         elif seg_id == "ST":
+            if self.st_first:
+                self.envelope_errors.append((self.st_first, (
+                    f"transaction {self.st_control or '?'} (ST/SE): no SE before the next ST "
+                    f"at segment {number}")))
             self.st_control, self.st_first = value(2), number
         elif seg_id == "SE":
             counted = number - self.st_first + 1
@@ -291,6 +311,10 @@ def _validated(path: Path, collector: _Collector) -> tuple[str | None, list[tupl
             return (f"not a {IMPLEMENTATION} professional claim file "
                     f"({reason.replace('Map not found.', 'no map for').strip()})"), []
         return f"the file could not be validated: {reason}", []
+    except Exception as exc:  # the validator itself failed on a badly broken file
+        return (f"the file could not be validated: the validator stopped after segment "
+                f"{collector.segments} ({type(exc).__name__}: {exc}); check its envelope "
+                "(ISA/GS/ST and their trailers)"), []
     return None, _assign_errors(report.getvalue(), collector)
 
 
@@ -314,7 +338,12 @@ def _unvalidated(path: Path, collector: _Collector) -> tuple[str | None, list[tu
     if collector.st_first:
         envelope.append((collector.st_first, f"transaction {collector.st_control or '?'} "
                                              "(ST/SE): the file ends before its SE segment"))
-    # errors in a transaction's trailer stand for the whole transaction, not its claims
+    if collector.gs_open:
+        envelope.append((collector.gs_open, "functional group (GS/GE): the file ends before "
+                                            "its GE segment"))
+    if collector.isa_open:
+        envelope.append((collector.isa_open, "interchange (ISA/IEA): the file ends before its "
+                                             "IEA segment"))
     return None, envelope
 
 
@@ -386,6 +415,9 @@ def _records(name: str, collector: _Collector, envelope: list[tuple[int, str]],
         pending.append((party.first_segment, f"subscriber loop at segment {party.first_segment}"
                                              f": {'; '.join(party.errors)}"))
     pending.sort()
+    if not collector.claims and not pending:
+        yield Reject(name, "the file holds no claims (no CLM segment)")
+        return
     for claim in collector.claims:
         while pending and pending[0][0] < claim.first_segment:
             yield Reject(f"{name} segment {pending[0][0]}", pending.pop(0)[1])
