@@ -306,3 +306,22 @@ def test_every_claim_of_a_damaged_file_is_a_visit_or_a_reject(
             assert record.reason and record.position.startswith("damaged.x12")
         else:
             assert record.visit["lines"] and MINUTES_NOTE in record.notes
+
+
+def test_the_readme_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## 837P and FHIR"):]
+    section = section[:section.index("\n## ", 4)]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 2
+    monkeypatch.chdir(REPO)
+    target = tmp_path / "eob.ndjson"
+    for block in blocks:
+        exec(compile(block.replace('Path("out/eob.ndjson")', f"Path({str(target)!r})"),
+                     "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("visit ") for line in printed) == 3
+    assert sum(line.startswith("rejected ") for line in printed) == 3
+    assert "partial" in printed and "97124 0.00 0.00" in printed
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 1
