@@ -34,7 +34,6 @@ import json
 import logging
 import re
 from bisect import bisect_right
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -471,9 +470,13 @@ def _claim_records(name: str, claim: _Claim, payers: Mapping[str, str],
                          for line in lines if line.rendering or claim.rendering)
         visit: dict[str, Any] = {"visit_id": visit_id, "patient_id": patient_id,
                                  "date_of_service": day.isoformat(), "payer": payer}
-        disciplines = Counter(v["discipline"] for v in visit_lines if "discipline" in v)
-        if disciplines:
-            visit["discipline"] = disciplines.most_common(1)[0][0]
+        disciplines: dict[str, int] = {}
+        for line_dict in visit_lines:
+            if "discipline" in line_dict:
+                key = line_dict["discipline"]
+                disciplines[key] = disciplines.get(key, 0) + 1
+        if disciplines:  # the most frequent; the first named wins a tie
+            visit["discipline"] = max(disciplines, key=disciplines.__getitem__)
         for key, val in defaults.items():
             visit.setdefault(key, val)
         visit["lines"] = visit_lines
