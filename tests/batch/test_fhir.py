@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B.explanationofbenefit import ExplanationOfBenefit
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import therabill
 from therabill.batch.fhir import (
     ADJUDICATION,
     ADJUDICATION_SYSTEM,
+    LINE_AMOUNTS,
     RULE_SYSTEM,
     explanation_of_benefit,
     fhir_id,
@@ -71,10 +74,8 @@ def test_every_resource_reparses_and_matches_its_result(results: list[CheckResul
             assert Decimal(str(item.quantity.value)) == line.units
             assert [m.coding[0].code for m in item.modifier or []] == line.modifiers
             found = amounts(item.adjudication)
-            for field, code in (("charge", "submitted"), ("allowed", "eligible"),
-                                ("payer_paid", "benefit"),
-                                ("patient_owes", "patient-responsibility")):
-                value = getattr(line, field)
+            for field, _system, code in LINE_AMOUNTS:  # every money field the line has
+                value = getattr(line, field, None)
                 assert found.get(code) == value, (result.visit_id, line.code, field)
         totals = amounts(eob.total or [])
         assert totals.get("eligible") == result.totals.allowed
@@ -168,3 +169,48 @@ def test_output_is_the_same_bytes_every_time(results: list[CheckResult]) -> None
     first = [ndjson_line(explanation_of_benefit(r, created=DAY)) for r in results]
     again = [ndjson_line(explanation_of_benefit(r, created=DAY)) for r in results]
     assert first == again
+
+
+CODES = ["97110", "97112", "97140", "97124", "97530", "97161", "97165", "92507", "97010",
+         "97014", "G0283", "97150", "97035", "97750"]
+
+
+@st.composite
+def random_visits(draw: st.DrawFn) -> dict[str, Any]:
+    lines = []
+    for _ in range(draw(st.integers(min_value=0, max_value=4))):
+        minutes = draw(st.integers(min_value=0, max_value=75))
+        line: dict[str, Any] = {"code": draw(st.sampled_from(CODES)), "minutes": minutes,
+                                "assistant_minutes": draw(st.integers(0, minutes))}
+        if draw(st.booleans()):
+            line["charge"] = str(draw(st.decimals(0, 500, places=2)))
+        if draw(st.booleans()):
+            line["modifiers"] = draw(st.lists(st.sampled_from(["GP", "GO", "59", "XU", "KX"]),
+                                              max_size=2, unique=True))
+        lines.append(line)
+    return {"visit_id": draw(st.text("ab/_-. 9", min_size=1, max_size=70)),
+            "patient_id": draw(st.sampled_from([None, "p-1"])),
+            "date_of_service": draw(st.dates(date(2016, 6, 1), date(2026, 12, 31))).isoformat(),
+            "payer": draw(st.sampled_from(["medicare", "commercial-cpt", "commercial-mppr",
+                                           "nobody"])),
+            "lines": lines}
+
+
+@settings(max_examples=60, deadline=None)
+@given(visit=random_visits())
+def test_any_checked_visit_gives_a_valid_resource(visit: dict[str, Any]) -> None:
+    result = ENGINE.check(visit)
+    eob = ExplanationOfBenefit.model_validate_json(
+        ndjson_line(explanation_of_benefit(result, created=DAY)))
+    assert eob.outcome in ("complete", "partial", "error")
+    assert len(eob.item or []) == len(result.lines)
+    assert eob.identifier[0].value == visit["visit_id"] and len(eob.id) <= 64
+    for item, line in zip(eob.item or [], result.lines, strict=True):
+        found = amounts(item.adjudication)
+        for field, _system, code in LINE_AMOUNTS:
+            assert found.get(code) == getattr(line, field, None)
+        if line.status != "payable":
+            assert eligible_entry(item).reason.text == line.status
+
+
+ENGINE = therabill.Engine()

@@ -222,6 +222,20 @@ def test_minutes_ranges_and_odd_quantities(tmp_path: Path) -> None:
     assert found["RB2506-006"].visit["lines"][1]["units"] == "1.5"  # for the engine to report
 
 
+def test_void_and_replacement_claims(tmp_path: Path) -> None:
+    path = variant(tmp_path, "CLM*RB2506-004*110.00***11:B:1", "CLM*RB2506-004*110.00***11:B:8")
+    text = path.read_text(encoding="ascii").replace("CLM*RB2506-005*129.00***11:B:1",
+                                                    "CLM*RB2506-005*129.00***11:B:7")
+    path.write_text(text, encoding="ascii")
+    for validate in (True, False):
+        records = list(read_837p(path, validate=validate))
+        (void,) = rejects(records)
+        assert "RB2506-004" in void.position and void.reason.startswith("CLM05-3 is 8")
+        replacement = next(r for r in records if isinstance(r, VisitRecord)
+                           and r.visit["visit_id"] == "RB2506-005")
+        assert any(n.startswith("CLM05-3 is 7") for n in replacement.notes)
+
+
 # ---- through the engine (billed units) ------------------------------------------------------
 
 

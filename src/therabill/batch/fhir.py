@@ -57,7 +57,7 @@ PAYER_SYSTEM = "urn:therabill:payer"
 NPI = "http://hl7.org/fhir/sid/us-npi"
 
 # ClaimLine money fields, in the order written, with their adjudication category.
-_LINE_AMOUNTS: tuple[tuple[str, str, str], ...] = (
+LINE_AMOUNTS: tuple[tuple[str, str, str], ...] = (
     ("charge", ADJUDICATION, "submitted"),
     ("fee_schedule_amount", ADJUDICATION_SYSTEM, "fee-schedule"),
     ("mppr_reduction", ADJUDICATION_SYSTEM, "mppr-reduction"),
@@ -169,7 +169,7 @@ def _item(sequence: int, line: ClaimLine, result: CheckResult, note: Any) -> dic
     if numbers:
         item["noteNumber"] = numbers
     adjudication = []
-    for name, system, code in _LINE_AMOUNTS:
+    for name, system, code in LINE_AMOUNTS:
         amount = getattr(line, name, None)
         if isinstance(amount, Decimal | int):
             adjudication.append({"category": _concept(system, code),

@@ -94,6 +94,7 @@ class _Claim:
     party: _Party
     patient: _Party
     place_of_service: str = ""
+    frequency: str = ""  # CLM05-3: 1 original, 7 replacement, 8 void
     rendering: str | None = None
     claim_day: date | None = None
     lines: list[_Line] = field(default_factory=list)
@@ -176,8 +177,10 @@ class _Collector:
         claim = self.claim
         if seg_id == "CLM":
             patient = self.patient if self.patient is not None else party
+            facility = value(5).split(sub)
             self.claim = _Claim(value(1), number, number, party, patient,
-                                place_of_service=value(5).split(sub)[0])
+                                place_of_service=facility[0].strip(),
+                                frequency=facility[2].strip() if len(facility) > 2 else "")
             self.line = None
             self.claims.append(self.claim)
             party.claims.append(self.claim)
@@ -436,6 +439,10 @@ def _claim_records(name: str, claim: _Claim, payers: Mapping[str, str],
     if not claim.lines:
         yield Reject(position, "the claim has no service lines")
         return
+    if claim.frequency == "8":
+        yield Reject(position, "CLM05-3 is 8: the claim voids an earlier one, there is no "
+                               "visit to check")
+        return
     undated = [ln for ln in claim.lines if ln.day is None and claim.claim_day is None]
     if undated:
         yield Reject(position, f"line {undated[0].number} (segment {undated[0].segment}) has no "
@@ -456,6 +463,9 @@ def _claim_records(name: str, claim: _Claim, payers: Mapping[str, str],
         shared_notes.append("locality not in an 837P: national GPCIs unless a locality is set")
     if claim.place_of_service:
         shared_notes.append(f"place of service {claim.place_of_service}")
+    if claim.frequency == "7":
+        shared_notes.append("CLM05-3 is 7: the claim replaces an earlier one of the same "
+                            "visit")
     for day, lines in sorted(by_day.items()):
         visit_id = (claim.claim_id if len(by_day) == 1
                     else f"{claim.claim_id}-{day.isoformat()}")
