@@ -214,3 +214,15 @@ def test_any_checked_visit_gives_a_valid_resource(visit: dict[str, Any]) -> None
 
 
 ENGINE = therabill.Engine()
+
+
+def test_837p_notes_name_the_provider(results: list[CheckResult]) -> None:
+    from therabill.batch.records import VisitRecord
+    from therabill.batch.x12 import read_837p
+
+    record = next(r for r in read_837p(REPO / "examples" / "claims-837p.x12")
+                  if isinstance(r, VisitRecord))
+    eob = explanation_of_benefit(results[0], created=DAY, notes=record.notes)
+    assert eob.provider.identifier.value == "1987654328"
+    texts = [n.text for n in eob.processNote]
+    assert all(note in texts for note in record.notes)

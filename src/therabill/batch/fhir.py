@@ -77,6 +77,7 @@ _TOTALS: tuple[tuple[str, str, str], ...] = (
     ("patient_owes", ADJUDICATION_SYSTEM, "patient-responsibility"),
 )
 _SAFE_ID = re.compile(r"[^A-Za-z0-9.\-]")
+_RENDERING_NOTE = re.compile(r"rendering provider (\d{10})$")
 
 
 def explanation_of_benefit(result: CheckResult, *, created: date | datetime | None = None,
@@ -84,8 +85,9 @@ def explanation_of_benefit(result: CheckResult, *, created: date | datetime | No
                            claim_type: str = "professional") -> Any:
     """The ExplanationOfBenefit (fhir.resources R4B model, validated) for one checked visit.
 
-    ``provider_npi`` names the rendering or billing provider when known (a reader's notes can
-    carry it); ``notes`` are added as process notes (what the input could not say);
+    ``provider_npi`` names the rendering or billing provider when known (by default the NPI of
+    a ``rendering provider NPI`` note, as the 837P reader writes); ``notes`` are added as
+    process notes (what the input could not say);
     ``claim_type`` is the visit's (``professional`` or ``institutional``)."""
     from fhir.resources.R4B.explanationofbenefit import ExplanationOfBenefit
 
@@ -99,6 +101,9 @@ def eob_data(result: CheckResult, *, created: date | datetime | None = None,
              claim_type: str = "professional") -> dict[str, Any]:
     """The ExplanationOfBenefit as plain JSON-ready data (``explanation_of_benefit`` validates
     it into the fhir.resources model)."""
+    if provider_npi is None:  # a reader's note can name the one rendering provider
+        provider_npi = next((m.group(1) for text in notes
+                             if (m := _RENDERING_NOTE.match(text))), None)
     process_notes: list[dict[str, Any]] = []
 
     def note(text: str) -> int:

@@ -1,10 +1,12 @@
 """Read X12 837P (005010X222A1) professional claims as visits to check.
 
-The file is validated against the 005010X222A1 implementation guide's map by pyx12, in the same
-pass that collects the claims (pyx12 walks every segment to its place in the map, so the loop of
-each segment comes from the map, not from guesses about the hierarchy). A claim with a
-validation error becomes a ``Reject`` naming the segment and element; the other claims of the
-file are still yielded. Each good claim becomes one visit per date of service.
+By default pyx12 validates the file against the 005010X222A1 implementation guide's map, and
+hands each segment, as it goes, to a collector that gathers the claims. A claim with a
+validation error becomes a ``Reject`` naming the segment and element; errors in a subscriber's
+loops reject that subscriber's claims; errors in the envelope are rejects of their own. The
+other claims of the file are still yielded, each as one visit per date of service.
+``validate=False`` skips the map (pyx12's raw tokenizer, envelope checks only) for speed; the
+collector, and so the visits, are the same in both modes.
 
 How 837P facts become visit fields:
 
@@ -336,6 +338,8 @@ def _unvalidated(path: Path, collector: _Collector) -> tuple[str | None, list[tu
         return f"not a readable X12 file: {exc}", []
     except OSError as exc:
         return f"cannot read the file: {exc.strerror or exc}", []
+    except Exception as exc:  # never a traceback for a file, whatever is in it
+        return f"the file could not be read at segment {number}: {exc}", []
     envelope = list(collector.envelope_errors)
     if collector.st_first:
         envelope.append((collector.st_first, f"transaction {collector.st_control or '?'} "
