@@ -222,6 +222,24 @@ def test_minutes_ranges_and_odd_quantities(tmp_path: Path) -> None:
     assert found["RB2506-006"].visit["lines"][1]["units"] == "1.5"  # for the engine to report
 
 
+def test_without_the_map_bad_dates_and_missing_codes_still_reject_their_claims() -> None:
+    records = list(read_837p(MALFORMED, validate=False))
+    bad = {r.position: r.reason for r in rejects(records)}
+    assert bad == {"claims-837p-malformed.x12 claim RB2506-004 (segments 96-100)":
+                   "line 1: segment 100 (DTP): DTP03 '20250631' is not a date"}
+    found = visits(records)
+    assert "charge" not in found["RB2506-002-2025-06-03"]["lines"][1]  # the engine's to report
+    assert found["RB2506-003"]["payer"] == "blue-river-health"
+
+
+def test_a_line_without_a_code_is_rejected(tmp_path: Path) -> None:
+    path = variant(tmp_path, "SV1*HC:92507:GN*110.00", "SV1*HC*110.00")
+    for validate in (True, False):
+        (bad,) = rejects(list(read_837p(path, validate=validate)))
+        assert "RB2506-004" in bad.position
+        assert "SV101" in bad.reason, bad.reason
+
+
 def test_void_and_replacement_claims(tmp_path: Path) -> None:
     path = variant(tmp_path, "CLM*RB2506-004*110.00***11:B:1", "CLM*RB2506-004*110.00***11:B:8")
     text = path.read_text(encoding="ascii").replace("CLM*RB2506-005*129.00***11:B:1",

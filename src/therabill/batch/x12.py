@@ -221,6 +221,9 @@ class _Collector:
             self.line.quantity = value(4) or None
         elif seg_id == "DTP" and value(1) == "472":
             day, note = _service_day(value(2), value(3))
+            if day is None and value(3):
+                problem = f"segment {number} (DTP): DTP03 {value(3)!r} is not a date"
+                (self.line.problems if self.line is not None else claim.errors).append(problem)
             if self.line is not None:
                 self.line.day, self.line.day_note = day, note
             else:
@@ -447,6 +450,12 @@ def _claim_records(name: str, claim: _Claim, payers: Mapping[str, str],
         yield Reject(position, "CLM05-3 is 8: the claim voids an earlier one, there is no "
                                "visit to check")
         return
+    problems = [f"line {ln.number}: {p}" for ln in claim.lines for p in ln.problems]
+    problems += [f"line {ln.number} (segment {ln.segment}): no procedure code (SV101-2)"
+                 for ln in claim.lines if not ln.code]
+    if problems:
+        yield Reject(position, "; ".join(problems))
+        return
     undated = [ln for ln in claim.lines if ln.day is None and claim.claim_day is None]
     if undated:
         yield Reject(position, f"line {undated[0].number} (segment {undated[0].segment}) has no "
@@ -561,7 +570,7 @@ def _service_day(qualifier: str | None, text: str | None) -> tuple[date | None, 
     try:
         day = date(int(first[:4]), int(first[4:6]), int(first[6:8]))
     except ValueError:
-        return None, None  # pyx12 reports the bad date on its segment
+        return None, None  # reported by the caller, and by the map validation
     if qualifier == "RD8" and last and last != first:
         return day, f"dated the range {first}-{last}; checked on its first day"
     return day, None
