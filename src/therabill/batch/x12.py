@@ -6,7 +6,8 @@ validation error becomes a ``Reject`` naming the segment and element; errors in 
 loops reject that subscriber's claims; errors in the envelope are rejects of their own. The
 other claims of the file are still yielded, each as one visit per date of service.
 ``validate=False`` skips the map (pyx12's raw tokenizer, envelope checks only) for speed; the
-collector, and so the visits, are the same in both modes.
+collector, and so the visits, are the same in both modes. (x12sdk, the other maintained
+choice, parses a whole transaction into one model: one bad claim would fail all its claims.)
 
 How 837P facts become visit fields:
 
@@ -272,9 +273,10 @@ def read_837p(path: Path, *, validate: bool = True, payers: Mapping[str, str] | 
 
     ``validate`` (the default) checks every segment against the 005010X222A1 map with pyx12
     before anything is yielded (whole file first). ``validate=False`` reads the segments with
-    pyx12's raw tokenizer and checks only the envelope (SE counts and control numbers) and each
-    claim's shape (lines, dates): many times faster, for files a clearinghouse has already
-    accepted; bad element values then surface as the engine's ``input`` findings."""
+    pyx12's raw tokenizer and checks only the envelope (SE counts, control numbers, trailers)
+    and each claim's shape (lines, codes, dates): many times faster, for files a
+    clearinghouse has already accepted; other bad element values then surface as the
+    engine's ``input`` findings."""
     name = path.name
     try:
         with path.open("rb") as handle:
