@@ -357,3 +357,19 @@ def test_the_readme_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert sum(line.startswith("rejected ") for line in printed) == 3
     assert "partial" in printed and "97124 0.00 0.00" in printed
     assert len(target.read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_the_read_speed_bench_runs_on_a_clean_generated_file() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "bench_x12.py"), "--claims", "40", "--repeat", "1"],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = re.findall(r"^(map-validated \(pyx12\)|envelope only)\s+([\d,]+) \(([\d,]+)\)\s+"
+                      r"([\d,]+) \(([\d,]+)\), ([\d,]+)\s+\[(\d+) visits, (\d+) rejects\]$",
+                      done.stdout, re.MULTILINE)
+    assert [row[0] for row in rows] == ["map-validated (pyx12)", "envelope only"], done.stdout
+    assert rows[0][6] == rows[1][6] and int(rows[0][6]) >= 40  # the same visits both ways
+    assert rows[0][7] == rows[1][7] == "0"  # the generator writes valid 005010X222A1
