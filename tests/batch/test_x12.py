@@ -280,8 +280,9 @@ def test_engine_flags_assistant_units_and_unknown_payers(sample: list[Any]) -> N
     engine = therabill.Engine()
     found = visits(sample)
     assisted = engine.check(found["RB2506-002-2025-06-03"])
-    cq = [line for line in assisted.lines if "CQ" in line.modifiers]
-    assert cq and cq[0].code == "97112"
+    balance = [line for line in assisted.lines if line.code == "97112"]
+    assert balance and all("CQ" in line.modifiers or any(
+        step.rule == "modifier.assistant" for step in line.steps) for line in balance)
     unknown = engine.check(found["RB2506-003"])
     assert any(f.rule == "input" and "blue-river-health" in f.message
                for f in unknown.findings)
