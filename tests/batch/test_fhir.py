@@ -20,6 +20,7 @@ from therabill.batch.fhir import (
     ADJUDICATION_SYSTEM,
     LINE_AMOUNTS,
     RULE_SYSTEM,
+    eob_json,
     explanation_of_benefit,
     fhir_id,
     ndjson_line,
@@ -64,7 +65,7 @@ def eligible_entry(item: Any) -> Any:
 def test_every_resource_reparses_and_matches_its_result(results: list[CheckResult]) -> None:
     for result in results:
         text = ndjson_line(explanation_of_benefit(result, created=DAY))
-        assert "\n" not in text
+        assert "\n" not in text and eob_json(result, created=DAY) == text
         eob = ExplanationOfBenefit.model_validate_json(text)
         assert eob.identifier[0].value == result.visit_id
         assert eob.use == "predetermination" and eob.status == "active"
@@ -146,6 +147,15 @@ def test_ids_are_fhir_safe_and_distinct() -> None:
             "insurance": [{"focal": True, "coverage": {"display": "c"}}]})
 
 
+def test_the_fast_lines_write_and_read_back(results: list[CheckResult], tmp_path: Path) -> None:
+    target = tmp_path / "fast.ndjson"
+    assert write_ndjson((eob_json(r, created=DAY) for r in results), target) == len(results)
+    for line, result in zip(target.read_text(encoding="utf-8").splitlines(), results,
+                            strict=True):
+        eob = ExplanationOfBenefit.model_validate_json(line)
+        assert eob.identifier[0].value == result.visit_id
+
+
 def test_ndjson_writer_is_atomic(results: list[CheckResult], tmp_path: Path) -> None:
     target = tmp_path / "out" / "eob.ndjson"
     count = write_ndjson((explanation_of_benefit(r, created=DAY) for r in results), target)
@@ -188,7 +198,9 @@ def random_visits(draw: st.DrawFn) -> dict[str, Any]:
             line["modifiers"] = draw(st.lists(st.sampled_from(["GP", "GO", "59", "XU", "KX"]),
                                               max_size=2, unique=True))
         lines.append(line)
-    return {"visit_id": draw(st.text("ab/_-. 9", min_size=1, max_size=70)),
+    return {"visit_id": draw(st.text("ab/_-. 9", min_size=1, max_size=70)
+                             | st.text(st.characters(exclude_categories=("Cs",)), min_size=1,
+                                       max_size=20)),
             "patient_id": draw(st.sampled_from([None, "p-1"])),
             "date_of_service": draw(st.dates(date(2016, 6, 1), date(2026, 12, 31))).isoformat(),
             "payer": draw(st.sampled_from(["medicare", "commercial-cpt", "commercial-mppr",
@@ -200,8 +212,9 @@ def random_visits(draw: st.DrawFn) -> dict[str, Any]:
 @given(visit=random_visits())
 def test_any_checked_visit_gives_a_valid_resource(visit: dict[str, Any]) -> None:
     result = ENGINE.check(visit)
-    eob = ExplanationOfBenefit.model_validate_json(
-        ndjson_line(explanation_of_benefit(result, created=DAY)))
+    text = ndjson_line(explanation_of_benefit(result, created=DAY))
+    assert eob_json(result, created=DAY) == text  # the fast writer's bytes are the model's
+    eob = ExplanationOfBenefit.model_validate_json(text)
     assert eob.outcome in ("complete", "partial", "error")
     assert len(eob.item or []) == len(result.lines)
     assert eob.identifier[0].value == visit["visit_id"] and len(eob.id) <= 64

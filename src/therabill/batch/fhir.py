@@ -28,11 +28,16 @@ How a ``CheckResult`` maps:
   line could not be priced (no data for the date), ``partial`` when a line is not payable or
   a finding is an error, ``complete`` otherwise.
 - ``total`` and ``payment`` from the result's totals.
+
+``explanation_of_benefit`` builds and validates the fhir.resources model (about 3 ms a visit);
+``eob_json`` writes the same NDJSON line from plain data, byte for byte (held to it by a
+property test over random checked visits), about thirty times faster, for large batches.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -119,6 +124,8 @@ def eob_data(result: CheckResult, *, created: date | datetime | None = None,
     day = result.date_of_service
     payer = result.payer or "unknown"
     made = created if created is not None else date.today()
+    # Keys in FHIR's element order, as fhir.resources writes them: eob_json's text is then
+    # byte for byte the validated model's (a property test holds it to that).
     data: dict[str, Any] = {
         "resourceType": "ExplanationOfBenefit",
         "id": fhir_id(result.visit_id or "unnamed"),
@@ -127,16 +134,16 @@ def eob_data(result: CheckResult, *, created: date | datetime | None = None,
         "type": {"coding": [{"system": CLAIM_TYPE, "code": claim_type}]},
         "use": "predetermination",
         "patient": _reference(PATIENT_ID_SYSTEM, result.patient_id, "patient not stated"),
-        "created": made.isoformat(),
-        "insurer": _reference(PAYER_SYSTEM, payer, payer),
-        "provider": _reference(NPI, provider_npi, "provider not stated"),
-        "outcome": _outcome(result),
-        "insurance": [{"focal": True,
-                       "coverage": {"display": f"{payer} coverage",
-                                    "identifier": {"system": PAYER_SYSTEM, "value": payer}}}],
     }
     if day is not None:
         data["billablePeriod"] = {"start": day.isoformat(), "end": day.isoformat()}
+    data["created"] = made.isoformat()
+    data["insurer"] = _reference(PAYER_SYSTEM, payer, payer)
+    data["provider"] = _reference(NPI, provider_npi, "provider not stated")
+    data["outcome"] = _outcome(result)
+    data["insurance"] = [{"focal": True,
+                          "coverage": {"identifier": {"system": PAYER_SYSTEM, "value": payer},
+                                       "display": f"{payer} coverage"}}]
     if items:
         data["item"] = items
     totals = [{"category": _concept(system, code), "amount": _money(amount)}
@@ -151,24 +158,20 @@ def eob_data(result: CheckResult, *, created: date | datetime | None = None,
         data["total"] = totals
     paid = getattr(result.totals, "payer_paid", None)
     if paid is not None:
-        data["payment"] = {"amount": _money(paid)}
-        if day is not None:
-            data["payment"]["date"] = day.isoformat()
+        data["payment"] = ({"date": day.isoformat()} if day is not None else {})
+        data["payment"]["amount"] = _money(paid)
     if process_notes:
         data["processNote"] = process_notes
     return data
 
 
 def _item(sequence: int, line: ClaimLine, result: CheckResult, note: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "sequence": sequence,
-        "productOrService": _code_concept(line.code),
-        "quantity": {"value": line.units},
-    }
+    item: dict[str, Any] = {"sequence": sequence, "productOrService": _code_concept(line.code)}
     if line.modifiers:
         item["modifier"] = [_code_concept(m) for m in line.modifiers]
     if result.date_of_service is not None:
         item["servicedDate"] = result.date_of_service.isoformat()
+    item["quantity"] = {"value": line.units}
     numbers = [note(f"line {sequence} ({line.code}): {_decision_text(step)}")
                for step in line.steps if step.severity != "info"]
     if numbers:
@@ -184,12 +187,14 @@ def _item(sequence: int, line: ClaimLine, result: CheckResult, note: Any) -> dic
         reason = {"coding": [{"system": RULE_SYSTEM,
                               "code": deciding.rule if deciding else line.status}],
                   "text": line.status}
-        eligible = next((a for a in adjudication if a["category"]["coding"][0]["code"]
-                         == "eligible"), None)
-        if eligible is None:
-            eligible = {"category": _concept(ADJUDICATION, "eligible")}
-            adjudication.append(eligible)
-        eligible["reason"] = reason
+        at = next((i for i, a in enumerate(adjudication)
+                   if a["category"]["coding"][0]["code"] == "eligible"), None)
+        if at is None:
+            adjudication.append({"category": _concept(ADJUDICATION, "eligible"),
+                                 "reason": reason})
+        else:
+            adjudication[at] = {"category": adjudication[at]["category"], "reason": reason,
+                                "amount": adjudication[at]["amount"]}
     item["adjudication"] = adjudication or [{"category": _concept(ADJUDICATION, "eligible"),
                                              "reason": {"text": "not priced"}}]
     return item
@@ -240,14 +245,40 @@ def fhir_id(text: str) -> str:
 
 
 def ndjson_line(resource: Any) -> str:
-    """One resource as one line of NDJSON (no newline inside, none at the end)."""
+    """One resource as one line of NDJSON (no newline inside, none at the end): a
+    fhir.resources model, or text already made by ``eob_json``."""
+    if isinstance(resource, str):
+        return resource
     text: str = resource.model_dump_json(exclude_none=True)
     return text
 
 
+def eob_json(result: CheckResult, *, created: date | datetime | None = None,
+             provider_npi: str | None = None, notes: Sequence[str] = (),
+             claim_type: str = "professional") -> str:
+    """The same NDJSON line as ``ndjson_line(explanation_of_benefit(...))``, byte for byte,
+    without building the model: about thirty times faster, for large batches. The shapes
+    it writes are the ones the tests validate with fhir.resources."""
+    return json.dumps(eob_data(result, created=created, provider_npi=provider_npi, notes=notes,
+                               claim_type=claim_type),
+                      separators=(",", ":"), ensure_ascii=False, default=_json_number)
+
+
+def _json_number(value: Any) -> Any:
+    """A Decimal as fhir.resources writes a FHIR decimal: a whole number without a fraction
+    part (``60``) as an integer, any other through float (``80.00`` as ``80.0``)."""
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= 0 and value.is_finite():
+            return int(value)
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON data")
+
+
 def write_ndjson(resources: Iterable[Any], path: Path) -> int:
-    """Write resources to ``path`` as NDJSON, atomically (a temporary file in the same folder,
-    renamed when complete); returns how many were written."""
+    """Write resources (fhir.resources models or ``eob_json`` lines) to ``path`` as NDJSON,
+    atomically (a temporary file in the same folder, renamed when complete); returns how many
+    were written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                          dir=path.parent)
