@@ -374,3 +374,19 @@ def test_the_read_speed_bench_runs_on_a_clean_generated_file() -> None:
     assert [row[0] for row in rows] == ["map-validated (pyx12)", "envelope only"], done.stdout
     assert rows[0][6] == rows[1][6] and int(rows[0][6]) >= 40  # the same visits both ways
     assert rows[0][7] == rows[1][7] == "0"  # the generator writes valid 005010X222A1
+
+
+def test_two_transactions_in_one_group(tmp_path: Path) -> None:
+    text = SAMPLE.read_text(encoding="ascii")
+    start, end = text.index("ST*837*0001"), text.index("GE*1*101")
+    second = text[start:end].replace("*0001", "*0002").replace("RB2506-", "RB2507-")
+    path = tmp_path / "two.x12"
+    path.write_text(text[:end] + second + text[end:].replace("GE*1*101", "GE*2*101"),
+                    encoding="ascii")
+    for validate in (True, False):
+        records = list(read_837p(path, validate=validate))
+        assert rejects(records) == []
+        found = visits(records)
+        assert len(found) == 14 and found["RB2507-003"]["patient_id"].startswith("BRH448")
+        later = next(r for r in records if r.visit["visit_id"] == "RB2507-001")
+        assert later.position == "two.x12 claim RB2507-001 (segments 136-148)"
