@@ -429,11 +429,13 @@ def _records(name: str, collector: _Collector, envelope: list[tuple[int, str]],
     if not collector.claims and not pending:
         yield Reject(name, "the file holds no claims (no CLM segment)")
         return
+    at = 0  # the envelope and subscriber rejects go where they stand in the file
     for claim in collector.claims:
-        while pending and pending[0][0] < claim.first_segment:
-            yield Reject(f"{name} segment {pending[0][0]}", pending.pop(0)[1])
+        while at < len(pending) and pending[at][0] < claim.first_segment:
+            yield Reject(f"{name} segment {pending[at][0]}", pending[at][1])
+            at += 1
         yield from _claim_records(name, claim, payers, defaults)
-    for number, reason in pending:
+    for number, reason in pending[at:]:
         yield Reject(f"{name} segment {number}", reason)
 
 
