@@ -4,14 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-<<<<<<< HEAD
-.PHONY: demo test lint bench bench-instructions data clean
-=======
-FAST := .venv-fast
-SOURCES := $(shell find src -name '*.py' -o -name '*.yaml' -o -name '*.csv' -o -name '*.json')
-
-.PHONY: demo test test-compiled lint bench bench-instructions bench-api data clean
->>>>>>> api
+.PHONY: demo test lint bench bench-instructions bench-api data clean
 
 $(BIN)/therabill: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -49,6 +49,7 @@ def assign_units(lines: list[WorkLine], method: str, pool_disciplines: bool,
     """Set ``units`` on every payable line; return the visit-level unit findings."""
     findings: list[Decision] = []
     groups: dict[str, list[WorkLine]] = {}
+    as_billed: list[str] = []
     for line in lines:
         if line.status != "payable":
             continue
@@ -59,6 +60,7 @@ def assign_units(lines: list[WorkLine], method: str, pool_disciplines: bool,
             line.note("units.billed", f"{line.billed_units} unit(s) as billed: no minutes were "
                       "given, so the time rule could not be checked against them",
                       sources.CPM5_20_2, "warning")
+            as_billed.append(line.code)
             continue
         basis = line.basis
         if basis in NO_MINUTES_BASES:
@@ -86,6 +88,12 @@ def assign_units(lines: list[WorkLine], method: str, pool_disciplines: bool,
         summary = _timed_group(key, groups[key], method, unit_values, memo)
         if summary is not None:
             findings.append(summary)
+    if as_billed:
+        findings.append(decide(
+            "units.billed", f"no minutes were given for {', '.join(as_billed)}: the units are "
+            "taken as billed and checked against the edits and the fee schedule, but the "
+            "8-minute rule could not be applied", sources.CPM5_20_2, "warning",
+            tuple(as_billed)))
     return findings
 
 
