@@ -109,27 +109,38 @@ def data_import(
     files: Annotated[list[Path], typer.Argument(help="Official CMS files (RVU, GPCI, locality, "
                                                 "NCCI PTP parts, MUE)")],
     partial: Annotated[bool, typer.Option(
-        "--partial", help="Accept extracts smaller than a whole official file")] = False,
+        "--partial", help="Accept a file that is not a whole release (an extract, some parts "
+        "of a quarter); it is recorded as partial and results dated in it say so")] = False,
 ) -> None:
     """Import newer official files; they take precedence for the dates they cover."""
     from rich.progress import Progress
 
     from therabill.reference.importers.common import DataFileError
-    from therabill.reference.paths import user_data_dir
+    from therabill.reference.paths import DataDirError, user_data_dir
     from therabill.reference.user_import import import_files
 
     target = user_data_dir()
+    said: list[str] = []
     with Progress(console=errors, transient=True) as progress:
         task = progress.add_task("reading", total=len(files))
         try:
             new = import_files(files, target,
                                lambda name: progress.update(task, advance=1, description=name),
-                               partial)
+                               partial, said.append)
         except DataFileError as exc:
             fail(f"{exc} — nothing was imported")
-    for release in new:
-        console.print(f"imported {release.release_id} from {release.source.file_name}")
-    console.print(f"into {target}")
+        except DataDirError as exc:
+            fail(f"{exc} — nothing was imported")
+        except OSError as exc:
+            fail(f"{exc.filename or target}: {exc.strerror or exc} — nothing was imported")
+    # Plain lines, never wrapped: paths and reasons stay whole for scripts and for copying.
+    for message in said:
+        typer.echo(message, err=True)
+    for item in new:
+        release = item.release
+        state = f" (partial: {item.partial})" if item.partial else ""
+        typer.echo(f"imported {release.release_id} from {release.source.file_name}{state}")
+    typer.echo(f"into {target}")
 
 
 @data_app.command("info")
@@ -137,14 +148,71 @@ def data_info(
     format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
 ) -> None:
     """List the loaded releases, the dates they cover, their sources, and the parameters."""
-    from therabill.reference.info import info_json, render_info
-    from therabill.reference.store import default_reference
+    import warnings
 
-    reference = default_reference()
+    from therabill.reference.info import info_json, render_info
+    from therabill.reference.store import DataDirWarning, load_reference
+
+    if format not in ("table", "json"):
+        fail(f"--format must be table or json, not {format!r}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataDirWarning)  # said below, in the listing
+        reference = load_reference()
     if format == "json":
         print(json.dumps(info_json(reference), indent=2))
     else:
         render_info(console, reference)
+    for problem in reference.problems:
+        typer.echo(f"damaged: {problem}", err=True)
+    if reference.problems:
+        raise typer.Exit(1)
+
+
+def _data_dir_command(action: str) -> None:
+    from therabill.reference import datadir
+    from therabill.reference.paths import DataDirError, user_data_dir
+
+    target = user_data_dir()
+    try:
+        said = datadir.repair(target) if action == "repair" else datadir.reset(target)
+    except DataDirError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or target}: {exc.strerror or exc}")
+    for message in said or [f"{target}: nothing to repair"]:
+        typer.echo(message)
+
+
+@data_app.command("repair")
+def data_repair() -> None:
+    """Recover or remove what an interrupted import left in the data directory."""
+    _data_dir_command("repair")
+
+
+@data_app.command("reset")
+def data_reset() -> None:
+    """Forget every imported release (the bundled data answers); payer files stay."""
+    _data_dir_command("reset")
+
+
+def _plain_data_warnings() -> None:
+    """A damaged data directory is said in one line on standard error, not as a Python
+    warning with its file and line; other warnings are shown as usual."""
+    import warnings
+
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        if category.__name__ == "DataDirWarning":
+            typer.echo(f"warning: {message}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
+_plain_data_warnings()
 
 
 def _register_guide() -> None:
