@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -75,7 +79,35 @@ def _with_progress(items: list[Any], label: str) -> Any:
     return track(items, description=label, console=errors, transient=True)
 
 
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
+def _plain_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """The ``data`` commands end with one line, never a traceback, when their output cannot be
+    written (a full device, a closed or broken pipe) or a file cannot be read or written."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            _quiet_stdout()
+            fail(f"{exc.filename or 'standard output'}: {exc.strerror or exc}")
+
+    return run
+
+
 @data_app.command("build")
+@_plain_errors
 def data_build(
     source: Annotated[Path | None, typer.Option(help="Folder of the official CMS files")] = None,
     out: Annotated[Path | None, typer.Option(help="Where to write the tables")] = None,
@@ -105,6 +137,7 @@ def data_build(
 
 
 @data_app.command("import")
+@_plain_errors
 def data_import(
     files: Annotated[list[Path], typer.Argument(help="Official CMS files (RVU, GPCI, locality, "
                                                 "NCCI PTP parts, MUE)")],
@@ -144,6 +177,7 @@ def data_import(
 
 
 @data_app.command("info")
+@_plain_errors
 def data_info(
     format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
 ) -> None:
@@ -184,12 +218,14 @@ def _data_dir_command(action: str) -> None:
 
 
 @data_app.command("repair")
+@_plain_errors
 def data_repair() -> None:
     """Recover or remove what an interrupted import left in the data directory."""
     _data_dir_command("repair")
 
 
 @data_app.command("reset")
+@_plain_errors
 def data_reset() -> None:
     """Forget every imported release (the bundled data answers); payer files stay."""
     _data_dir_command("reset")

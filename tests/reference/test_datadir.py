@@ -389,3 +389,42 @@ def test_data_dir_error_names_path_cause_and_repair() -> None:
                          "reset` and import the files again")
     assert str(error) == ("/x/manifest.json: is damaged (bad JSON); run `therabill data reset` "
                           "and import the files again")
+
+
+# -- the data commands' output: one line when it cannot be written ---------------------------------
+
+@pytest.mark.parametrize("args", [["data", "info"], ["data", "info", "--format", "json"],
+                                  ["data", "import", "GPCI2025"]])
+def test_output_to_a_full_device_is_one_line(args: list[str], data_dir: Path,
+                                             small: list[Path]) -> None:
+    args = [str(small[1]) if a == "GPCI2025" else a for a in args]
+    cli = Path(sys.executable).with_name("therabill")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([str(cli), *args], stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=120, env={**os.environ, "THERABILL_DATA_DIR": str(data_dir)})
+    assert done.returncode == 2
+    line = _one_line_error(done.stderr)
+    assert line == "error: standard output: No space left on device"
+
+
+def test_broken_pipe_is_quiet(data_dir: Path) -> None:
+    cli = Path(sys.executable).with_name("therabill")
+    reader = subprocess.Popen([str(cli), "data", "info"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE,
+                              env={**os.environ, "THERABILL_DATA_DIR": str(data_dir),
+                                   "COLUMNS": "80"})
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.read(10)
+    reader.stdout.close()  # like `| head -c 10`
+    error = reader.stderr.read().decode()
+    assert reader.wait(timeout=120) != 0 or not error
+    assert "Traceback" not in error and "Exception ignored" not in error
+
+
+def test_build_into_a_missing_place_is_one_line(tmp_path: Path, cms_dir: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    result = runner.invoke(app, ["data", "build", "--source", str(cms_dir), "--out",
+                                 str(blocker / "out")])
+    assert result.exit_code == 2
+    assert str(blocker) in _one_line_error(result.output)
