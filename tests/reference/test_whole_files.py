@@ -211,3 +211,26 @@ def test_rvu_reader_still_reads_a_whole_file(cms_dir: Path) -> None:
     release = read_rvu_file(cms_dir / "pprrvu/2025_jan/PPRRVU25_JAN.csv")
     assert release.source.sha256 == (
         "c0539b47cbc042fd1b69798e6dd911219f4893bb5be793ae1d1771e7a7151a54")
+
+
+def test_parts_imported_one_after_the_other_are_joined(cms_dir: Path, data_dir: Path,
+                                                       tmp_path: Path) -> None:
+    first = tmp_path / "ccipra-v322r0-f1.txt"
+    shutil.copy(cms_dir / PTP_SAMPLE, first)
+    head = first.read_text(encoding="latin-1").splitlines()[:6]  # the official title lines
+    second = tmp_path / "ccipra-v322r0-f4.txt"
+    second.write_text("\r\n".join([*head, "97530\t97140\t\t20260701\t*\t0\tMutually exclusive "
+                                   "procedures"]) + "\r\n", encoding="latin-1")
+    assert runner.invoke(app, ["data", "import", "--partial", str(first)]).exit_code == 0
+    result = runner.invoke(app, ["data", "import", "--partial", str(second)])
+    assert result.exit_code == 0, result.output
+    assert "joined with the part(s) imported before" in result.output
+    reference = load_reference(data_dir)
+    assert reference.partial["PTP-v322r0"] == (("0001A", "0001U"), ("97530", "97530"))
+    visit = {"visit_id": "v", "date_of_service": "2026-07-15",
+             "lines": [{"code": "97530", "minutes": 15}, {"code": "97140", "minutes": 15}]}
+    checked = therabill.check(visit, reference=reference)
+    # the new part's edit (97530/97140, indicator 0) answers for column 1 = 97530
+    assert {ln.code: ln.status for ln in checked.lines}["97140"] == "denied"
+    release = next(r for r in reference.ptp if r.release_id == "PTP-v322r0")
+    assert release.source.file_name == "ccipra-v322r0-f1.txt, ccipra-v322r0-f4.txt"

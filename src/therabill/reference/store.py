@@ -254,10 +254,15 @@ def load_reference(data_dir: Path | None = None) -> ReferenceData:
     problems: list[str] = []
     _load_dir(BUNDLED_DIR, "bundled", found, partial)
     directory = data_dir if data_dir is not None else user_data_dir()
-    try:
-        _load_dir(directory, "imported", found, partial)
-    except DataDirError as error:
-        problems.append(f"{error}; the bundled data is used meanwhile")
+    for attempt in (1, 2):
+        try:
+            _load_dir(directory, "imported", found, partial)
+            break
+        except DataDirError as error:
+            # An import that finished while we read may have removed a table the old manifest
+            # named; the new manifest is whole, so read once more before calling it damaged.
+            if attempt == 2:
+                problems.append(f"{error}; the bundled data is used meanwhile")
     hint = damaged_hint(directory)
     if hint:
         problems.append(hint)

@@ -10,9 +10,10 @@ import never leaves the user's data half changed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,13 @@ from therabill.reference.completeness import Held, coverage, incomplete
 from therabill.reference.importers.common import DataFileError
 from therabill.reference.importers.ptp import merge_ptp_parts
 from therabill.reference.paths import BUNDLED_DIR, REPAIR_RESET, DataDirError
-from therabill.reference.records import GpciRelease, LocalityCrosswalk, PtpRelease
+from therabill.reference.records import (
+    GpciRelease,
+    LocalityCrosswalk,
+    MueRelease,
+    PtpRelease,
+    SourceInfo,
+)
 from therabill.reference.tables import (
     KIND_OF,
     Release,
@@ -139,9 +146,53 @@ def import_files(paths: Sequence[Path], data_dir: Path,
     return new
 
 
+def _joined_source(earlier: Release, release: Release, rows: int) -> SourceInfo:
+    digest = hashlib.sha256((earlier.source.sha256 + release.source.sha256).encode("ascii"))
+    return SourceInfo(f"{earlier.source.file_name}, {release.source.file_name}",
+                      digest.hexdigest(), rows,
+                      "parts imported one after the other; sha256 = SHA-256 of the parts' "
+                      "sha256 hex digests concatenated in import order")
+
+
+def _with_earlier_parts(data_dir: Path, item: Imported,
+                        previous: dict[tuple[str, str], dict[str, Any]]) -> Imported:
+    """A part of a PTP or MUE table joins the parts of the same release imported before; a
+    part never replaces a release held whole."""
+    release = item.release
+    entry = previous.get((KIND_OF[type(release)], release.release_id))
+    if entry is None or not item.partial or not isinstance(release, PtpRelease | MueRelease):
+        return item
+    if not entry.get("partial"):
+        raise DataFileError(release.source.file_name, f"{release.release_id} is held whole; a "
+                            "part of it would replace it (nothing was imported)")
+    earlier = read_release(data_dir, entry)
+    covers = [list(pair) for pair in entry.get("covers", [])
+              if isinstance(pair, list) and len(pair) == 2]
+
+    def covered(code: str) -> bool:
+        return any(low <= code <= high for low, high in item.covers)
+
+    if isinstance(release, PtpRelease) and isinstance(earlier, PtpRelease):
+        edits = tuple(e for e in earlier.edits if not covered(e.column_1)) + release.edits
+        joined: Release = replace(release, edits=edits,
+                                  source=_joined_source(earlier, release, len(edits)))
+    elif isinstance(release, MueRelease) and isinstance(earlier, MueRelease):
+        records = {c: r for c, r in earlier.records.items() if not covered(c)}
+        records.update(release.records)
+        joined = replace(release, records=records,
+                         source=_joined_source(earlier, release, len(records)))
+    else:
+        return item
+    union = sorted({tuple(pair) for pair in [*covers, *item.covers]})
+    return Imported(joined, f"{item.partial}; joined with the part(s) imported before",
+                    [list(pair) for pair in union])
+
+
 def _switch_in(data_dir: Path, new: list[Imported]) -> None:
     datadir.checkpoint("locked")
     previous = read_manifest(data_dir)
+    by_key = {(entry["kind"], entry["release_id"]): entry for entry in previous}
+    new[:] = [_with_earlier_parts(data_dir, item, by_key) for item in new]
     replaced = {(KIND_OF[type(item.release)], item.release.release_id) for item in new}
     kept = [entry for entry in previous if (entry["kind"], entry["release_id"]) not in replaced]
     for entry in kept:  # carried forward: they must be whole (a re-import replaces a damaged one)

@@ -178,7 +178,8 @@ def _ncci_day(reference: ReferenceData, dos: date) -> _NcciDay:
                      mue.value if mue else None,
                      mue_source(mue.value, mue.note) if mue else "", dict(releases),
                      tuple(dict.fromkeys(notes)),
-                     tuple(d.warning for d in (table, mue) if d is not None and d.warning))
+                     tuple(w for w in (table.warning if table else "",
+                                       mue.warning if mue else "") if w))
     return cache.put(dos, found)
 
 
