@@ -20,9 +20,7 @@ import time
 from datetime import date, timedelta
 from typing import Any
 
-from therabill.engine import check
-from therabill.payers.policy import load_policies
-from therabill.reference.store import default_reference
+from therabill.engine import Engine
 
 TIMED = ("97110", "97112", "97116", "97140", "97530", "97535", "97124", "97035", "97032")
 UNTIMED = ("97161", "97162", "97164", "G0283", "97012", "97150")
@@ -54,17 +52,17 @@ def generate(count: int, seed: int = 7, days: int = 90) -> list[dict[str, Any]]:
 
 def measure(count: int, days: int) -> dict[str, float]:
     """One run in this process: warm the per-day caches on 200 visits, then time them all."""
-    reference, policies = default_reference(), load_policies()
+    engine = Engine()
     visits = generate(count, days=days)
     for visit in visits[:200]:  # warm the per-day caches the way a long batch would
-        check(visit, reference=reference, policies=policies)
+        engine.check(visit)
     # A batch job streams its input; here the generated visits sit in memory, so keep the
     # garbage collector from walking them again and again (it would measure the harness).
     gc.freeze()
     started = time.perf_counter()
     lines = 0
     for visit in visits:
-        lines += len(check(visit, reference=reference, policies=policies).lines)
+        lines += len(engine.check(visit).lines)
     elapsed = time.perf_counter() - started
     return {"visits": count, "lines": lines, "seconds": elapsed, "rate": count / elapsed,
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

@@ -8,22 +8,43 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from therabill.cli_views.guide_commands import register as register_guide
+from therabill.cli_views.payer_commands import register as register_payers
 from therabill.interchange import read_visits
 from therabill.render import render_result, result_json
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+# -h as well as --help, on the app and (inherited by every command's context) on each command.
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(add_completion=False, no_args_is_help=True, context_settings=HELP_OPTIONS,
                   help="Outpatient therapy claims: units, NCCI edits, modifiers and payment, "
                        "each decision explained with its source.")
-data_app = typer.Typer(no_args_is_help=True, help="Reference data: build, list, import.")
+data_app = typer.Typer(no_args_is_help=True, context_settings=HELP_OPTIONS,
+                       help="Reference data: build, list, import.")
 app.add_typer(data_app, name="data")
 console = Console()
 errors = Console(stderr=True)
+
+
+def _show_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"therabill {package_version('therabill')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _app_options(
+    version: Annotated[bool, typer.Option(
+        "--version", "-V", is_eager=True, callback=_show_version,
+        help="Print the therabill version and exit")] = False,
+) -> None:
+    """Outpatient therapy claims: units, NCCI edits, modifiers and payment, each explained."""
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -180,22 +201,30 @@ def data_import(
 @_plain_errors
 def data_info(
     format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    hashes: Annotated[bool, typer.Option(
+        "--hashes", help="Print each source file's SHA-256 whole (the table shortens them)")
+    ] = False,
 ) -> None:
     """List the loaded releases, the dates they cover, their sources, and the parameters."""
     import warnings
 
-    from therabill.reference.info import info_json, render_info
+    from therabill.cli_views.info import render_info
+    from therabill.reference.info import info_json
     from therabill.reference.store import DataDirWarning, load_reference
 
     if format not in ("table", "json"):
         fail(f"--format must be table or json, not {format!r}")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataDirWarning)  # said below, in the listing
+        warnings.simplefilter("ignore", DataDirWarning)  # said below, after the listing
         reference = load_reference()
+    info = info_json(reference)
     if format == "json":
-        print(json.dumps(info_json(reference), indent=2))
+        print(json.dumps(info, indent=2))
     else:
-        render_info(console, reference)
+        # People read a partial table's state beside its origin ("imported (partial: …)").
+        shown = [{**row, "origin": row["origin"] + (f" ({row['partial']})" if row["partial"]
+                                                    else "")} for row in info["releases"]]
+        render_info(console, {**info, "releases": shown}, hashes)
     for problem in reference.problems:
         typer.echo(f"damaged: {problem}", err=True)
     if reference.problems:
@@ -251,15 +280,9 @@ def _plain_data_warnings() -> None:
 _plain_data_warnings()
 
 
-def _register_guide() -> None:
-    try:
-        from therabill.guide.commands import register
-    except ImportError:
-        return
-    register(app, console, fail)
-
-
-_register_guide()
+# The console is looked up when a command runs, so it can be swapped (tests, other widths).
+register_guide(app, lambda: console, fail)
+register_payers(app, console, fail)
 
 
 def main() -> None:

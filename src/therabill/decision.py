@@ -13,12 +13,14 @@ Severity = Literal["error", "warning", "info"]
 
 # Rule ids are part of the public contract: clients filter and count on them.
 RULE_IDS: frozenset[str] = frozenset({
-    "input", "data",
+    "input", "input.assumed", "data", "documentation.time",
     "units.cms_total_time", "units.cpt_per_code", "units.combine", "units.untimed",
+    "units.billed",
     "ncci.ptp", "ncci.mue",
     "modifier.discipline", "modifier.assistant", "modifier.ncci", "modifier.unknown",
     "coverage.medicare", "coverage.payer", "coverage.performer",
-    "payer.pair", "payer.unit_cap",
+    "payer.pair", "payer.unit_cap", "payer.massage", "payer.one_code", "payer.ncci",
+    "payer.units", "payer.visit_limit", "payer.unknown",
     "pricing.fee_schedule", "pricing.mppr", "pricing.charge", "pricing.deductible",
     "pricing.coinsurance", "pricing.assistant", "pricing.sequestration", "pricing.not_priced",
     "pricing.payer",

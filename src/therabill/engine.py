@@ -1,44 +1,65 @@
 """Check a visit: from documented services to claim lines, each decision explained.
 
-The engine is pure: reference data and payer policies come in already loaded, a result goes out.
-This module only sets the order, which follows CMS Pub 100-04 ch.5; each step lives in the module
-named for its rule: intake (input to work lines), rules.coverage, rules.units_step,
-rules.modifiers, rules.assistant_step (CQ/CO), rules.ncci, rules.payer_edits, then pricing
-(fee schedule, MPPR, allowed, deductible and coinsurance, CQ/CO, sequestration, KX threshold).
+``Engine`` owns the reference data, the payer policies and every cache worked out from them;
+it is pure otherwise: a visit comes in, a result goes out. A visit becomes a worksheet
+(``therabill.worksheet``) that the steps below change in order, which follows CMS Pub 100-04
+ch.5. Each step lives in the module named for its rule; a new rule is a module with one step
+function and its place in ``STEPS``.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from therabill import sources
 from therabill.decision import Decision, decide
 from therabill.intake import parse_visit, work_lines
-from therabill.memo import BoundedMemo, memo_on
-from therabill.model import CheckResult, ClaimLine, DataUsed, Totals, Visit
+from therabill.memo import BoundedMemo, Caches
+from therabill.model import MONEY_FIELDS, CheckResult, ClaimLine, ThresholdYear, Totals, Visit
 from therabill.money import ZERO
 from therabill.payers.policy import PayerPolicy, load_policies
-from therabill.pricing.engine import price_visit
+from therabill.pricing.engine import price_lines, share_lines
 from therabill.reference.parameters import DatedValue
 from therabill.reference.records import RvuRelease
 from therabill.reference.store import ReferenceData, default_reference, load_reference
-from therabill.rules import coverage
-from therabill.rules.assistant_step import assistant_modifiers
-from therabill.rules.modifiers import settle_modifiers
+from therabill.rules.assistant_step import assistant_step
+from therabill.rules.coverage import screen
+from therabill.rules.documentation import documentation_step
+from therabill.rules.modifiers import settle_step
 from therabill.rules.ncci import apply_ncci
-from therabill.rules.payer_edits import apply_denied_pairs, apply_unit_cap
-from therabill.rules.units_step import assign_units
-from therabill.rules.worklist import WorkLine
+from therabill.rules.payer_edits import denied_pairs_step
+from therabill.rules.payer_limits import limits_step, massage_step
+from therabill.rules.thresholds import apply_thresholds
+from therabill.rules.units_step import units_step
+from therabill.worksheet import Step, WorkLine, Worksheet
+
+# The order the rules run in, after intake has made the work lines.
+STEPS: tuple[Step, ...] = (
+    screen,             # rules.coverage: status, catalogue facts, performer, evaluations a day
+    massage_step,       # rules.payer_limits: the payer's published 97124 coverage
+    units_step,         # rules.units_step: the payer's unit method
+    documentation_step,  # rules.documentation: the note's time totals against the lines
+    settle_step,        # rules.modifiers: GP/GO/GN, unknown modifiers
+    assistant_step,     # rules.assistant_step: CQ/CO splits
+    apply_ncci,         # rules.ncci: PTP pairs, MUEs
+    denied_pairs_step,  # rules.payer_edits: the payer's own pairs
+    limits_step,        # rules.payer_limits: one code a day, daily caps, citations, unknowns
+    price_lines,        # pricing: unit prices, MPPR, allowed
+    apply_thresholds,   # rules.thresholds: KX and targeted review
+    share_lines,        # pricing: deductible, coinsurance, CQ/CO, sequestration
+)
 
 
 class Engine:
     """One checker: the reference data, the payer policies and the caches worked out from them.
 
-    Build one per process (or per data directory) and share it: ``check`` one visit,
-    ``check_many`` a stream of them. ``therabill.check`` uses a default engine.
+    Build one per process (or per data directory) and share it, across threads too: ``check``
+    one visit, ``check_many`` a stream of them. Every cache is bounded (``therabill.memo``) and
+    counted by ``stats()``. ``therabill.check`` uses a default engine.
     """
 
     def __init__(self, reference: ReferenceData | None = None,
@@ -51,90 +72,127 @@ class Engine:
             policies = load_policies(None if data_dir is None else data_dir / "payers")
         self.reference = reference
         self.policies = dict(policies)
+        self.caches = Caches()
 
     def check(self, visit: Visit | Mapping[str, Any]) -> CheckResult:
         """Check one visit (a dict or a ``Visit``): its claim lines and findings."""
-        return check(visit, reference=self.reference, policies=self.policies)
+        findings: list[Decision] = []
+        bad_lines: dict[int, Mapping[str, Any]]
+        parsed: Visit | None
+        if isinstance(visit, Visit):
+            parsed, bad_lines, positions = visit, {}, list(range(len(visit.lines)))
+        else:
+            parsed, bad_lines, positions = parse_visit(visit, findings)
+            if parsed is None:
+                raw = visit if isinstance(visit, Mapping) else {}
+                return CheckResult(
+                    visit_id=_text(raw.get("visit_id")) or "",
+                    patient_id=_text(raw.get("patient_id")), date_of_service=None,
+                    payer=_text(raw.get("payer")) or "medicare", unit_method=None, lines=[],
+                    totals=Totals(), findings=findings)
+        return self._check(parsed, bad_lines, positions, findings)
 
     def check_many(self, visits: Iterable[Visit | Mapping[str, Any]]) -> Iterator[CheckResult]:
         """Check visits one after another, yielding each result as soon as it is ready (in
-        input order, holding none of them)."""
-        for visit in visits:
-            yield self.check(visit)
+        input order, holding none of them). A visit id seen before in the same stream gets a
+        finding; only the ids are kept for that (a few dozen bytes a visit)."""
+        seen: dict[str, int] = {}
+        for number, visit in enumerate(visits):
+            result = self.check(visit)
+            if result.visit_id:
+                first = seen.setdefault(result.visit_id, number)
+                if first != number:
+                    result.findings.append(decide(
+                        "input", f"visit_id {result.visit_id!r} was already used by visit "
+                        f"{first + 1} of this input: both are checked, but a claim system "
+                        "would take one for the other", "therabill visit format", "warning"))
+            yield result
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Entries and limit of every cache, by name."""
+        return self.caches.stats()
+
+    def clear_caches(self) -> None:
+        self.caches.clear()
+
+    def _check(self, visit: Visit, bad_lines: dict[int, Mapping[str, Any]],
+               positions: list[int], findings: list[Decision]) -> CheckResult:
+        policy = self.policies.get(visit.payer)
+        if policy is None:
+            findings.append(decide("input", f"payer: no policy named {visit.payer!r}; known: "
+                                   f"{', '.join(sorted(self.policies))}",
+                                   "therabill payer policies", "error"))
+            return _result(visit, None, [], findings, bad_lines, None)
+        reference = self.reference
+        _state_assumptions(visit, policy, findings)
+        if not visit.lines and not bad_lines:
+            findings.append(decide("input", "the visit has no lines: nothing to bill",
+                                   "therabill visit format", "warning"))
+        sheet = Worksheet(visit, policy, reference, self.caches, positions, findings)
+        rvu_release, rvu_label, sheet.de_minimis = _day_facts(
+            reference, sheet.dos, self.caches.memo("engine.days"))
+        if rvu_release is None:
+            findings.append(decide(
+                "data", f"no fee schedule (RVU) data is loaded for {sheet.dos}: releases held "
+                f"cover {_years(reference)}; import the CMS RVU file for that year with "
+                "`therabill data import`", "therabill reference data", "error"))
+        else:
+            sheet.data.releases["rvu"] = rvu_label
+        sheet.rvu_release = rvu_release
+        sheet.lines = work_lines(visit, positions, rvu_release, reference, findings)
+        for step in STEPS:
+            step(sheet)
+        result = _result(visit, policy, sheet.lines, findings, bad_lines, sheet.threshold_after)
+        result.data = sheet.data
+        return result
+
+
+_DEFAULT: list[Engine] = []  # the default engine, made on first use (one slot, never grown)
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_engine() -> Engine:
+    """The engine ``therabill.check`` uses: bundled data plus the user's imports."""
+    if not _DEFAULT:
+        with _DEFAULT_LOCK:
+            if not _DEFAULT:
+                _DEFAULT.append(Engine())
+    return _DEFAULT[0]
 
 
 def check(visit: Visit | Mapping[str, Any], *, reference: ReferenceData | None = None,
           policies: Mapping[str, PayerPolicy] | None = None) -> CheckResult:
-    """Check one visit (a dict or a ``Visit``) and return its claim lines and findings."""
-    reference = reference if reference is not None else default_reference()
-    policies = policies if policies is not None else load_policies()
-    findings: list[Decision] = []
-    parsed: Visit | None
-    bad_lines: dict[int, Mapping[str, Any]]
-    if isinstance(visit, Visit):
-        parsed, bad_lines, positions = visit, {}, list(range(len(visit.lines)))
-    else:
-        parsed, bad_lines, positions = parse_visit(visit, findings)
-        if parsed is None:
-            raw = visit if isinstance(visit, Mapping) else {}
-            return CheckResult(
-                visit_id=str(raw.get("visit_id", "")), patient_id=_text(raw.get("patient_id")),
-                date_of_service=None,
-                payer=str(raw.get("payer", "medicare")), unit_method=None, lines=[],
-                totals=Totals(), findings=findings, data=DataUsed())
-    return _check(parsed, bad_lines, positions, findings, reference, policies)
+    """Check one visit with the default engine, or with an engine over the reference data and
+    policies given (built for this call: keep an ``Engine`` to check many)."""
+    if reference is None and policies is None:
+        return default_engine().check(visit)
+    return Engine(reference, policies).check(visit)
 
 
-def _check(visit: Visit, bad_lines: dict[int, Mapping[str, Any]], positions: list[int],
-           findings: list[Decision],
-           reference: ReferenceData, policies: Mapping[str, PayerPolicy]) -> CheckResult:
-    dos = visit.date_of_service
-    data = DataUsed(releases={}, parameters={}, notes=[])
-    policy = policies.get(visit.payer)
-    if policy is None:
-        findings.append(decide("input", f"payer: no policy named {visit.payer!r}; known: "
-                               f"{', '.join(sorted(policies))}", "therabill payer policies",
-                               "error"))
-        return _result(visit, None, [], findings, data, bad_lines)
-    rvu_release, rvu_label, de_minimis = _day_facts(reference, dos)
-    if rvu_release is None:
-        findings.append(decide(
-            "data", f"no fee schedule (RVU) data is loaded for {dos}: releases held cover "
-            f"{_years(reference)}; import the CMS RVU file for that year with "
-            "`therabill data import`", "therabill reference data", "error"))
-    else:
-        data.releases["rvu"] = rvu_label
-    lines = work_lines(visit, positions, rvu_release, reference, findings)
-    unit_values = coverage.screen(lines, policy, findings)
-    findings.extend(assign_units(lines, policy.unit_method, policy.pool_disciplines, unit_values))
-    for line in lines:
-        if line.billable and line.units == 0:
-            line.stop("not_billable", "units." + policy.unit_method,
-                      f"{line.code}: {line.minutes} minutes earn no unit on this day; document "
-                      "the service, do not bill it", sources.CPM5_20_2, "info")
-    claim_lines: list[WorkLine] = []
-    for line in lines:
-        # a line denied while screening (an evaluation) still goes on the claim: settle it too
-        findings.extend(settle_modifiers(line, policy.discipline_modifiers))
-        claim_lines.extend(assistant_modifiers(line, policy, de_minimis, findings))
-    apply_ncci(claim_lines, policy, dos, reference, findings, data)
-    findings.extend(apply_denied_pairs(claim_lines, policy))
-    if policy.unit_cap is not None:
-        findings.extend(apply_unit_cap(claim_lines, policy.unit_cap, unit_values))
-    price_visit(visit, claim_lines, policy, reference, findings, data)
-    return _result(visit, policy, claim_lines, findings, data, bad_lines)
+def _state_assumptions(visit: Visit, policy: PayerPolicy, findings: list[Decision]) -> None:
+    """What the engine takes for granted when the visit leaves it out, said once."""
+    assumed = []
+    if visit.deductible_remaining is None and policy.pricing.deductible:
+        assumed.append("no deductible_remaining given, so the Part B deductible is taken as "
+                       "already met this year")
+    if visit.ytd_threshold_amount is None and policy.kx_threshold:
+        assumed.append("no ytd_threshold_amount given, so no therapy spending is counted "
+                       "before this visit toward the KX threshold")
+    if assumed:
+        findings.append(decide("input.assumed", "; ".join(assumed) + " (give them on the "
+                               "visit, or keep the patient's year in the ledger)",
+                               "therabill visit format", "info"))
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _day_facts(reference: ReferenceData, dos: date
+def _day_facts(reference: ReferenceData, dos: date,
+               cache: BoundedMemo[tuple[RvuRelease | None, str, DatedValue | None]]
                ) -> tuple[RvuRelease | None, str, DatedValue | None]:
     """The RVU release in force on a date (and how results name it) and the assistant de
     minimis share, looked up once a date (a claims file repeats its dates)."""
-    cache: BoundedMemo[tuple[RvuRelease | None, str, DatedValue | None]] = memo_on(
-        reference, "_day_facts")
     found = cache.get(dos)
     if found is None:
         release = reference.rvu_release(dos)
@@ -151,50 +209,43 @@ def _years(reference: ReferenceData) -> str:
 
 
 def _result(visit: Visit, policy: PayerPolicy | None, lines: list[WorkLine],
-            findings: list[Decision], data: DataUsed,
-            bad_lines: dict[int, Mapping[str, Any]]) -> CheckResult:
+            findings: list[Decision], bad_lines: dict[int, Mapping[str, Any]],
+            threshold_after: dict[str, Decimal] | None) -> CheckResult:
     claim_lines = [_claim_line(line) for line in lines]
     for index, raw in sorted(bad_lines.items()) if bad_lines else ():
         claim_lines.append(ClaimLine(
             code=str(raw.get("code", "")), units=0, modifiers=[], status="invalid",
-            discipline=None, minutes=None, assistant_minutes=0, charge=None,
-            fee_schedule_amount=None, allowed=None, payer_paid=None, patient_owes=None,
-            reductions=None,
             steps=[decide("input", f"lines.{index} could not be read; see the findings",
                           "therabill visit format", "error")]))
-    # Positional, in CheckResult's field order (visit_id, patient_id, date_of_service, payer,
-    # unit_method, lines, totals, findings, data): the cheapest call from compiled code.
-    return CheckResult(visit.visit_id, visit.patient_id, visit.date_of_service, visit.payer,
-                       policy.unit_method if policy else None, claim_lines, _totals(lines),
-                       findings, data)
+    year = (ThresholdYear(threshold_after["pt_slp"], threshold_after["ot"])
+            if threshold_after is not None else None)
+    return CheckResult(visit_id=visit.visit_id, patient_id=visit.patient_id,
+                       date_of_service=visit.date_of_service, payer=visit.payer,
+                       unit_method=policy.unit_method if policy else None, lines=claim_lines,
+                       totals=_totals(lines), findings=findings, threshold_to_date=year)
 
 
 def _totals(lines: list[WorkLine]) -> Totals:
-    """Payable units and money totals to the cent; a line without an amount adds nothing, and
-    a visit with no priced line has no money totals at all. (Lines that could not be read are
-    neither payable nor priced, so the work lines give the same totals as the claim lines.)"""
-    units = 0
-    allowed = payer_paid = patient_owes = ZERO
-    priced = False
-    for line in lines:
-        if line.status == "payable":
-            units += line.units
-        if line.allowed is None:
-            continue
-        priced = True
-        allowed += line.allowed
-        if line.payer_paid is not None:
-            payer_paid += line.payer_paid
-        if line.patient_owes is not None:
-            patient_owes += line.patient_owes
-    if not priced:
-        return Totals(units)
-    return Totals(units, allowed, payer_paid, patient_owes)
+    """Payable units and each money field added up to the cent; a line without an amount adds
+    nothing, and a visit with no priced line has no money totals at all. (Lines that could not
+    be read are neither payable nor priced, so the work lines give the same totals as the claim
+    lines.)"""
+    totals = Totals(sum(line.units for line in lines if line.status == "payable"))
+    for name in MONEY_FIELDS:
+        values = [value for line in lines if (value := getattr(line, name)) is not None]
+        if values:
+            setattr(totals, name, sum(values, ZERO))
+    return totals
 
 
 def _claim_line(line: WorkLine) -> ClaimLine:
-    # Positional, in ClaimLine's field order: the cheapest call from compiled code.
-    return ClaimLine(line.code, line.units, line.modifiers, line.status, line.discipline,
-                     line.minutes, line.assistant_minutes, line.charge, line.fee_schedule_amount,
-                     line.allowed, line.payer_paid, line.patient_owes, line.reductions,
-                     line.steps)
+    return ClaimLine(
+        code=line.code, units=line.units, modifiers=line.modifiers, status=line.status,
+        discipline=line.discipline, minutes=line.minutes,
+        assistant_minutes=line.assistant_minutes, charge=line.charge,
+        fee_schedule_amount=line.fee_schedule_amount, mppr_reduction=line.mppr_reduction,
+        charge_reduction=line.charge_reduction, allowed=line.allowed,
+        deductible=line.deductible, coinsurance=line.coinsurance,
+        assistant_reduction=line.assistant_reduction, sequestration=line.sequestration,
+        payer_paid=line.payer_paid, patient_owes=line.patient_owes,
+        reductions=line.reductions, threshold_amount=line.threshold_amount, steps=line.steps)

@@ -20,7 +20,8 @@ from therabill.model import LINE_ADAPTER, VISIT_ADAPTER, Visit
 from therabill.reference.records import RvuRelease
 from therabill.reference.store import ReferenceData
 from therabill.rules.modifiers import line_discipline
-from therabill.rules.worklist import NO_MINUTES_BASES, WorkLine
+from therabill.vocabulary import NO_MINUTES_BASES
+from therabill.worksheet import WorkLine
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -108,10 +109,9 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
         # Entered modifiers without repeats, in order (most lines have none).
         line = WorkLine(code, default_discipline, entered.minutes, entered.assistant_minutes,
                         list(dict.fromkeys(modifiers)) if modifiers else [], entered.charge,
-                        entered.performed_by, info, rvu, (index,))
-        fixed = info.disciplines if line.evaluation and info is not None else None
-        discipline = line.discipline = line_discipline(modifiers, entered.discipline,
-                                                       default_discipline, fixed)
+                        entered.performed_by, info, rvu, (index,),
+                        billed_units=entered.units)
+        discipline = line.discipline = line_discipline(entered.discipline, default_discipline)
         problem = _line_problem(line, reference)
         if problem:
             findings.append(line.stop("invalid", "input", f"lines.{index}.{problem}",
@@ -120,7 +120,15 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
             continue
         key = (code, discipline)
         if key in combined:
-            _merge(combined[key], line)
+            if line.basis in NO_MINUTES_BASES:
+                # An untimed service billed twice is two services, not one: each line keeps
+                # its unit, and the evaluation-a-day rule and the MUE decide about them.
+                line.note("units.untimed", f"{code} is billed on more than one line; each "
+                          "line is a service of its own (one unit), checked by the day's "
+                          "edits", sources.CPM5_20_2, "warning")
+                combined[(f"#{index}", discipline)] = line
+            else:
+                _merge(combined[key], line)
         else:
             combined[key] = line
     return list(combined.values())
@@ -130,8 +138,10 @@ def _line_problem(line: WorkLine, reference: ReferenceData) -> str:
     """What makes a line unusable, as "field: why" (the line still holds what was entered)."""
     if line.info is None and line.rvu is None and line.code not in reference.known_codes:
         return f"code: {line.code} is not a code therabill knows (therapy codes only)"
-    if line.basis not in NO_MINUTES_BASES and line.minutes is None:
-        return f"minutes: {line.code} is a timed code; its minutes are required"
+    if line.basis not in NO_MINUTES_BASES and line.minutes is None \
+            and line.billed_units is None:
+        return (f"minutes: {line.code} is a timed code; its minutes are required (or, where "
+                "no minutes were documented, the units billed)")
     if line.minutes is not None and line.assistant_minutes > line.minutes:
         return (f"assistant_minutes: {line.assistant_minutes} assistant minutes exceed the "
                 f"{line.minutes} minutes of the service")
@@ -139,6 +149,8 @@ def _line_problem(line: WorkLine, reference: ReferenceData) -> str:
 
 
 def _merge(into: WorkLine, other: WorkLine) -> None:
+    if into.billed_units is not None or other.billed_units is not None:
+        into.billed_units = (into.billed_units or 0) + (other.billed_units or 0)
     if into.minutes is not None or other.minutes is not None:
         into.minutes = (into.minutes or 0) + (other.minutes or 0)
     into.assistant_minutes += other.assistant_minutes

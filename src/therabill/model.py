@@ -23,9 +23,9 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from therabill.decision import Decision
 from therabill.money import whole_cents
+from therabill.vocabulary import Discipline, Performer
 
-Discipline = Literal["PT", "OT", "SLP"]
-PerformedBy = Literal["therapist", "massage_therapist", "aide", "athletic_trainer", "physician"]
+PerformedBy = Performer
 ClaimType = Literal["professional", "institutional"]
 ProviderType = Literal[
     "private_practice", "physician_office", "hospital_outpatient", "snf", "rehab_agency", "corf",
@@ -67,6 +67,9 @@ class VisitLine:
     code: HcpcsCode
     minutes: int | None = Field(default=None, ge=0, le=24 * 60)
     assistant_minutes: int = Field(default=0, ge=0, le=24 * 60)
+    # Units as billed, for claims that carry no minutes (an 837P): used only when minutes are
+    # absent, and then the 8-minute rule cannot be checked.
+    units: int | None = Field(default=None, ge=1, le=999)
     discipline: Discipline | None = None
     modifiers: tuple[Modifier, ...] = ()
     charge: Amount | None = None
@@ -89,8 +92,14 @@ class Visit:
     provider_type: ProviderType = "private_practice"
     discipline: Discipline = "PT"
     qualifying_apm: bool = False
-    deductible_remaining: Amount = Decimal(0)
-    ytd_threshold_amount: ThresholdToDate = ThresholdToDate()
+    # Not given: the deductible is taken as met and no earlier spending is counted, and the
+    # result says so (an ``input.assumed`` finding).
+    deductible_remaining: Amount | None = None
+    ytd_threshold_amount: ThresholdToDate | None = None
+    # What the note documents (CMS Pub 100-02 ch.15 §220.3): checked against the lines.
+    documented_timed_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    documented_total_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    documented_untimed_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
     lines: tuple[VisitLine, ...] = ()
 
 
@@ -107,7 +116,15 @@ DecisionField = Annotated[Decision, PlainSerializer(lambda d: d._asdict(), retur
 
 @dataclass(slots=True)
 class ClaimLine:
-    """A line as it should be submitted, with the decisions that produced it."""
+    """A line as it should be submitted, with the decisions that produced it.
+
+    Its money (None when the line is not priced; zero when it is not paid) adds up two ways:
+    ``fee_schedule_amount × units − mppr_reduction − charge_reduction = allowed`` and
+    ``allowed = deductible + coinsurance + payer_paid + assistant_reduction + sequestration``,
+    with ``patient_owes = deductible + coinsurance`` and ``reductions = assistant_reduction +
+    sequestration``. ``threshold_amount`` is what the line adds toward the year's therapy
+    threshold of its discipline group (PT and SLP together, OT apart), for payers that keep one.
+    """
 
     code: str
     units: int
@@ -117,20 +134,51 @@ class ClaimLine:
     minutes: int | None = None
     assistant_minutes: int = 0
     charge: Decimal | None = None
-    fee_schedule_amount: Decimal | None = None
+    fee_schedule_amount: Decimal | None = None  # per unit, in full
+    mppr_reduction: Decimal | None = None
+    charge_reduction: Decimal | None = None  # the charge was lower than the fee
     allowed: Decimal | None = None
+    deductible: Decimal | None = None
+    coinsurance: Decimal | None = None
+    assistant_reduction: Decimal | None = None  # CQ/CO, taken from the payer's share
+    sequestration: Decimal | None = None  # taken from the payer's share
     payer_paid: Decimal | None = None
     patient_owes: Decimal | None = None
-    reductions: Decimal | None = None  # CQ/CO and sequestration, taken from the payer's share
+    reductions: Decimal | None = None  # assistant_reduction + sequestration
+    threshold_amount: Decimal | None = None
     steps: list[DecisionField] = field(default_factory=list)
+
+
+# The money fields a claim line and the visit totals share, in order.
+MONEY_FIELDS = ("mppr_reduction", "charge_reduction", "allowed", "deductible", "coinsurance",
+                "assistant_reduction", "sequestration", "payer_paid", "patient_owes",
+                "reductions", "threshold_amount")
 
 
 @dataclass(slots=True)
 class Totals:
+    """The visit's payable units and its lines' money added up (None: no line was priced)."""
+
     units: int = 0
+    mppr_reduction: Decimal | None = None
+    charge_reduction: Decimal | None = None
     allowed: Decimal | None = None
+    deductible: Decimal | None = None
+    coinsurance: Decimal | None = None
+    assistant_reduction: Decimal | None = None
+    sequestration: Decimal | None = None
     payer_paid: Decimal | None = None
     patient_owes: Decimal | None = None
+    reductions: Decimal | None = None
+    threshold_amount: Decimal | None = None
+
+
+@dataclass(slots=True)
+class ThresholdYear:
+    """The year's therapy threshold amounts after this visit (PT and SLP together, OT)."""
+
+    pt_slp: Decimal
+    ot: Decimal
 
 
 @dataclass(slots=True)
@@ -153,6 +201,7 @@ class CheckResult:
     totals: Totals = field(default_factory=Totals)
     findings: list[DecisionField] = field(default_factory=list)
     data: DataUsed = field(default_factory=DataUsed)
+    threshold_to_date: ThresholdYear | None = None
 
 
 RESULT_ADAPTER: TypeAdapter[CheckResult] = TypeAdapter(CheckResult)

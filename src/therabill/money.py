@@ -43,3 +43,8 @@ def whole_cents(amount: Decimal) -> Decimal:
     if not whole:
         raise ValueError(f"{amount} has more than two decimal places; amounts are in whole cents")
     return amount
+
+
+def usd_signed(amount: Decimal) -> str:
+    """A difference in dollars with its sign in front: +$5.17, -$2.59 (zero as +$0.00)."""
+    return f"{'-' if amount < 0 else '+'}{usd(abs(amount))}"

@@ -94,16 +94,17 @@ def test_evaluation_with_assistant_minutes_is_denied() -> None:
                                                    discipline="OT")], {}),
         ([ln("92507", 30, assistant_minutes=20, modifiers=["CQ"])], {"discipline": "SLP"}),
         ([ln("97110", 30, modifiers=["CO"])], {}),
-        ([ln("97530", 30, modifiers=["GO", "CQ"], assistant_minutes=30)], {}),
+        ([ln("97530", 30, modifiers=["GO", "CQ"], assistant_minutes=30, discipline="OT")], {}),
         ([ln("97110", 30, modifiers=["CQ"], assistant_minutes=30)], {"dos": "2019-06-03"}),
-        ([ln("97110", 30, modifiers=["GO", "CQ"], discipline="PT", assistant_minutes=15)], {}),
+        ([ln("97110", 30, modifiers=["GP", "CO"], discipline="PT", assistant_minutes=15)], {}),
         ([ln("97150", 45, assistant_minutes=30), ln("97110", 20, modifiers=["XU"])], {}),
         ([ln("97110", 36, assistant_minutes=23)], {"payer": "commercial-mppr"}),
         ([ln("97110", 100, assistant_minutes=50)], {}),  # denied by MUE, still on the claim
         # evaluations denied while screening still go on the claim with settled modifiers
         ([ln("97161"), ln("97162", modifiers=["CO"])], {}),
-        ([ln("92521", 27, assistant_minutes=18, modifiers=["GP", "GN", "CO"])], {}),
-        ([ln("97165", 40, assistant_minutes=10, modifiers=["CQ"])], {"payer": "commercial-cpt"}),
+        ([ln("92521", 27, assistant_minutes=18, modifiers=["GN", "CO"], discipline="SLP")], {}),
+        ([ln("97165", 40, assistant_minutes=10, modifiers=["CQ"], discipline="OT")],
+         {"payer": "commercial-cpt"}),
     ],
 )
 def test_cq_only_with_gp_and_co_only_with_go(lines: list[dict[str, Any]],

@@ -96,13 +96,13 @@ def test_second_pt_evaluation_the_same_day_is_denied() -> None:
 
 
 def test_denied_evaluation_still_gets_its_discipline_modifier() -> None:
-    result = check(ln("97161"), ln("97162", modifiers=["GO"]))
+    result = check(ln("97161"), ln("97162"))
     second = one(result, "97162")
     assert (second.status, second.modifiers) == ("denied", ["GP"])
 
 
 def test_pt_and_ot_evaluations_the_same_day_are_both_payable() -> None:
-    result = check(ln("97161"), ln("97165"))
+    result = check(ln("97161"), ln("97165", discipline="OT"))
     pt, ot = one(result, "97161"), one(result, "97165")
     assert (pt.status, pt.modifiers) == ("payable", ["GP"])
     assert (ot.status, ot.modifiers) == ("payable", ["GO"])
@@ -116,18 +116,32 @@ def test_slp_evaluation_with_its_add_on_is_one_evaluation() -> None:
 
 
 def test_pt_evaluation_billed_under_ot_is_invalid() -> None:
-    result = check(ln("97161", discipline="OT"), ln("97165"))
+    result = check(ln("97161", discipline="OT"), ln("97165"), discipline="OT")
     wrong = one(result, "97161")
     assert (wrong.status, wrong.units) == ("invalid", 0)
-    assert has_words(step(wrong, "modifier.discipline").message, "evaluation of the PT",
-                     "cannot be billed under OT")
+    refused = step(wrong, "modifier.discipline")
+    assert refused.severity == "error"
+    assert has_words(refused.message, "evaluation of the PT", "cannot be billed under OT",
+                     "97165, 97166, 97167, 97168")  # the codes that would fit
     assert one(result, "97165").status == "payable"  # not taken for a second OT evaluation
 
 
-def test_slp_evaluation_in_a_pt_visit_keeps_its_discipline() -> None:
+def test_pt_evaluation_in_an_ot_visit_is_not_switched_to_gp() -> None:
+    result = check(ln("97162"), discipline="OT")
+    line = one(result, "97162")
+    assert (line.status, line.discipline, line.allowed) == ("invalid", "OT", 0)
+    assert "GP" not in line.modifiers
+    assert finding(result, "modifier.discipline").severity == "error"
+
+
+def test_slp_evaluation_needs_the_slp_plan_of_care() -> None:
     result = check(ln("92521"))  # visit discipline defaults to PT
     line = one(result, "92521")
-    assert (line.status, line.modifiers, line.discipline) == ("payable", ["GN"], "SLP")
+    assert line.status == "invalid"
+    assert has_words(step(line, "modifier.discipline").message, "92521",
+                     "cannot be billed under PT", "97161")
+    slp = check(ln("92521"), discipline="SLP")
+    assert (one(slp, "92521").status, one(slp, "92521").modifiers) == ("payable", ["GN"])
 
 
 # --- discipline modifiers -------------------------------------------------------------------------
@@ -149,19 +163,40 @@ def test_gp_kept_quietly_when_present() -> None:
     assert not findings(result, "modifier.discipline")
 
 
-def test_go_on_a_pt_line_is_replaced() -> None:
-    result = check(ln("97110", 20, modifiers=["GO", "59"], discipline="PT"))
+def test_go_on_a_pt_line_is_an_error_not_a_correction() -> None:
+    result = check(ln("97110", 20, modifiers=["GO", "59"], discipline="PT"),
+                   ln("97140", 15))
     line = one(result, "97110")
-    assert line.modifiers == ["GP", "59"]
-    replaced = step(line, "modifier.discipline")
-    assert replaced.severity == "warning"
-    assert has_words(replaced.message, "GO replaced by GP")
+    assert (line.status, line.units, line.modifiers) == ("invalid", 0, ["GO", "59"])
+    refused = step(line, "modifier.discipline")
+    assert refused.severity == "error"
+    assert has_words(refused.message, "GO", "OT plan of care", "PT plan of care", "GP")
+    errors = [f for f in findings(result, "modifier.discipline") if f.severity == "error"]
+    assert [f.codes for f in errors] == [("97110",)]
+    assert one(result, "97140").status == "payable"  # the rest of the visit is still checked
 
 
-def test_go_without_a_line_discipline_puts_the_line_under_ot() -> None:
-    result = check(ln("97110", 20, modifiers=["GO"]))
+def test_go_on_a_line_of_a_pt_visit_does_not_move_it_to_ot() -> None:
+    result = check(ln("97110", 20, modifiers=["GO"]))  # the visit's discipline: PT
     line = one(result, "97110")
-    assert (line.modifiers, line.discipline) == (["GO"], "OT")
+    assert (line.status, line.discipline) == ("invalid", "PT")
+    assert result.totals.allowed is None or result.totals.allowed == 0
+
+
+def test_two_discipline_modifiers_on_one_line_are_an_error() -> None:
+    result = check(ln("97110", 20, modifiers=["GO", "GP"]))
+    line = one(result, "97110")
+    assert line.status == "invalid"
+    assert has_words(step(line, "modifier.discipline").message, "GO and GP",
+                     "one discipline modifier")
+
+
+def test_co_on_a_pt_line_is_only_completed() -> None:
+    # Corrections that only complete the claim stay warnings: CO becomes CQ on a PT line.
+    result = check(ln("97110", 30, modifiers=["CO"], assistant_minutes=30))
+    line = one(result, "97110")
+    assert line.status == "payable"
+    assert "CO" not in line.modifiers and "GP" in line.modifiers
 
 
 @pytest.mark.parametrize(("code", "discipline", "modifier"),
@@ -179,3 +214,24 @@ def test_unknown_modifier_is_flagged() -> None:
     assert flagged.severity == "warning"
     assert has_words(flagged.message, "ZZ", "not a modifier")
     assert finding(result, "modifier.unknown").codes == ("97110",)
+
+
+# --- every billed service accounted for ---------------------------------------------------------
+
+
+def test_two_evaluations_the_same_day_stay_two_lines() -> None:
+    result = check(ln("97161"), ln("97161"))
+    lines = [line for line in result.lines if line.code == "97161"]
+    assert [(line.status, line.units) for line in lines] == [("payable", 1), ("denied", 1)]
+    assert has_words(step(lines[1], "coverage.medicare").message, "only one PT evaluation")
+    assert any(s.rule == "units.untimed" and s.severity == "warning" for s in lines[1].steps)
+
+
+def test_an_untimed_code_billed_twice_meets_its_mue() -> None:
+    result = check(ln("97012"), ln("97012"), ln("97110", 20))
+    traction = [line for line in result.lines if line.code == "97012"]
+    assert len(traction) == 2
+    assert all(line.status == "denied" for line in traction)  # MUE 1 a day, MAI 3
+    denials = findings(result, "ncci.mue")
+    assert len(denials) == 2  # one a line
+    assert all(has_words(f.message, "2 units of 97012", "MUE of 1") for f in denials)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from therabill.cli_views.plot import plot_history
 from therabill.guide.facts import GuideError
 from therabill.guide.history import History, code_history
-from therabill.guide.plot import plot_history
 from therabill.reference.store import ReferenceData, default_reference
 
 # (label, RVU release, CF, 97124 W/PE/MP and $, 97140 W/PE/MP and $): /work/shared/cms/PROVENANCE.md

@@ -23,7 +23,9 @@ PAYERS = ("medicare", "commercial-cpt", "commercial-mppr")
 LOCALITIES = ("national", "01182-18", "13282-99", "05102-00", "02102-01")
 TIMED = ("97110", "97112", "97116", "97140", "97530", "97535", "97035", "97032", "97113",
          "97124", "97750", "97760", "97542", "97533")
-MONEY_FIELDS = ("fee_schedule_amount", "allowed", "payer_paid", "patient_owes", "reductions")
+MONEY_FIELDS = ("fee_schedule_amount", "mppr_reduction", "charge_reduction", "allowed",
+                "deductible", "coinsurance", "assistant_reduction", "sequestration",
+                "payer_paid", "patient_owes", "reductions", "threshold_amount")
 SHARE_FIELDS = ("allowed", "payer_paid", "patient_owes", "reductions")
 ZERO = Decimal("0.00")
 
@@ -76,6 +78,15 @@ def _check_lines(result: CheckResult) -> None:
         if line.allowed is None:
             continue
         assert line.allowed == line.payer_paid + line.patient_owes + line.reductions, where
+        # each part is a field of its own, and the parts add up exactly
+        assert line.patient_owes == line.deductible + line.coinsurance, where
+        assert line.reductions == line.assistant_reduction + line.sequestration, where
+        assert line.allowed == (line.deductible + line.coinsurance + line.payer_paid
+                                + line.assistant_reduction + line.sequestration), where
+        if line.status == "payable" and line.fee_schedule_amount is not None:
+            assert (line.fee_schedule_amount * line.units - line.mppr_reduction
+                    - line.charge_reduction) == line.allowed, where
+            assert line.mppr_reduction >= ZERO and line.charge_reduction >= ZERO, where
         assert ZERO <= line.payer_paid <= line.allowed, where
         assert line.patient_owes >= ZERO and line.reductions >= ZERO, where
         if line.status != "payable":
@@ -91,13 +102,21 @@ def _check_totals(result: CheckResult) -> None:
     totals = result.totals
     assert totals.units == sum(ln.units for ln in result.lines if ln.status == "payable")
     priced = [ln for ln in result.lines if ln.allowed is not None]
-    for field in ("allowed", "payer_paid", "patient_owes"):
+    for field in ("allowed", "payer_paid", "patient_owes", "deductible", "coinsurance",
+                  "mppr_reduction", "assistant_reduction", "sequestration", "reductions"):
         total = getattr(totals, field)
         if not priced:
             assert total is None, field
             continue
         assert _whole_cents(total), (field, total)
         assert total == sum((getattr(ln, field) for ln in priced), ZERO), field
+    # the year's threshold amounts after the visit: what came in plus what the lines added
+    if result.threshold_to_date is not None and totals.threshold_amount is not None:
+        before = result.threshold_to_date.pt_slp + result.threshold_to_date.ot
+        assert totals.threshold_amount == sum(
+            (ln.threshold_amount for ln in result.lines if ln.threshold_amount is not None),
+            ZERO)
+        assert before >= totals.threshold_amount
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -341,7 +341,7 @@ def test_kx_threshold_crossing_line_without_kx_is_denied() -> None:
     assert money(crossing)[1:] == (D("0.00"),) * 4
     kx = [f for f in result.findings if f.rule == "threshold.kx"]
     assert [(f.severity, f.codes) for f in kx] == [("error", ("97530",))]
-    assert "reaches $2,449.00" in kx[0].message and "$2410" in kx[0].message
+    assert "reaches $2,449.00" in kx[0].message and "$2,410.00" in kx[0].message
     assert result.totals.allowed == D("23.69")
 
 
@@ -486,5 +486,5 @@ def test_cli_explain_prints_the_arithmetic(tmp_path: Path) -> None:
                  "2unit(s)at$23.69",
                  "Medicarepays80%of$47.38=$37.90;thepatientowes$9.48coinsurance",
                  "sequestrationtakes$0.76(2%)",
-                 "allowed47.38=payer37.14+patient9.48+reductions0.76"):
+                 "allowed$47.38=payer$37.14+patient$9.48+reductions$0.76"):
         assert text in flat, text

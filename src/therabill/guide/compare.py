@@ -37,7 +37,9 @@ from therabill.guide.facts import (
     rvu_entry,
     rvu_release_for,
 )
+from therabill.money import usd, usd_signed
 from therabill.payers.policy import PayerPolicy
+from therabill.payers.published import ncci_basis
 from therabill.reference.store import ReferenceData
 
 COMPONENT_WORDS = {"work": "work", "pe": "practice expense", "mp": "malpractice"}
@@ -99,7 +101,7 @@ class Comparison(Model):
 
 
 def signed(amount: Decimal) -> str:
-    return f"{'-' if amount < 0 else '+'}${abs(amount):.2f}"
+    return usd_signed(amount)
 
 
 def difference(first: str, second: str, a: Price, b: Price) -> Difference | None:
@@ -114,7 +116,7 @@ def difference(first: str, second: str, a: Price, b: Price) -> Difference | None
     dollars = a.full - b.full
     percent = (dollars / b.full * HUNDRED).quantize(Decimal("0.1")) if b.full else Decimal(0)
     more = "more" if dollars >= 0 else "less"
-    text = (f"{first} pays ${abs(dollars):.2f} ({abs(percent)}%) {more} than {second} a unit "
+    text = (f"{first} pays {usd(abs(dollars))} ({abs(percent)}%) {more} than {second} a unit "
             f"({a.place.name}); the largest gap is {COMPONENT_WORDS[driver.component]}: "
             f"{signed(driver.difference)} after GPCI × CF")
     return Difference(place=a.place.locality, first=first, second=second, first_amount=a.full,
@@ -127,7 +129,7 @@ def together(first: str, second: str, day: date, policy: PayerPolicy,
     """May both codes be paid for one patient and day by this payer?"""
     edits: list[PairEdit] = []
     ptp_source = ""
-    if policy.ncci:
+    if policy.ncci_on(day):
         dated = reference.edit_table(day)
         if dated is not None:
             table = dated.value
@@ -169,11 +171,15 @@ def together(first: str, second: str, day: date, policy: PayerPolicy,
         verdict = "yes"
         text = ("Yes: no NCCI edit or payer pair in force for this pair on this date; two "
                 "therapy services still cannot claim the same minutes (NCCI-XI §P)"
-                if policy.ncci else
+                if policy.ncci_on(day) else
                 f"Yes as far as {policy.name}'s file goes: it does not apply NCCI edits and has "
                 "no pair rule for these codes")
+    basis = ncci_basis(policy, day)  # the payer's own word on NCCI, when it has published it
+    if basis is not None:
+        text += f" ({basis[0]})"
     source = "; ".join(filter(None, [ptp_source, *(p.source for p in payer_pairs),
-                                     sources.NCCI_XI_P if verdict == "yes" else ""]))
+                                     sources.NCCI_XI_P if verdict == "yes" else "",
+                                     basis[1] if basis else ""]))
     return Together(codes=(first, second), verdict=verdict, edits=edits,
                     payer_pairs=payer_pairs, text=text, source=source or f"payer {policy.id}")
 

@@ -32,6 +32,7 @@ from therabill.guide.facts import (
     rvu_release_for,
 )
 from therabill.payers.policy import PayerPolicy
+from therabill.payers.published import code_notes
 from therabill.reference.catalogue import CodeInfo
 from therabill.reference.records import RvuRelease
 from therabill.reference.store import ReferenceData
@@ -287,11 +288,11 @@ def performers(code: str, info: CodeInfo | None, policy: PayerPolicy, reference:
             text=f"{code} is not an outpatient therapy service; therapy performer rules do not "
                  "apply" + (f": {info.medicare.text}" if info.medicare else ""),
             source=info.medicare.source if info.medicare else THERAPY_SOURCE)]
-    elif policy.kind == "medicare":
+    elif policy.medicare_coverage:
         answers = _medicare_performers(code, info, reference, day)
     else:
         answers = _payer_performers(code, policy)
-    if policy.kind == "medicare" and status.status not in PAYABLE_STATUSES:
+    if policy.medicare_coverage and status.status not in PAYABLE_STATUSES:
         # Who may furnish it does not make it payable: the RVU status applies to everyone.
         answers.insert(0, PerformerAnswer(
             who="everyone", may_furnish="not applicable",
@@ -316,6 +317,7 @@ def coverage_notes(code: str, info: CodeInfo | None, policy: PayerPolicy) -> lis
         if swap.code == code:
             notes.insert(0, Sourced(text=f"{policy.name} does not accept {code}: bill "
                                          f"{swap.use_instead}", source=swap.source))
+    notes[:0] = [Sourced(text=text, source=source) for text, source in code_notes(code, policy)]
     return notes
 
 

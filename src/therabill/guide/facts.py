@@ -15,10 +15,17 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from therabill import sources
+from therabill.memo import Caches
 from therabill.money import cents
 from therabill.payers.policy import PayerPolicy, PolicyError, load_policies
 from therabill.pricing.context import price_day
-from therabill.pricing.fee_schedule import Gpcis, arithmetic, unit_price
+from therabill.pricing.fee_schedule import (
+    Gpcis,
+    UnitPrice,
+    arithmetic,
+    payer_unit_price,
+    unit_price,
+)
 from therabill.pricing.mppr import mppr_applies
 from therabill.reference.records import PtpEdit, RvuRecord, RvuRelease
 from therabill.reference.store import ReferenceData
@@ -56,8 +63,11 @@ def parse_code(text: str, reference: ReferenceData) -> str:
     if not re.fullmatch(r"[0-9A-Z]{5}", code):
         raise GuideError(f"{text!r} is not a code: use 5 characters, e.g. 97140 or G0283")
     if code not in reference.known_codes:
-        raise GuideError(f"unknown code {code}: not in the therabill catalogue or any CMS RVU "
-                         "file held")
+        raise GuideError(
+            f"unknown code {code}: it is outside the bundled tables, which hold only the "
+            f"{len(reference.catalogue.codes())} therapy codes of the catalogue; to look up "
+            "any code, import the full CMS national RVU file of the year, e.g. "
+            "`therabill data import PPRRVU25_JAN.csv`")
     return code
 
 
@@ -204,7 +214,9 @@ class DayTerms:
 
 def day_terms(reference: ReferenceData, day: date, locality: str) -> DayTerms:
     """Look up the terms; an unknown locality or a day without a CF is a GuideError."""
-    priced = price_day(reference, day, locality, qualifying_apm=False, institutional=False)
+    # A one-off look-up: a throwaway memo set (the guide answers one question at a time).
+    priced = price_day(reference, Caches(), day, locality, qualifying_apm=False,
+                       institutional=False)
     if priced.problems:
         raise GuideError(priced.problems[0])
     assert priced.gpcis is not None and priced.conversion_factor is not None
@@ -273,23 +285,17 @@ def payer_price(policy: PayerPolicy, code: str, medicare: Price) -> PayerPrice |
     pricing = policy.pricing
     if pricing.basis == "medicare_fee_schedule":
         return None
+    # The engine's own function, so the guide and a checked visit can never disagree.
+    base = (UnitPrice(medicare.full, medicare.reduced, Decimal(0))
+            if medicare.full is not None and medicare.reduced is not None else None)
+    price = payer_unit_price(pricing, code, base)
     full = reduced = None
-    # A Price has both amounts or neither; checking both lets the checker see it.
-    if pricing.basis == "percent_of_medicare" and medicare.full is not None \
-            and medicare.reduced is not None:
-        share = (pricing.percent_of_medicare or Decimal(100)) / 100
-        full = cents(medicare.full * share)
-        reduced = cents((medicare.reduced if pricing.mppr else medicare.full) * share)
-        text = f"{pricing.percent_of_medicare}% of Medicare's amount at {medicare.place.name}"
-    elif pricing.basis == "fee_table" and code in pricing.fee_table:
-        full = reduced = cents(pricing.fee_table[code])
-        if pricing.mppr and medicare.full and medicare.reduced is not None:
-            # The plan's MPPR takes the same share of its fee as Medicare's does of Medicare's.
-            reduced = cents(full * medicare.reduced / medicare.full)
-        text = "the plan's own fee table"
-    else:
+    if price is None:
         text = f"{code} is not priced by {policy.name}"
-    if full is not None:
+    else:
+        full, reduced = price.full, price.reduced if pricing.mppr else price.full
+        text = (f"{pricing.percent_of_medicare}% of Medicare's amount at {medicare.place.name}"
+                if pricing.basis == "percent_of_medicare" else "the plan's own fee table")
         text += "; MPPR applies" if pricing.mppr else "; no MPPR"
     return PayerPrice(payer=policy.id, basis=pricing.basis, full=full, reduced=reduced, text=text,
                       source=pricing.source)

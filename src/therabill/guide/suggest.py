@@ -37,6 +37,7 @@ __all__ = [
     "load_vocabulary",
     "normalise",
     "suggest",
+    "unmatched_phrases",
 ]
 
 VOCABULARY_PATH = Path(__file__).resolve().parent / "vocabulary.yaml"
@@ -55,6 +56,14 @@ _WORD_FORMS: dict[str, str] = {
     "prostheses": "prosthesis",
 }
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+# Where a note's text breaks into phrases: punctuation only (vocabulary terms hold "and", "with").
+_PHRASE_BREAK = re.compile(r"[,;:()\n]|\.(?!\d)")
+# Words that name no technique: a phrase of only these (and numbers) is not reported unmatched.
+_FILLER_WORDS = (
+    "a", "an", "the", "and", "or", "then", "to", "of", "for", "with", "on", "at", "in", "by",
+    "x", "min", "mins", "minute", "minutes", "hr", "hour", "set", "sets", "rep", "reps", "unit",
+    "units", "session", "left", "right", "bilateral", "both", "side", "sides", "patient", "pt",
+    "tolerated", "well", "today", "also", "plus", "each", "per", "total")
 # Short words are mostly acronyms (TENS, FEES, ADLs): stripping an "s" would turn TENS into "ten".
 _MIN_PLURAL_LENGTH = 5
 
@@ -71,6 +80,9 @@ def _word_form(word: str) -> str:
         elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
             word = word[:-1]
     return _WORD_FORMS.get(word, word)
+
+
+_FILLER = frozenset(_word_form(word) for word in _FILLER_WORDS)
 
 
 def normalise(text: str) -> tuple[str, ...]:
@@ -286,6 +298,23 @@ def load_vocabulary(path: Path | None = None, catalogue: Catalogue | None = None
     if path is None and catalogue is None:
         return _bundled()
     return _read(path or VOCABULARY_PATH, catalogue or load_catalogue())
+
+
+def unmatched_phrases(text: str, vocabulary: Vocabulary | None = None) -> list[str]:
+    """The phrases of ``text`` (split at punctuation) in which no vocabulary term was found.
+
+    Phrases of only numbers and filler words ("25 min", "then") are left out: they name no
+    technique. Each phrase is returned as written, trimmed.
+    """
+    vocabulary = vocabulary or load_vocabulary()
+    missed = []
+    for phrase in _PHRASE_BREAK.split(text):
+        words = normalise(phrase)
+        if all(word.isdigit() or word in _FILLER for word in words):
+            continue
+        if not vocabulary.match(phrase):
+            missed.append(" ".join(phrase.split()))
+    return missed
 
 
 def suggest(text: str, vocabulary: Vocabulary | None = None) -> list[Suggestion]:

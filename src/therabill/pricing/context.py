@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from therabill import sources
 from therabill.decision import Decision
-from therabill.memo import BoundedMemo, ObjectMemo, memo_on
-from therabill.model import DataUsed
+from therabill.memo import BoundedMemo, Caches, ObjectMemo
 from therabill.payers.policy import PayerPolicy
-from therabill.pricing.fee_schedule import NATIONAL, Gpcis, UnitPrice
+from therabill.pricing.fee_schedule import NATIONAL, Gpcis
 from therabill.reference.parameters import DatedValue
 from therabill.reference.store import ReferenceData
 
@@ -20,23 +19,30 @@ class SplitLine:
     """A line's payment split, as pricing copies it onto every line with the same figures.
     (A plain class: compiled, its constructor is native; a frozen dataclass's is not.)"""
 
-    payer_paid: Decimal
-    patient_owes: Decimal
-    reductions: Decimal
     deductible: Decimal  # the part of the allowed amount that went to the deductible
+    coinsurance: Decimal
+    assistant_reduction: Decimal
+    sequestration: Decimal
+    payer_paid: Decimal
     steps: tuple[Decision, ...]
 
-    def __init__(self, payer_paid: Decimal, patient_owes: Decimal, reductions: Decimal,
-                 deductible: Decimal, steps: tuple[Decision, ...]) -> None:
-        self.payer_paid = payer_paid
-        self.patient_owes = patient_owes
-        self.reductions = reductions
+    def __init__(self, deductible: Decimal, coinsurance: Decimal, assistant_reduction: Decimal,
+                 sequestration: Decimal, payer_paid: Decimal,
+                 steps: tuple[Decision, ...]) -> None:
         self.deductible = deductible
+        self.coinsurance = coinsurance
+        self.assistant_reduction = assistant_reduction
+        self.sequestration = sequestration
+        self.payer_paid = payer_paid
         self.steps = steps
 
 
 @dataclass(frozen=True, slots=True)
 class PriceDay:
+    """The figures pricing reads for one day, place and setting. Days whose figures are the
+    same objects share one PriceDay, and memo keys name it by ``serial`` (never reused by the
+    engine), so what is worked out for one day serves the whole period."""
+
     conversion_factor: DatedValue | None
     gpcis: Gpcis | None
     gpci_release: str
@@ -45,23 +51,8 @@ class PriceDay:
     sequestration: DatedValue | None
     assistant_rate: DatedValue | None
     problems: tuple[str, ...]  # why pricing is impossible, in plain words (empty when fine)
-    kx_threshold: DatedValue | None = None
-    review_threshold: DatedValue | None = None
     mppr_source: str = sources.CPM5_10_7  # the manual and the dated MPPR share
-    # What pricing works out once per day, place and payer, reused by every visit of that day
-    # (batch files repeat days a lot): one table per kind of result, keyed by what it depends on.
-    # The data summary, by policy (``policy_key``).
-    data_memo: dict[int, DataUsed] = field(default_factory=dict, compare=False, repr=False)
-    # A code's unit price and the steps explaining it, by (policy key, code, id of its RVU
-    # record).
-    price_memo: dict[tuple[int, str, int], tuple[UnitPrice | None, tuple[Decision, ...]]] = \
-        field(default_factory=dict, compare=False, repr=False)
-    # An MPPR step, by its kind and the figures in its text.
-    note_memo: dict[tuple[object, ...], Decision] = field(default_factory=dict, compare=False,
-                                                          repr=False)
-    # A line's payment split and its steps, by the amounts and rates it depends on.
-    share_memo: dict[tuple[object, ...], SplitLine] = \
-        field(default_factory=dict, compare=False, repr=False)
+    serial: int = 0
 
 
 def _gpcis(reference: ReferenceData, locality: str, day: date) -> tuple[Gpcis | None, str, str]:
@@ -90,15 +81,14 @@ def _gpcis(reference: ReferenceData, locality: str, day: date) -> tuple[Gpcis | 
 
 
 _Dated = tuple[DatedValue | None, DatedValue | None, DatedValue | None, DatedValue | None,
-               DatedValue | None, DatedValue | None, DatedValue | None, DatedValue | None]
+               DatedValue | None, DatedValue | None]
 
 
 def _dated_values(reference: ReferenceData, day: date, qualifying_apm: bool,
-                  institutional: bool) -> _Dated:
+                  institutional: bool, cache: BoundedMemo[_Dated]) -> _Dated:
     """The dated parameters pricing reads, looked up once a date (whatever the locality):
     conversion factor, MPPR PE share, coinsurance, sequestration, assistant rate, work GPCI
-    floor, KX threshold, targeted review amount."""
-    cache: BoundedMemo[_Dated] = memo_on(reference, "_price_dated")
+    floor."""
     key = (day, qualifying_apm, institutional)
     found = cache.get(key)
     if found is not None:
@@ -113,20 +103,19 @@ def _dated_values(reference: ReferenceData, day: date, qualifying_apm: bool,
                   else "therapy_mppr_pe_paid_professional")
     found = (factor, params.at(share_name, day), params.at("coinsurance_rate", day),
              params.at("sequestration_rate", day), params.at("assistant_payment_rate", day),
-             params.at("work_gpci_floor", day), params.at("kx_threshold", day),
-             params.at("targeted_review_threshold", day))
+             params.at("work_gpci_floor", day))
     return cache.put(key, found)
 
 
-def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm: bool,
-              institutional: bool) -> PriceDay:
-    cache: BoundedMemo[PriceDay] = memo_on(reference, "_price_days")
+def price_day(reference: ReferenceData, caches: Caches, day: date, locality: str,
+              qualifying_apm: bool, institutional: bool) -> PriceDay:
+    cache: BoundedMemo[PriceDay] = caches.memo("pricing.days")
     key = (day, locality, qualifying_apm, institutional)
     found = cache.get(key)
     if found is not None:
         return found
-    factor, share, coinsurance, sequestration, assistant, floor, kx, review = _dated_values(
-        reference, day, qualifying_apm, institutional)
+    factor, share, coinsurance, sequestration, assistant, floor = _dated_values(
+        reference, day, qualifying_apm, institutional, caches.memo("pricing.dated"))
     problems = []
     if factor is None:
         problems.append(f"no conversion factor is loaded for {day}")
@@ -134,8 +123,8 @@ def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm
     # worked out for one day (prices, explanations, splits) serves the whole period. The dated
     # values are held by the parameters for the reference's lifetime, so their ids are stable.
     content = (locality, day.year, id(factor), id(floor), id(share), id(coinsurance),
-               id(sequestration), id(assistant), id(kx), id(review))
-    shared: BoundedMemo[PriceDay] = memo_on(reference, "_price_contents")
+               id(sequestration), id(assistant))
+    shared: BoundedMemo[PriceDay] = caches.memo("pricing.contents")
     found = shared.get(content) if not problems else None
     if found is None:
         gpcis, gpci_release, gpci_problem = _gpcis(reference, locality, day)
@@ -144,24 +133,19 @@ def price_day(reference: ReferenceData, day: date, locality: str, qualifying_apm
         mppr_source = (f"{sources.CPM5_10_7}; {share.source}" if share is not None
                        else sources.CPM5_10_7)
         found = PriceDay(factor, gpcis, gpci_release, share, coinsurance, sequestration,
-                         assistant, tuple(problems), kx, review, mppr_source)
+                         assistant, tuple(problems), mppr_source, caches.serial())
         if not found.problems:
             shared.put(content, found)
     return cache.put(key, found)
 
 
-# A number per policy object, for memo keys: two policy objects may share an id (an edited
-# payer file reloaded) but must never share memoised prices. Numbers are never reused, so
-# clearing the table cannot make a stale memo entry match.
-_POLICY_KEYS: ObjectMemo[int] = ObjectMemo(limit=1_000)
-_NEXT_POLICY_KEY = [0]
-
-
-def policy_key(policy: PayerPolicy) -> int:
-    key = _POLICY_KEYS.get(policy)
+def policy_key(policy: PayerPolicy, caches: Caches) -> int:
+    """A number per policy object, for memo keys: two policy objects may share an id (an edited
+    payer file reloaded) but must never share memoised prices; numbers are never reused."""
+    keys: ObjectMemo[int] = caches.objects("pricing.policy_keys")
+    key = keys.get(policy)
     if key is None:
-        _NEXT_POLICY_KEY[0] += 1
-        key = _POLICY_KEYS.put(policy, _NEXT_POLICY_KEY[0])
+        key = keys.put(policy, caches.serial())
     return key
 
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from therabill.money import cents
+from therabill.payers.policy import Pricing
 from therabill.reference.records import RvuRecord
 
 ONE = Decimal(1)
+HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +51,27 @@ def arithmetic(rvu: RvuRecord, gpcis: Gpcis, conversion_factor: Decimal) -> str:
     """The sum a biller can redo by hand."""
     return (f"({rvu.work} × {gpcis.work} + {rvu.pe_nonfacility} × {gpcis.pe} + {rvu.mp} × "
             f"{gpcis.mp}) × {conversion_factor}")
+
+
+def payer_unit_price(pricing: Pricing, code: str, medicare: UnitPrice | None
+                     ) -> UnitPrice | None:
+    """What a payer's pricing pays for one unit of ``code``, from Medicare's unit price on the
+    day (None where Medicare has none): Medicare's own amount, a percentage of it, or the
+    plan's fee table, whose MPPR takes the same share of its fee as Medicare's takes of
+    Medicare's. None when the payer has no amount for the code."""
+    basis = pricing.basis
+    if basis == "fee_table":
+        amount = pricing.fee_table.get(code)
+        if amount is None:
+            return None
+        reduced = amount
+        if medicare is not None and medicare.full:
+            reduced = cents(amount * medicare.reduced / medicare.full)
+        return UnitPrice(cents(amount), reduced, Decimal(0))
+    if medicare is None:
+        return None
+    if basis == "percent_of_medicare":
+        share = (pricing.percent_of_medicare or HUNDRED) / HUNDRED
+        return UnitPrice(cents(medicare.full * share), cents(medicare.reduced * share),
+                         medicare.pe_component)
+    return medicare

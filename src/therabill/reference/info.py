@@ -1,13 +1,13 @@
-"""``therabill data info``: what is loaded, the dates each release covers, its source."""
+"""What is loaded, the dates each release covers, its source: data for ``therabill data info``.
+
+The command line prints it (``therabill.cli_views.info``); nothing here prints.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
-
-from rich.console import Console
-from rich.table import Table
 
 from therabill.reference.records import (
     GpciRelease,
@@ -84,22 +84,3 @@ def info_json(reference: ReferenceData) -> dict[str, Any]:
     return {"releases": release_rows(reference), "parameters": parameter_rows(reference),
             "catalogue_codes": len(reference.catalogue.codes()),
             "problems": list(reference.problems)}
-
-
-def render_info(console: Console, reference: ReferenceData) -> None:
-    table = Table(title="reference releases", title_justify="left", expand=True)
-    for column in ("kind", "release", "covers", "rows", "source file", "sha256", "origin"):
-        table.add_column(column, overflow="fold")
-    for row in release_rows(reference):
-        table.add_row(row["kind"], row["release"], row["covers"], str(row["rows"]),
-                      row["source_file"], row["sha256"][:12] + "…",
-                      row["origin"] + (f" ({row['partial']})" if row["partial"] else ""))
-    console.print(table)
-    params = Table(title="dated parameters", title_justify="left", expand=True)
-    for column in ("parameter", "value", "from", "to", "source"):
-        params.add_column(column, overflow="fold")
-    for row in parameter_rows(reference):
-        source = row["source"] + (f" — {row['note']}" if row["note"] else "")
-        params.add_row(row["parameter"], row["value"], row["from"], row["to"] or "", source)
-    console.print(params)
-    console.print(f"code catalogue: {len(reference.catalogue.codes())} therapy codes")

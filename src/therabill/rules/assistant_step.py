@@ -15,8 +15,23 @@ from therabill.decision import Decision
 from therabill.payers.policy import PayerPolicy
 from therabill.reference.parameters import DatedValue
 from therabill.rules.assistant import split_timed_units, split_untimed
-from therabill.rules.modifiers import ASSISTANT_MODIFIER
-from therabill.rules.worklist import NO_MINUTES_BASES, WorkLine
+from therabill.vocabulary import (
+    ASSISTANT_MODIFIER,
+    ASSISTANT_MODIFIERS,
+    NO_MINUTES_BASES,
+    has_assistant_modifier,
+)
+from therabill.worksheet import WorkLine, Worksheet
+
+
+def assistant_step(sheet: Worksheet) -> None:
+    """Each line split into its units with and without CQ/CO; the claim's lines replace the
+    services'."""
+    claim_lines: list[WorkLine] = []
+    for line in sheet.lines:
+        claim_lines.extend(assistant_modifiers(line, sheet.policy, sheet.de_minimis,
+                                               sheet.findings))
+    sheet.lines = claim_lines
 
 
 def assistant_modifiers(line: WorkLine, policy: PayerPolicy, de_minimis: DatedValue | None,
@@ -26,11 +41,10 @@ def assistant_modifiers(line: WorkLine, policy: PayerPolicy, de_minimis: DatedVa
     ``de_minimis`` is the assistant's share of minutes allowed without the modifier on the date
     of service; None before CQ/CO existed (2020)."""
     if line.status not in ("payable", "denied") or (
-            line.assistant_minutes == 0 and "CQ" not in line.modifiers
-            and "CO" not in line.modifiers):
+            line.assistant_minutes == 0 and not has_assistant_modifier(line.modifiers)):
         return [line]
     modifier = ASSISTANT_MODIFIER.get(line.discipline) if de_minimis is not None else None
-    wrong = [m for m in line.modifiers if m in ("CQ", "CO") and m != modifier]
+    wrong = [m for m in line.modifiers if m in ASSISTANT_MODIFIERS and m != modifier]
     if wrong:
         line.modifiers = [m for m in line.modifiers if m not in wrong]
         why = ("CQ/CO exist only from 2020-01-01" if de_minimis is None else
@@ -54,6 +68,12 @@ def assistant_modifiers(line: WorkLine, policy: PayerPolicy, de_minimis: DatedVa
                   policy.unit_method_source)
         return [line]
     share = de_minimis.value
+    if line.minutes is None and line.billed_units is not None:
+        # Units as billed, with no minutes to split: the modifiers entered stand.
+        line.note("modifier.assistant", "no minutes given: the units billed keep the "
+                  "modifiers entered, and who furnished them cannot be checked",
+                  sources.CPM5_20_1, "warning")
+        return [line]
     if line.basis in NO_MINUTES_BASES:
         split = split_untimed(line.minutes, line.assistant_minutes, share)
     else:
@@ -61,13 +81,12 @@ def assistant_modifiers(line: WorkLine, policy: PayerPolicy, de_minimis: DatedVa
                                   line.unit_minutes, share)
     source = f"{sources.CPM5_20_1}; {sources.CQ_EXAMPLES}; {de_minimis.source}"
     if split.with_modifier == 0:
-        line.modifiers = [m for m in line.modifiers if m not in ("CQ", "CO")]
+        line.modifiers = [m for m in line.modifiers if m not in ASSISTANT_MODIFIERS]
         line.note("modifier.assistant", f"no {modifier}: {split.reason}", source)
         return [line]
-    base = [m for m in line.modifiers if m not in ("CQ", "CO")]
-    with_mod = WorkLine(line.code, line.discipline, line.minutes, line.assistant_minutes,
-                        [*base[:1], modifier, *base[1:]], line.charge, line.performed_by,
-                        line.info, line.rvu, line.inputs, steps=list(line.steps))
+    base = [m for m in line.modifiers if m not in ASSISTANT_MODIFIERS]
+    with_mod = line.copy()
+    with_mod.modifiers = [*base[:1], modifier, *base[1:]]
     with_mod.units = split.with_modifier
     findings.append(with_mod.note(
         "modifier.assistant", f"{modifier} on {split.with_modifier} unit(s): {split.reason}",

@@ -16,7 +16,8 @@ from therabill.model import LineStatus
 from therabill.payers.policy import PayerPolicy
 from therabill.reference.catalogue import CodeInfo
 from therabill.reference.records import RvuRecord
-from therabill.rules.worklist import WorkLine
+from therabill.rules.modifiers import check_discipline_modifiers
+from therabill.worksheet import WorkLine, Worksheet
 
 # What each RVU status means for payment under the fee schedule (CMS PFS RVU file layout notes).
 STATUS_MEANING: dict[str, tuple[LineStatus, str]] = {
@@ -42,7 +43,7 @@ PERFORMER_WORDS = {
 
 def check_medicare_status(line: WorkLine, policy: PayerPolicy) -> Decision | None:
     """Apply the RVU status of the code on this date (Medicare and Medicare-based payers)."""
-    if policy.kind != "medicare" or line.rvu is None:
+    if not policy.medicare_coverage or line.rvu is None:
         return None
     status = line.rvu.status
     if status in STATUS_MEANING:
@@ -62,7 +63,7 @@ def check_medicare_status(line: WorkLine, policy: PayerPolicy) -> Decision | Non
 def check_catalogue_coverage(line: WorkLine, policy: PayerPolicy) -> Decision | None:
     """Medicare coverage facts the RVU file does not carry (dry needling, athletic training)."""
     medicare = line.info.medicare if line.info is not None else None
-    if policy.kind != "medicare" or medicare is None:
+    if not policy.medicare_coverage or medicare is None:
         return None
     if medicare.not_payable_to_therapists and line.performed_by != "physician":
         return line.stop("non_covered", "coverage.medicare",
@@ -93,10 +94,14 @@ def check_performer(line: WorkLine, policy: PayerPolicy) -> Decision | None:
     if policy.performer_allowed(line.performed_by, line.code) is not None:
         return None
     who = PERFORMER_WORDS.get(line.performed_by, line.performed_by)
-    source = sources.BPM15_230_1 if policy.kind == "medicare" else policy.pricing.source
+    source = sources.BPM15_230_1 if policy.medicare_coverage else policy.pricing.source
     reason = ("aide and massage-therapist services are not therapy, and athletic trainers are "
-              "not Medicare therapy providers" if policy.kind == "medicare"
+              "not Medicare therapy providers" if policy.medicare_coverage
               else "the plan does not credential this provider for this code")
+    published = policy.rules.massage_therapist if policy.rules is not None else None
+    if line.performed_by == "massage_therapist" and published is not None and published.known:
+        source, reason = published.source, "the payer's published rule does not pay massage " \
+            "therapists"
     return line.stop("non_covered", "coverage.performer",
                      f"{line.code} furnished by {who} cannot be billed as therapy to "
                      f"{policy.name}: {reason}. State practice acts also differ on what may be "
@@ -108,7 +113,7 @@ def check_performer(line: WorkLine, policy: PayerPolicy) -> Decision | None:
 # so the rules run once per combination. The payer and entry are held so that their ids in the
 # key cannot be reused by other objects while the entry stands.
 _Clean = tuple[int, str, str, str, int]
-_CLEAN: BoundedMemo[tuple[PayerPolicy, CodeInfo | None]] = BoundedMemo()
+CleanMemo = BoundedMemo[tuple[PayerPolicy, CodeInfo | None]]
 
 
 def _clean_key(line: WorkLine, policy: PayerPolicy) -> _Clean:
@@ -116,26 +121,32 @@ def _clean_key(line: WorkLine, policy: PayerPolicy) -> _Clean:
     return (id(policy), line.code, line.performed_by, status, id(line.info))
 
 
-def _known_clean(line: WorkLine, policy: PayerPolicy) -> bool:
-    held = _CLEAN.get(_clean_key(line, policy))
+def _known_clean(line: WorkLine, policy: PayerPolicy, clean: CleanMemo) -> bool:
+    held = clean.get(_clean_key(line, policy))
     return held is not None and held[0] is policy and held[1] is line.info
 
 
-def _remember_clean(line: WorkLine, policy: PayerPolicy) -> None:
-    _CLEAN.put(_clean_key(line, policy), (policy, line.info))
+def _remember_clean(line: WorkLine, policy: PayerPolicy, clean: CleanMemo) -> None:
+    clean.put(_clean_key(line, policy), (policy, line.info))
 
 
-def screen(lines: list[WorkLine], policy: PayerPolicy,
-           findings: list[Decision]) -> dict[str, Decimal]:
-    """Coverage, who may furnish, and one PT and one OT evaluation a day, line by line.
-
-    Returns each code's total RVUs, the tie-break value for units and daily caps."""
+def screen(sheet: Worksheet) -> None:
+    """Coverage, who may furnish, and one PT and one OT evaluation a day, line by line; each
+    code's total RVUs go on the worksheet as the tie-break value for units and daily caps."""
+    lines, policy, findings = sheet.lines, sheet.policy, sheet.findings
+    clean: CleanMemo = sheet.caches.memo("rules.coverage.clean")
+    totals: ObjectMemo[Decimal] = sheet.caches.objects("rules.coverage.rvu_totals")
     evaluations: dict[str, WorkLine] = {}
     values: dict[str, Decimal] = {}
     for line in lines:
         if not line.billable:
             continue
-        if not _known_clean(line, policy):
+        if policy.discipline_modifiers and line.modifiers:
+            contradiction = check_discipline_modifiers(line)
+            if contradiction is not None:
+                findings.append(contradiction)
+                continue
+        if not _known_clean(line, policy, clean):
             for rule in (check_performer, check_medicare_status, check_catalogue_coverage,
                          check_payer_rules):
                 decision = rule(line, policy)
@@ -144,14 +155,17 @@ def screen(lines: list[WorkLine], policy: PayerPolicy,
                     break
             if not line.billable:
                 continue
-            _remember_clean(line, policy)
+            _remember_clean(line, policy, clean)
         if line.evaluation and line.info is not None:
             fixed = line.info.disciplines
             if fixed and line.discipline not in fixed:
+                fitting = _evaluation_codes(sheet, line.discipline)
                 findings.append(line.stop(
                     "invalid", "modifier.discipline",
                     f"{line.code} is an evaluation of the {'/'.join(fixed)} plan of care and "
-                    f"cannot be billed under {line.discipline}", sources.CPM5_20_1))
+                    f"cannot be billed under {line.discipline}"
+                    + (f"; the {line.discipline} plan of care's evaluation codes are "
+                       f"{', '.join(fitting)}" if fitting else ""), sources.CPM5_20_1))
                 continue
             if line.assistant_minutes:
                 # units are not assigned yet; a denied line keeps the unit billed
@@ -167,23 +181,31 @@ def screen(lines: list[WorkLine], policy: PayerPolicy,
             if first is not None and policy.ncci:
                 line.units = 1
                 findings.append(line.stop(
-                    "denied", "coverage.medicare" if policy.kind == "medicare"
+                    "denied", "coverage.medicare" if policy.medicare_coverage
                     else "coverage.payer",
                     f"only one {line.discipline} evaluation or re-evaluation a day; "
                     f"{first.code} is already billed", sources.NCCI_XI_P))
                 continue
             evaluations[line.discipline] = line
         if line.rvu is not None:
-            values[line.code] = _total_rvus(line.rvu)
-    return values
+            values[line.code] = _total_rvus(line.rvu, totals)
+    sheet.unit_values = values
 
 
-# Each RVU record's non-facility total, worked out once per record.
-_TOTALS: ObjectMemo[Decimal] = ObjectMemo()
+def _evaluation_codes(sheet: Worksheet, discipline: str) -> tuple[str, ...]:
+    """The evaluation and re-evaluation codes of one plan of care, from the catalogue."""
+    memo: BoundedMemo[tuple[str, ...]] = sheet.caches.memo("rules.coverage.evaluations")
+    found = memo.get(discipline)
+    if found is None:
+        found = memo.put(discipline, tuple(sorted(
+            code for code, info in sheet.reference.catalogue.by_code.items()
+            if info.evaluation and info.disciplines == [discipline])))
+    return found
 
 
-def _total_rvus(rvu: RvuRecord) -> Decimal:
-    total = _TOTALS.get(rvu)
+def _total_rvus(rvu: RvuRecord, totals: ObjectMemo[Decimal]) -> Decimal:
+    """An RVU record's non-facility total, worked out once per record."""
+    total = totals.get(rvu)
     if total is None:
-        total = _TOTALS.put(rvu, rvu.work + rvu.pe_nonfacility + rvu.mp)
+        total = totals.put(rvu, rvu.work + rvu.pe_nonfacility + rvu.mp)
     return total

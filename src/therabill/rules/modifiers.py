@@ -7,17 +7,12 @@ modifier. NCCI modifiers (59, X{EPSU}) are never added here: only the biller's d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from therabill import sources
 from therabill.decision import Decision
-from therabill.model import Discipline
-from therabill.rules.worklist import LineMemo, WorkLine
+from therabill.rules.worklist import LineMemo
+from therabill.vocabulary import DISCIPLINE_MODIFIER, MODIFIER_DISCIPLINE, Discipline
+from therabill.worksheet import WorkLine, Worksheet
 
-DISCIPLINE_MODIFIER: dict[Discipline, str] = {"PT": "GP", "OT": "GO", "SLP": "GN"}
-MODIFIER_DISCIPLINE: dict[str, Discipline] = {v: k for k, v in DISCIPLINE_MODIFIER.items()}
-ASSISTANT_MODIFIER: dict[Discipline, str] = {"PT": "CQ", "OT": "CO"}
-NCCI_MODIFIERS = frozenset({"59", "XE", "XS", "XP", "XU"})
 # Modifiers a therapy claim may carry; anything else is flagged so a typo is caught before billing.
 KNOWN_MODIFIERS = frozenset({
     "GP", "GO", "GN", "CQ", "CO", "KX", "59", "XE", "XS", "XP", "XU", "GA", "GX", "GY", "GZ",
@@ -27,19 +22,35 @@ KNOWN_MODIFIERS = frozenset({
 })
 
 
-def line_discipline(entered: tuple[str, ...], line_value: Discipline | None,
-                    visit_default: Discipline, fixed: Sequence[Discipline] | None) -> Discipline:
-    """Which plan of care a line belongs to: the line's own, the code's (evaluations), the
-    modifier the biller entered, then the visit's default. An evaluation the line puts under
-    another plan of care keeps that discipline, so the engine can refuse it."""
-    if line_value:
-        return line_value
-    if fixed is not None and len(fixed) == 1:
-        return fixed[0]
-    for modifier in entered:
-        if modifier in MODIFIER_DISCIPLINE:
-            return MODIFIER_DISCIPLINE[modifier]
-    return visit_default
+def line_discipline(line_value: Discipline | None, visit_default: Discipline) -> Discipline:
+    """Which plan of care a line belongs to: the line's own, else the visit's. Never guessed
+    from a modifier or a code: where those disagree, the rules say so and do not pay the line
+    until the biller settles it (``check_discipline_modifiers``, ``rules.coverage``)."""
+    return line_value or visit_default
+
+
+def check_discipline_modifiers(line: WorkLine) -> Decision | None:
+    """A discipline modifier entered against the line's plan of care, or two of them, is a
+    contradiction in what is billed: an error on the line, which is not paid until it is
+    fixed. (A missing modifier is only completed, later, by ``settle_discipline_modifier``.)"""
+    entered = [m for m in line.modifiers if m in MODIFIER_DISCIPLINE]
+    if not entered or line.info is None or line.info.therapy == "never":
+        return None  # a non-therapy code just loses the modifier (settle_discipline_modifier)
+    if len(entered) > 1:
+        return line.stop("invalid", "modifier.discipline",
+                         f"{line.code} carries {' and '.join(entered)}: a line belongs to one "
+                         "plan of care, so it takes one discipline modifier; keep the one of "
+                         "its plan of care and bill the other discipline's service on a line "
+                         "of its own", sources.CPM5_20_1)
+    wanted = DISCIPLINE_MODIFIER[line.discipline]
+    if entered[0] != wanted:
+        said = MODIFIER_DISCIPLINE[entered[0]]
+        return line.stop("invalid", "modifier.discipline",
+                         f"{line.code} carries {entered[0]} ({said} plan of care) but the line "
+                         f"is under the {line.discipline} plan of care (its own discipline or "
+                         f"the visit's): correct the modifier to {wanted} or the line's "
+                         f"discipline to {said}; not paid until they agree", sources.CPM5_20_1)
+    return None
 
 
 def settle_discipline_modifier(line: WorkLine) -> list[Decision]:
@@ -65,13 +76,10 @@ def settle_discipline_modifier(line: WorkLine) -> list[Decision]:
             f"billed under {line.discipline}", sources.CPM5_20_1))
         return findings
     if entered != [wanted]:
-        if not entered:
-            message = (f"{wanted} added: {line.code} is "
-                       f"{'always' if therapy == 'always' else 'here'} a therapy service and "
-                       f"needs the {line.discipline} plan-of-care modifier")
-        else:
-            message = (f"{', '.join(entered)} replaced by {wanted}: one discipline modifier per "
-                       f"line, matching the {line.discipline} plan of care")
+        # Only a missing modifier reaches here: a contradicting one stopped the line earlier.
+        message = (f"{wanted} added: {line.code} is "
+                   f"{'always' if therapy == 'always' else 'here'} a therapy service and "
+                   f"needs the {line.discipline} plan-of-care modifier")
         findings.append(line.note("modifier.discipline", message, sources.CPM5_20_1, "warning"))
     else:
         line.note("modifier.discipline", f"{wanted} kept for the {line.discipline} plan of care",
@@ -91,10 +99,8 @@ def flag_unknown_modifiers(line: WorkLine) -> list[Decision]:
     return findings
 
 
-_SETTLED = LineMemo()
-
-
-def settle_modifiers(line: WorkLine, discipline_modifiers: bool) -> list[Decision]:
+def settle_modifiers(line: WorkLine, discipline_modifiers: bool, memo: LineMemo
+                     ) -> list[Decision]:
     """The discipline modifier (when the payer wants one) and the unknown-modifier check.
 
     Both depend only on the code, its catalogue entry, the plan of care, the entered modifiers
@@ -102,10 +108,18 @@ def settle_modifiers(line: WorkLine, discipline_modifiers: bool) -> list[Decisio
     """
     key = (line.code, line.discipline, tuple(line.modifiers), line.status, line.units,
            discipline_modifiers, id(line.info))
-    return _SETTLED.apply(key, line, _settle, discipline_modifiers)
+    return memo.apply(key, line, _settle, discipline_modifiers)
 
 
 def _settle(line: WorkLine, discipline_modifiers: bool) -> list[Decision]:
     on_claim = line.status in ("payable", "denied")
     findings = settle_discipline_modifier(line) if on_claim and discipline_modifiers else []
     return findings + flag_unknown_modifiers(line)
+
+
+def settle_step(sheet: Worksheet) -> None:
+    """Every line on the claim, denied ones included, gets its modifiers settled."""
+    memo = sheet.caches.custom("rules.modifiers.settled", LineMemo)
+    flag = sheet.policy.discipline_modifiers
+    for line in sheet.lines:
+        sheet.findings.extend(settle_modifiers(line, flag, memo))

@@ -14,14 +14,13 @@ from datetime import date
 
 from therabill import sources
 from therabill.decision import Decision, decide
-from therabill.memo import BoundedMemo, memo_on
-from therabill.model import DataUsed
-from therabill.payers.policy import PayerPolicy
+from therabill.memo import BoundedMemo
 from therabill.reference.records import MueRelease, PtpEdit
 from therabill.reference.store import EditTable, ReferenceData
-from therabill.rules.modifiers import NCCI_MODIFIERS
-from therabill.rules.worklist import WorkLine
+from therabill.vocabulary import NCCI_MODIFIERS
+from therabill.worksheet import WorkLine, Worksheet
 
+ON_CLAIM = ("payable", "denied")
 MAI_WORDS = {1: "per claim line", 2: "per day, by CMS policy", 3: "per day, on clinical grounds"}
 # What the documentation must show for an NCCI modifier to be honest (NCCI-XI §P.2, §S).
 UNLOCK_ADVICE = ("59 or XU when the two services were done in separate time blocks (even "
@@ -47,13 +46,16 @@ def mue_source(release: MueRelease, source_note: str) -> str:
     return f"{where}; {source_note}" if source_note else where
 
 
-def apply_ptp(lines: list[WorkLine], table: EditTable, dos: date, where: str) -> list[Decision]:
+def apply_ptp(lines: list[WorkLine], table: EditTable, dos: date, where: str,
+              memo: BoundedMemo[tuple[Decision, Decision | None]]) -> list[Decision]:
     """Deny column-2 lines of every edit in force between two payable codes of the visit;
     ``where`` names the table (``ptp_source``)."""
     findings: list[Decision] = []
+    # Lines on the claim, denied ones too: a pair in the table is named on its column-2 line
+    # even when another rule denied that line first (the remittance will cite the edit).
     by_code: dict[str, list[WorkLine]] = {}
     for line in lines:
-        if line.billable:
+        if line.status in ON_CLAIM:
             by_code.setdefault(line.code, []).append(line)
     codes = sorted(by_code)
     for column_1 in codes:
@@ -66,18 +68,19 @@ def apply_ptp(lines: list[WorkLine], table: EditTable, dos: date, where: str) ->
             edit = _edit_in_force(edits, dos)
             if edit is None:
                 continue
-            findings.extend(_apply_edit(edit, by_code[column_2], where))
+            findings.extend(_apply_edit(edit, by_code[column_2], where, memo))
     return findings
 
 
-def _apply_edit(edit: PtpEdit, column_2_lines: list[WorkLine], where: str) -> list[Decision]:
+def _apply_edit(edit: PtpEdit, column_2_lines: list[WorkLine], where: str,
+                memo: BoundedMemo[tuple[Decision, Decision | None]]) -> list[Decision]:
     findings: list[Decision] = []
     for line in column_2_lines:
-        if not line.billable:
+        if line.status not in ON_CLAIM:
             continue
         present = tuple(m for m in line.modifiers if m in NCCI_MODIFIERS) \
             if line.modifiers else ()
-        step, finding = _edit_decisions(edit, line.code, present, where)
+        step, finding = _edit_decisions(edit, line.code, present, where, memo)
         line.steps.append(step)
         if finding is not None:
             line.status = "denied"  # the units stay on the line, denied
@@ -85,16 +88,14 @@ def _apply_edit(edit: PtpEdit, column_2_lines: list[WorkLine], where: str) -> li
     return findings
 
 
-# What an edit does to a column-2 line, by the edit's figures, the line's code and NCCI
-# modifiers and the table: the step on the line and, when it is denied, the visit finding.
-_EDIT_DECISIONS: BoundedMemo[tuple[Decision, Decision | None]] = BoundedMemo()
-
-
-def _edit_decisions(edit: PtpEdit, code: str, present: tuple[str, ...], where: str
+def _edit_decisions(edit: PtpEdit, code: str, present: tuple[str, ...], where: str,
+                    memo: BoundedMemo[tuple[Decision, Decision | None]]
                     ) -> tuple[Decision, Decision | None]:
+    """What an edit does to a column-2 line, by the edit's figures, the line's code and NCCI
+    modifiers and the table: the step on the line and, when it is denied, the visit finding."""
     key = (edit.column_1, edit.column_2, edit.modifier_indicator, edit.rationale, code, present,
            where)
-    found = _EDIT_DECISIONS.get(key)
+    found = memo.get(key)
     if found is not None:
         return found
     pair = f"{edit.column_1}/{edit.column_2}"
@@ -115,7 +116,7 @@ def _edit_decisions(edit: PtpEdit, code: str, present: tuple[str, ...], where: s
                        f"It may be unlocked on {code} with {UNLOCK_ADVICE}")
         found = (decide("ncci.ptp", message, where, "error", (code,)),
                  decide("ncci.ptp", message, where, "error", (edit.column_1, edit.column_2)))
-    return _EDIT_DECISIONS.put(key, found)
+    return memo.put(key, found)
 
 
 def apply_mue(lines: list[WorkLine], release: MueRelease, where: str) -> list[Decision]:
@@ -157,8 +158,7 @@ class _NcciDay:
     warnings: tuple[str, ...] = ()  # tables imported in part: a warning finding each
 
 
-def _ncci_day(reference: ReferenceData, dos: date) -> _NcciDay:
-    cache: BoundedMemo[_NcciDay] = memo_on(reference, "_ncci_days")
+def _ncci_day(reference: ReferenceData, dos: date, cache: BoundedMemo[_NcciDay]) -> _NcciDay:
     found = cache.get(dos)
     if found is not None:
         return found
@@ -183,11 +183,12 @@ def _ncci_day(reference: ReferenceData, dos: date) -> _NcciDay:
     return cache.put(dos, found)
 
 
-def apply_ncci(lines: list[WorkLine], policy: PayerPolicy, dos: date, reference: ReferenceData,
-          findings: list[Decision], data: DataUsed) -> None:
-    if not policy.ncci:
+def apply_ncci(sheet: Worksheet) -> None:
+    """PTP pairs then MUEs, from the tables in force on the date of service."""
+    if not sheet.policy.ncci_on(sheet.dos):
         return
-    day = _ncci_day(reference, dos)
+    lines, dos, findings, data = sheet.lines, sheet.dos, sheet.findings, sheet.data
+    day = _ncci_day(sheet.reference, dos, sheet.caches.memo("rules.ncci.days"))
     data.releases.update(day.releases)
     for note in day.notes:
         if note not in data.notes:
@@ -198,6 +199,7 @@ def apply_ncci(lines: list[WorkLine], policy: PayerPolicy, dos: date, reference:
         findings.append(decide("data", "no NCCI PTP table is loaded: pair edits not checked",
                                "therabill reference data", "warning"))
     else:
-        findings.extend(apply_ptp(lines, day.table, dos, day.table_source))
+        findings.extend(apply_ptp(lines, day.table, dos, day.table_source,
+                                  sheet.caches.memo("rules.ncci.edits")))
     if day.mue is not None:
         findings.extend(apply_mue(lines, day.mue, day.mue_source))

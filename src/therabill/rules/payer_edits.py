@@ -1,13 +1,11 @@
-"""A payer's own edits, beyond NCCI: pairs it will not pay together, and daily unit caps."""
+"""A payer's own edits, beyond NCCI: pairs it will not pay together (daily caps: payer_limits)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from therabill.decision import Decision, decide
-from therabill.payers.policy import PayerPolicy, UnitCap
-from therabill.rules.modifiers import NCCI_MODIFIERS
-from therabill.rules.worklist import WorkLine
+from therabill.payers.policy import PayerPolicy
+from therabill.vocabulary import NCCI_MODIFIERS
+from therabill.worksheet import WorkLine, Worksheet
 
 
 def apply_denied_pairs(lines: list[WorkLine], policy: PayerPolicy) -> list[Decision]:
@@ -32,37 +30,5 @@ def apply_denied_pairs(lines: list[WorkLine], policy: PayerPolicy) -> list[Decis
     return findings
 
 
-def _timed(line: WorkLine) -> bool:
-    return line.basis not in ("untimed", "per_item")
-
-
-def apply_unit_cap(lines: list[WorkLine], cap: UnitCap, values: dict[str, Decimal]
-                   ) -> list[Decision]:
-    """Cut timed units over the cap, lowest-paying units first (the payer keeps the best ones)."""
-    timed = [line for line in lines if line.billable and _timed(line) and line.units > 0]
-    excess = sum(line.units for line in timed) - cap.timed_units_per_day
-    if excess <= 0:
-        return []
-    findings: list[Decision] = []
-    def cut_order(ln: WorkLine) -> tuple[object, ...]:
-        # lowest value first; lines of one code (two plans of care, CQ/CO splits) are ordered by
-        # what they are, never by input order: an assistant line pays less, so it goes first
-        assistant = "CQ" in ln.modifiers or "CO" in ln.modifiers
-        return (values.get(ln.code, Decimal(0)), ln.code, not assistant, ln.discipline,
-                sorted(ln.modifiers))
-
-    for line in sorted(timed, key=cut_order):
-        if excess <= 0:
-            break
-        cut = min(excess, line.units)
-        excess -= cut
-        line.units -= cut
-        message = (f"{cut} unit(s) of {line.code} cut: the plan pays at most "
-                   f"{cap.timed_units_per_day} timed units a day, and the lowest-paying units "
-                   "are the ones cut")
-        line.note("payer.unit_cap", message, cap.source, "warning")
-        findings.append(decide("payer.unit_cap", message, cap.source, "warning", (line.code,)))
-        if line.units == 0:
-            line.stop("not_billable", "payer.unit_cap", f"no units of {line.code} left under "
-                      "the plan's daily cap", cap.source, "warning")
-    return findings
+def denied_pairs_step(sheet: Worksheet) -> None:
+    sheet.findings.extend(apply_denied_pairs(sheet.lines, sheet.policy))

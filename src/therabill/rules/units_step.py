@@ -20,7 +20,8 @@ from therabill.rules.units import (
     primary_add_on_units,
     units_for_minutes,
 )
-from therabill.rules.worklist import WorkLine
+from therabill.vocabulary import NO_MINUTES_BASES
+from therabill.worksheet import WorkLine, Worksheet
 
 ZERO = Decimal(0)
 UNVERIFIED_ADD_ON = ("how MACs apply the time threshold to an add-on code is not settled in CMS "
@@ -28,16 +29,39 @@ UNVERIFIED_ADD_ON = ("how MACs apply the time threshold to an add-on code is not
                      "to the primary code")
 
 
+def units_step(sheet: Worksheet) -> None:
+    """Units for every payable line by the payer's method; a line that earns none is taken off
+    the claim with the reason."""
+    policy = sheet.policy
+    method = policy.unit_method
+    sheet.findings.extend(assign_units(sheet.lines, method, policy.pool_disciplines,
+                                       sheet.unit_values, sheet.caches.memo("rules.units.steps")))
+    for line in sheet.lines:
+        if line.billable and line.units == 0:
+            line.stop("not_billable", "units." + method,
+                      f"{line.code}: {line.minutes} minutes earn no unit on this day; document "
+                      "the service, do not bill it", sources.CPM5_20_2, "info")
+
+
 def assign_units(lines: list[WorkLine], method: str, pool_disciplines: bool,
-                 unit_values: dict[str, Decimal]) -> list[Decision]:
+                 unit_values: dict[str, Decimal], memo: BoundedMemo[Decision]
+                 ) -> list[Decision]:
     """Set ``units`` on every payable line; return the visit-level unit findings."""
     findings: list[Decision] = []
     groups: dict[str, list[WorkLine]] = {}
     for line in lines:
         if line.status != "payable":
             continue
+        if line.minutes is None and line.billed_units is not None:
+            # No minutes documented (an 837P carries units): the units billed stand, and the
+            # 8-minute rule cannot be checked.
+            line.units = line.billed_units
+            line.note("units.billed", f"{line.billed_units} unit(s) as billed: no minutes were "
+                      "given, so the time rule could not be checked against them",
+                      sources.CPM5_20_2, "warning")
+            continue
         basis = line.basis
-        if basis == "untimed" or basis == "per_item":
+        if basis in NO_MINUTES_BASES:
             line.units = 1
             line.note("units.untimed",
                       f"{line.code} is not a timed code: 1 unit, whatever the minutes; its "
@@ -59,7 +83,7 @@ def assign_units(lines: list[WorkLine], method: str, pool_disciplines: bool,
         else:
             group.append(line)
     for key in sorted(groups):
-        summary = _timed_group(key, groups[key], method, unit_values)
+        summary = _timed_group(key, groups[key], method, unit_values, memo)
         if summary is not None:
             findings.append(summary)
     return findings
@@ -73,7 +97,8 @@ def _family_of(line: WorkLine) -> str:
 
 
 def _timed_group(key: str, members: list[WorkLine], method: str,
-                 unit_values: dict[str, Decimal]) -> Decision | None:
+                 unit_values: dict[str, Decimal], memo: BoundedMemo[Decision]
+                 ) -> Decision | None:
     """Units of one plan of care's timed services; the visit finding that sums them up."""
     families: dict[str, list[WorkLine]] = {}
     for member in members:
@@ -117,17 +142,13 @@ def _timed_group(key: str, members: list[WorkLine], method: str,
             # Without a tie the step reads the same for every line with these figures.
             step_key = (method, line.code, code, line.minutes, units,
                         allocation.full_units.get(code, 0), code in allocation.extra_unit_codes)
-            step = _LINE_STEPS.get(step_key)
+            step = memo.get(step_key)
             if step is None:
-                step = _LINE_STEPS.put(step_key, decide(
+                step = memo.put(step_key, decide(
                     rule, _line_message(line, code, allocation, method, False), source,
                     codes=(line.code,)))
             line.steps.append(step)
     return summary
-
-
-# A line's unit step by what its text says: method, codes, minutes and units (no ties).
-_LINE_STEPS: BoundedMemo[Decision] = BoundedMemo()
 
 
 def _block_minutes(family: list[WorkLine]) -> int:

@@ -1,8 +1,8 @@
 """The coding-guide commands: ``explain``, ``compare``, ``history`` and ``suggest``.
 
-``therabill.cli`` calls ``register`` when this module exists. Each command builds a pydantic
-model with the pure functions of its module and prints it as JSON (``--format json``, Decimal as
-strings) or as rich tables (``therabill.guide.render``). A question the data cannot answer
+``therabill.cli`` calls ``register``. Each command builds a pydantic model with the pure
+functions of ``therabill.guide`` and prints it as JSON (``--format json``, Decimal as strings) or
+as rich tables (``therabill.cli_views.guide``). A question the data cannot answer
 (unknown code, locality or payer, a date with no CMS file held) is one line on stderr and exit
 code 2, never a traceback.
 """
@@ -19,6 +19,8 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from therabill.guide.facts import NATIONAL, GuideError
+from therabill.guide.history import History
+from therabill.reference.catalogue import Catalogue
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -27,7 +29,7 @@ Fail = Callable[[str], Any]
 FORMAT_HELP = "table (readable) or json (machine-readable, amounts as strings)"
 DATE_HELP = "Date of service, YYYY-MM-DD (default: today)"
 LOCALITY_HELP = "Medicare locality as MAC-locality, e.g. 01182-18 (default: national)"
-PAYER_HELP = "Payer policy id: medicare, commercial-cpt, commercial-mppr or one you added"
+PAYER_HELP = "Payer policy id: medicare, a real payer (see `therabill payers`) or your own"
 
 # The options the commands share, declared once.
 DateOption = Annotated[str | None, typer.Option("--date", "-d", help=DATE_HELP)]
@@ -66,9 +68,22 @@ def _respond(console: Console, fail: Fail, format: str, build: Callable[[], M],
         show(console, result)
 
 
-def register(app: typer.Typer, console: Console, fail: Fail) -> None:
-    """Add the guide commands to ``app``."""
-    from therabill.guide import render
+def _plotter(fail: Fail) -> Callable[[History, Path, Catalogue], Path]:
+    """The chart writer; without matplotlib (the ``plot`` extra), one line on how to add it."""
+    try:
+        from therabill.cli_views.plot import plot_history
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "matplotlib":
+            raise
+        fail("--plot needs matplotlib, which is not installed: "
+             "pip install 'therabill[plot]'")
+        raise  # fail() exits
+    return plot_history
+
+
+def register(app: typer.Typer, console: Callable[[], Console], fail: Fail) -> None:
+    """Add the guide commands to ``app``; ``console()`` gives the console to print on."""
+    from therabill.cli_views import guide as render
 
     @app.command()
     def explain(
@@ -83,7 +98,7 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
         from therabill.guide.facts import parse_day
         from therabill.reference.store import default_reference
 
-        _respond(console, fail, format,
+        _respond(console(), fail, format,
                  lambda: explain_code(code, parse_day(date), locality, payer,
                                       default_reference()), render.explanation)
 
@@ -100,7 +115,7 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
         from therabill.guide.facts import parse_day
         from therabill.reference.store import default_reference
 
-        _respond(console, fail, format,
+        _respond(console(), fail, format,
                  lambda: compare_codes(codes, parse_day(date), locality, payer,
                                        default_reference()), render.comparison)
 
@@ -118,7 +133,6 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
     ) -> None:
         """Payment per RVU release and conversion-factor change, with RVUs and CF."""
         from therabill.guide.history import code_history
-        from therabill.guide.plot import plot_history
         from therabill.reference.store import default_reference
 
         _check_format(fail, format)
@@ -126,12 +140,13 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
         result = _answer(fail, lambda: code_history(codes, from_year, to_year, locality,
                                                     reference))
         if plot is not None:
+            plot_history = _plotter(fail)
             _answer(fail, lambda: plot_history(result, plot, reference.catalogue))
             result = result.model_copy(update={"plot": str(plot)})
         if format == "json":
             _print_json(result)
         else:
-            render.history(console, result)
+            render.history(console(), result)
 
     @app.command()
     def suggest(
@@ -141,11 +156,14 @@ def register(app: typer.Typer, console: Console, fail: Fail) -> None:
     ) -> None:
         """Suggest candidate codes for the techniques a note documents, with the reasons."""
         from therabill.guide.suggest import suggest as find
+        from therabill.guide.suggest import unmatched_phrases
 
         _check_format(fail, format)
         found = find(text)
+        missed = unmatched_phrases(text)
         if format == "json":
             _print_json({"text": text, "suggestions": [s.model_dump(mode="json")
-                                                       for s in found]})
+                                                       for s in found],
+                         "unmatched": missed})
         else:
-            render.suggestions(console, text, found)
+            render.suggestions(console(), text, found, missed)

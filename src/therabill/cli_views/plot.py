@@ -16,6 +16,7 @@ from matplotlib.ticker import FuncFormatter
 
 from therabill.guide.facts import GuideError
 from therabill.guide.history import History
+from therabill.money import usd
 from therabill.reference.catalogue import Catalogue
 
 FORMATS = (".png", ".svg")
@@ -65,8 +66,9 @@ def plot_history(history: History, path: Path, catalogue: Catalogue) -> Path:
                   drawstyle="steps-post", marker="o",
                   markevery=list(range(len(days))), linewidth=2,
                   label=_short_name(code, catalogue))
-        if amounts[-1] == amounts[-1]:  # not NaN: label the latest amount at the right edge
-            axes.annotate(f"${amounts[-1]:.2f}", (end, amounts[-1]), xytext=(4, 0),
+        latest = history.rows[-1].points[index].full
+        if latest is not None:  # label the latest amount at the right edge
+            axes.annotate(usd(latest), (end, amounts[-1]), xytext=(4, 0),
                           textcoords="offset points", va="center", fontsize=9)
     if history.locality == "national":
         place = "national amounts (GPCIs 1.000)"
