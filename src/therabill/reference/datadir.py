@@ -66,12 +66,11 @@ def checkpoint(step: str) -> None:
     """Called between the steps of an import; tests replace it to crash at each step."""
 
 
-def _os_error(path: Path | str, error: OSError, doing: str) -> DataDirError:
+def os_error(path: Path | str, error: OSError, doing: str) -> DataDirError:
+    """An operating-system error as one line: the file, what was being done, the cause."""
     cause = error.strerror or str(error)
     if error.errno == errno.ENOSPC:
         cause = "no space left on the device"
-    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        cause = f"permission denied ({cause})" if "ermission" not in cause else cause
     return DataDirError(error.filename or path, f"cannot {doing}: {cause}")
 
 
@@ -100,7 +99,7 @@ def claim(directory: Path) -> list[str]:
             said.append(f"restored {directory} from {old}, left by an interrupted import")
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise _os_error(directory, error, "create the data directory") from None
+        raise os_error(directory, error, "create the data directory") from None
     if not directory.is_dir():
         raise DataDirError(directory, "is not a directory")
     marker = directory / MARKER
@@ -109,7 +108,7 @@ def claim(directory: Path) -> list[str]:
     try:
         foreign = _only_own(directory)
     except OSError as error:
-        raise _os_error(directory, error, "list the data directory") from None
+        raise os_error(directory, error, "list the data directory") from None
     if foreign:
         shown = ", ".join(foreign[:3]) + (" …" if len(foreign) > 3 else "")
         raise DataDirError(directory, f"holds files therabill did not write ({shown}); point "
@@ -120,7 +119,7 @@ def claim(directory: Path) -> list[str]:
     except FileExistsError:
         pass  # another process marked it first
     except OSError as error:
-        raise _os_error(marker, error, "write in the data directory") from None
+        raise os_error(marker, error, "write in the data directory") from None
     return said
 
 
@@ -131,7 +130,7 @@ def locked(directory: Path) -> Iterator[None]:
     try:
         handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as error:
-        raise _os_error(path, error, "write in the data directory") from None
+        raise os_error(path, error, "write in the data directory") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
@@ -259,7 +258,7 @@ def repair(directory: Path) -> list[str]:
         try:
             said += recover(directory)
         except OSError as error:
-            raise _os_error(directory, error, "repair the data directory") from None
+            raise os_error(directory, error, "repair the data directory") from None
     return said
 
 
@@ -286,7 +285,7 @@ def reset(directory: Path) -> list[str]:
                         kind_dir.rmdir()
             tidy(directory, [])
         except OSError as error:
-            raise _os_error(directory, error, "reset the data directory") from None
+            raise os_error(directory, error, "reset the data directory") from None
     said.append(f"removed every imported release from {directory}; the bundled data is used")
     return said
 

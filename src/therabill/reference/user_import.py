@@ -139,7 +139,7 @@ def import_files(paths: Sequence[Path], data_dir: Path,
             messages += datadir.recover(data_dir)
             _switch_in(data_dir, new)
         except OSError as error:
-            raise datadir._os_error(data_dir, error, "import into the data directory") from None
+            raise datadir.os_error(data_dir, error, "import into the data directory") from None
     for message in messages:
         if said is not None:
             said(message)
