@@ -14,9 +14,12 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import therabill
@@ -428,3 +431,39 @@ def test_build_into_a_missing_place_is_one_line(tmp_path: Path, cms_dir: Path) -
                                  str(blocker / "out")])
     assert result.exit_code == 2
     assert str(blocker) in _one_line_error(result.output)
+
+
+# -- any manifest at all: the bundled data answers, never an exception ------------------------
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
+FIELDS = ("kind", "release_id", "table", "source", "effective_from", "year", "table_sha256",
+          "partial", "covers")
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(FIELDS), value=JSON, whole=st.booleans())
+def test_any_damaged_manifest_falls_back_without_an_exception(
+        tmp_path_factory: pytest.TempPathFactory, field: str, value: object,
+        whole: bool) -> None:
+    directory = tmp_path_factory.mktemp("manifest") / "data"
+    directory.mkdir()
+    entry = {"kind": "gpci", "release_id": "GPCI2025", "table": "gpci/GPCI2025.csv",
+             "source": {"file_name": "GPCI2025.csv", "sha256": "0" * 64, "rows": 1},
+             "year": 2025}
+    (directory / "gpci").mkdir()
+    (directory / "gpci" / "GPCI2025.csv").write_text(
+        "mac,locality,state,name,work,pe,mp,work_unfloored\n"
+        "10112,00,CA,SOMEWHERE,1.000,1.000,1.000,\n", encoding="utf-8")
+    manifest: object = value if whole else [{**entry, field: value}]
+    (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataDirWarning)
+        reference = load_reference(directory)
+    if reference.problems:
+        assert reference.origin["GPCI2025"] == "bundled"
+        assert all("data reset" in p or "cannot be read" in p for p in reference.problems)
+    else:
+        assert reference.gpci[2025].release_id == "GPCI2025"

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from therabill.reference.importers.common import QUARTER_LETTER, rvu_release_id
 from therabill.reference.paths import REPAIR_RESET, DataDirError
 from therabill.reference.records import (
     GpciRecord,
@@ -149,16 +150,47 @@ def _check_entry(entry: object) -> dict[str, Any]:
     if not isinstance(entry, dict):
         raise ValueError(f"an entry is {type(entry).__name__}, not an object")
     kind = entry.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ValueError(f"unknown release kind {kind!r}")
     release_id = check_release_id(entry.get("release_id"))
     table = entry.get("table")
     match = _TABLE_PATH.fullmatch(table) if isinstance(table, str) else None
     if match is None or match["kind"] != kind or ".." in str(table):
         raise ValueError(f"table path {table!r} of {release_id} is not <kind>/<name>.csv")
-    if not isinstance(entry.get("source"), dict):
-        raise ValueError(f"{release_id} has no source")
+    source = entry.get("source")
+    if not (isinstance(source, dict) and isinstance(source.get("file_name"), str)
+            and isinstance(source.get("sha256"), str) and _is_int(source.get("rows"))):
+        raise ValueError(f"{release_id} has no proper source (file name, sha256, rows)")
+    _check_dates(kind, release_id, entry)
     return entry
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_dates(kind: str, release_id: str, entry: dict[str, Any]) -> None:
+    """The year or effective date must be a real one and agree with the release id, or the
+    release would silently answer for other dates than it says."""
+    if kind in ("gpci", "locality"):
+        year = entry.get("year")
+        expected = f"{'GPCI' if kind == 'gpci' else 'LOCCO'}{year}"
+        if not (isinstance(year, int) and _is_int(year) and 2000 <= year <= 2100
+                and release_id == expected):
+            raise ValueError(f"year {year!r} does not match release {release_id}")
+        return
+    text = entry.get("effective_from")
+    try:
+        start = date.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        start = None
+    if start is None:
+        raise ValueError(f"effective date {text!r} of {release_id} is not a date")
+    if kind == "rvu" and (start.month not in QUARTER_LETTER or start.day != 1
+                          or release_id != rvu_release_id(start.year, start.month)):
+        raise ValueError(f"effective date {text} does not match release {release_id}")
+    if kind == "mue" and release_id != f"MUE-{start.isoformat()}":
+        raise ValueError(f"effective date {text} does not match release {release_id}")
 
 
 def read_manifest(directory: Path) -> list[dict[str, Any]]:
@@ -179,7 +211,7 @@ def read_manifest(directory: Path) -> list[dict[str, Any]]:
         if not isinstance(entries, list):
             raise ValueError("not a list of releases")
         checked = [_check_entry(entry) for entry in entries]
-    except (ValueError, RecursionError) as error:
+    except (ValueError, TypeError, RecursionError) as error:
         cause = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataDirError(path, f"is damaged ({cause})", REPAIR_RESET) from None
     return checked
