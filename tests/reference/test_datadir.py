@@ -467,3 +467,16 @@ def test_any_damaged_manifest_falls_back_without_an_exception(
         assert all("data reset" in p or "cannot be read" in p for p in reference.problems)
     else:
         assert reference.gpci[2025].release_id == "GPCI2025"
+
+
+def test_old_copy_with_a_payer_file_not_kept_is_left_alone(data_dir: Path,
+                                                           small: list[Path]) -> None:
+    assert runner.invoke(app, ["data", "import", str(small[1])]).exit_code == 0
+    old = datadir.leftover_copy(data_dir)
+    shutil.copytree(data_dir, old)
+    (old / "payers").mkdir()
+    (old / "payers" / "acme.yaml").write_text("edited only here\n", encoding="utf-8")
+    result = runner.invoke(app, ["data", "import", str(small[0])])
+    assert result.exit_code == 0, result.output
+    assert "remove it yourself" in result.output
+    assert (old / "payers" / "acme.yaml").read_text(encoding="utf-8") == "edited only here\n"

@@ -232,14 +232,25 @@ def tidy(directory: Path, entries: list[dict[str, Any]],
     return removed
 
 
+def _payers_kept(old: Path, directory: Path) -> bool:
+    """Every payer file in the old copy is in the directory too, byte for byte."""
+    for path in (old / PAYERS).rglob("*"):
+        if path.is_file():
+            twin = directory / PAYERS / path.relative_to(old / PAYERS)
+            if not twin.is_file() or twin.read_bytes() != path.read_bytes():
+                return False
+    return True
+
+
 def recover(directory: Path) -> list[str]:
     """Under the lock: clean what an interrupted import left, and say what was done."""
     said: list[str] = []
     old = leftover_copy(directory)
     if old.is_dir():
-        if _only_own(old):
-            said.append(f"{old} was left by an interrupted import and holds other files; "
-                        "it is not used — remove it yourself when it is no longer needed")
+        if _only_own(old) or not _payers_kept(old, directory):
+            said.append(f"{old} was left by an interrupted import and holds files that are "
+                        f"not in {directory}; it is not used — remove it yourself when it is "
+                        "no longer needed")
         else:
             shutil.rmtree(old)
             said.append(f"removed {old}, an older copy left by an interrupted import (its "
