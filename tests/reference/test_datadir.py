@@ -480,3 +480,15 @@ def test_old_copy_with_a_payer_file_not_kept_is_left_alone(data_dir: Path,
     assert result.exit_code == 0, result.output
     assert "remove it yourself" in result.output
     assert (old / "payers" / "acme.yaml").read_text(encoding="utf-8") == "edited only here\n"
+
+
+def test_old_copy_with_releases_not_in_the_directory_is_kept(data_dir: Path,
+                                                             small: list[Path]) -> None:
+    assert runner.invoke(app, ["data", "import", str(small[1])]).exit_code == 0
+    old = datadir.leftover_copy(data_dir)
+    data_dir.rename(old)
+    data_dir.mkdir()  # someone made an empty directory where the data was
+    result = runner.invoke(app, ["data", "import", str(small[0])])
+    assert result.exit_code == 0, result.output
+    assert "remove it yourself" in result.output
+    assert _imported(old) == {"GPCI2025"}

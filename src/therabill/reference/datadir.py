@@ -242,12 +242,22 @@ def _payers_kept(old: Path, directory: Path) -> bool:
     return True
 
 
+def _releases_kept(old: Path, directory: Path) -> bool:
+    """Every release the old copy lists is listed in the directory too."""
+    try:
+        listed = {(e["kind"], e["release_id"]) for e in read_manifest(old)}
+    except DataDirError:
+        return False
+    return listed <= {(e["kind"], e["release_id"]) for e in read_manifest(directory)}
+
+
 def recover(directory: Path) -> list[str]:
     """Under the lock: clean what an interrupted import left, and say what was done."""
     said: list[str] = []
     old = leftover_copy(directory)
     if old.is_dir():
-        if _only_own(old) or not _payers_kept(old, directory):
+        if _only_own(old) or not _payers_kept(old, directory) or not _releases_kept(
+                old, directory):
             said.append(f"{old} was left by an interrupted import and holds files that are "
                         f"not in {directory}; it is not used — remove it yourself when it is "
                         "no longer needed")
