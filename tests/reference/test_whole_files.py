@@ -235,3 +235,34 @@ def test_parts_imported_one_after_the_other_are_joined(cms_dir: Path, data_dir: 
     assert {ln.code: ln.status for ln in checked.lines}["97140"] == "denied"
     release = next(r for r in reference.ptp if r.release_id == "PTP-v322r0")
     assert release.source.file_name == "ccipra-v322r0-f1.txt, ccipra-v322r0-f4.txt"
+
+
+def test_partial_rvu_is_laid_over_the_whole_release(cms_dir: Path, data_dir: Path,
+                                                    tmp_path: Path) -> None:
+    """With --partial, the January 2025 file cut to 60% answers for the codes it holds; 97110,
+    beyond the cut, keeps its RVUs from the whole RVU25A (issue: it had none)."""
+    cut = _cut(cms_dir / "pprrvu/2025_jan/PPRRVU25_JAN.csv", tmp_path / "PPRRVU25_JAN.csv", 0.6)
+    result = runner.invoke(app, ["data", "import", "--partial", str(cut)])
+    assert result.exit_code == 0, result.output
+    reference = load_reference(data_dir)
+    assert reference.origin["RVU25A"] == "imported" and "RVU25A" in reference.partial
+    whole = load_reference(tmp_path / "none").rvu_record("97110", date(2025, 3, 4))
+    assert reference.rvu_record("97110", date(2025, 3, 4)) == whole is not None
+    release = reference.rvu_release(date(2025, 3, 4))
+    assert release is not None and len(release.records) > 11_000  # the cut's codes, all kept
+    checked = therabill.check({"visit_id": "v", "date_of_service": "2025-03-04",
+                               "lines": [{"code": "97110", "minutes": 38}]}, reference=reference)
+    assert checked.lines[0].allowed is not None
+
+
+def test_ptp_part_of_a_bundled_release_is_laid_over_it(cms_dir: Path, data_dir: Path,
+                                                       tmp_path: Path) -> None:
+    part = tmp_path / "ccipra-v302r0-f1.txt"  # a part of the quarter the bundled table is
+    shutil.copy(cms_dir / PTP_SAMPLE, part)
+    assert runner.invoke(app, ["data", "import", "--partial", str(part)]).exit_code == 0
+    reference = load_reference(data_dir)
+    visit = {"visit_id": "v", "date_of_service": "2024-08-01",
+             "lines": [{"code": "97140", "minutes": 15}, {"code": "97124", "minutes": 15}]}
+    checked = therabill.check(visit, reference=reference)
+    assert {ln.code: ln.status for ln in checked.lines}["97124"] == "denied"
+    assert any("the whole PTP-v302r0 held before" in f.message for f in checked.findings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property, lru_cache
@@ -75,6 +76,12 @@ def _covered(code: str, covers: Coverage) -> bool:
     return any(low <= code <= high for low, high in covers)
 
 
+def _whole(base: PtpRelease | MueRelease, partial: PtpRelease | MueRelease) -> str:
+    if base.release_id == partial.release_id:
+        return f"the whole {base.release_id} held before the part was imported"
+    return f"{base.release_id} (effective {base.effective_from}), the newest complete table"
+
+
 def _ranges(covers: Coverage) -> str:
     return ", ".join(f"{low}–{high}" if low != high else low for low, high in covers)
 
@@ -92,6 +99,8 @@ class ReferenceData:
     # release id -> code ranges held, for releases imported in part (PTP: column-1 codes)
     partial: dict[str, Coverage] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # why the user's imports are not used
+    # release id -> the whole release of the same id a partial import was laid over
+    whole_of: dict[str, Release] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rvu.sort(key=lambda r: r.effective_from)
@@ -147,16 +156,21 @@ class ReferenceData:
             table = self._edit_tables[release.release_id] = EditTable.of(release)
         return Dated(table, note)
 
-    def _newest_complete(self, series: list[R], before: date) -> R | None:
+    def _newest_complete(self, series: list[R], partial: R) -> R | None:
+        """What answers beside a partial release: the whole release of the same id it was
+        laid over, else the newest whole one in force before it."""
+        same = self.whole_of.get(partial.release_id)
+        if isinstance(same, type(partial)):
+            return same
         complete = [r for r in series if r.release_id not in self.partial
-                    and r.effective_from <= before]
+                    and r.effective_from <= partial.effective_from]
         return complete[-1] if complete else None
 
     def _partial_edit_table(self, release: PtpRelease, covers: Coverage, note: str
                             ) -> Dated[EditTable]:
         """A partial PTP release answers for the column-1 codes it covers; the newest complete
         table before it answers for the rest, and the result says so."""
-        base = self._newest_complete(self.ptp, release.effective_from)
+        base = self._newest_complete(self.ptp, release)
         key = f"{release.release_id}+{base.release_id if base else ''}"
         table = self._edit_tables.get(key)
         if table is None:
@@ -164,8 +178,7 @@ class ReferenceData:
                          if not _covered(e.column_1, covers))
             table = self._edit_tables[key] = EditTable.of(
                 replace(release, edits=release.edits + kept))
-        rest = (f"pairs with another column-1 code are checked against {base.release_id} "
-                f"(effective {base.effective_from}), the newest complete table"
+        rest = (f"pairs with another column-1 code are checked against {_whole(base, release)}"
                 if base else "no complete table is held for the other pairs, so they are not "
                 "checked")
         warning = (f"the NCCI PTP table {release.release_id} was imported in part (column-1 "
@@ -187,15 +200,15 @@ class ReferenceData:
         covers = self.partial.get(release.release_id)
         if covers is None:
             return Dated(release, note)
-        base = self._newest_complete(self.mue, release.effective_from)
+        base = self._newest_complete(self.mue, release)
         combined = self._partial_mue.get(release.release_id)
         if combined is None:
             records = {code: record for code, record in (base.records if base else {}).items()
                        if not _covered(code, covers)}
             records.update(release.records)
             combined = self._partial_mue[release.release_id] = replace(release, records=records)
-        rest = (f"other codes take their values from {base.release_id}, the newest complete "
-                "table" if base else "no complete table is held for the other codes")
+        rest = (f"other codes take their values from {_whole(base, release)}" if base
+                else "no complete table is held for the other codes")
         warning = (f"the NCCI MUE table {release.release_id} was imported in part (codes "
                    f"{_ranges(covers)} only); {rest}")
         return Dated(combined, "; ".join(n for n in (note, warning) if n), warning)
@@ -218,7 +231,7 @@ class ReferenceData:
 
 
 def _load_dir(directory: Path, origin: str, into: dict[str, tuple[Release, str]],
-              partial: dict[str, Coverage]) -> None:
+              partial: dict[str, Coverage], whole_of: dict[str, Release]) -> None:
     found: dict[str, tuple[Release, str]] = {}
     covers: dict[str, Coverage] = {}
     for entry in read_manifest(directory):
@@ -226,6 +239,11 @@ def _load_dir(directory: Path, origin: str, into: dict[str, tuple[Release, str]]
         found[f"{entry['kind']}:{entry['release_id']}"] = (release, origin)
         if entry.get("partial"):
             covers[release.release_id] = _coverage(entry.get("covers"))
+    for key, (release, _) in found.items():
+        earlier = into.get(key)
+        if release.release_id in covers and earlier is not None and (
+                release.release_id not in partial):
+            whole_of[release.release_id] = earlier[0]  # a part laid over a whole release
     into.update(found)  # all or nothing: a damaged directory adds none of its releases
     for _, (release, _) in found.items():
         partial.pop(release.release_id, None)
@@ -252,11 +270,12 @@ def load_reference(data_dir: Path | None = None) -> ReferenceData:
     found: dict[str, tuple[Release, str]] = {}
     partial: dict[str, Coverage] = {}
     problems: list[str] = []
-    _load_dir(BUNDLED_DIR, "bundled", found, partial)
+    whole_of: dict[str, Release] = {}
+    _load_dir(BUNDLED_DIR, "bundled", found, partial, whole_of)
     directory = data_dir if data_dir is not None else user_data_dir()
     for attempt in (1, 2):
         try:
-            _load_dir(directory, "imported", found, partial)
+            _load_dir(directory, "imported", found, partial, whole_of)
             break
         except DataDirError as error:
             # An import that finished while we read may have removed a table the old manifest
@@ -275,7 +294,7 @@ def load_reference(data_dir: Path | None = None) -> ReferenceData:
     for release, where in found.values():
         origin[release.release_id] = where
         if isinstance(release, RvuRelease):
-            rvu.append(release)
+            rvu.append(_laid_over(release, partial, whole_of, found.values()))
         elif isinstance(release, GpciRelease):
             gpci[release.year] = release
         elif isinstance(release, LocalityCrosswalk):
@@ -285,7 +304,28 @@ def load_reference(data_dir: Path | None = None) -> ReferenceData:
         else:
             mue.append(release)
     return ReferenceData(rvu, gpci, localities, ptp, mue, load_catalogue(), load_parameters(),
-                         origin, partial, problems)
+                         origin, partial, problems, whole_of)
+
+
+def _laid_over(release: RvuRelease, partial: dict[str, Coverage],
+               whole_of: dict[str, Release], found: Iterable[tuple[Release, str]]
+               ) -> RvuRelease:
+    """A partial RVU release answers for the codes it holds; every other code keeps its values
+    from the whole release of the same id, else the newest whole one of the same year before it
+    (never from another year)."""
+    if release.release_id not in partial:
+        return release
+    base = whole_of.get(release.release_id)
+    if not isinstance(base, RvuRelease):
+        earlier = sorted((r for r, _ in found if isinstance(r, RvuRelease)
+                          and r.release_id not in partial
+                          and r.effective_from.year == release.effective_from.year
+                          and r.effective_from <= release.effective_from),
+                         key=lambda r: r.effective_from)
+        base = earlier[-1] if earlier else None
+    if base is None:
+        return release
+    return replace(release, records={**base.records, **release.records})
 
 
 @lru_cache(maxsize=1)
