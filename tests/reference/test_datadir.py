@@ -492,3 +492,14 @@ def test_old_copy_with_releases_not_in_the_directory_is_kept(data_dir: Path,
     assert result.exit_code == 0, result.output
     assert "remove it yourself" in result.output
     assert _imported(old) == {"GPCI2025"}
+
+
+def test_data_commands_run_with_stdin_closed(data_dir: Path, small: list[Path]) -> None:
+    cli = Path(sys.executable).with_name("therabill")
+    env = {**os.environ, "THERABILL_DATA_DIR": str(data_dir)}
+    for args in (["data", "import", str(small[1])], ["data", "info", "--format", "json"]):
+        done = subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=120,
+                              env=env, preexec_fn=lambda: os.close(0))
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+    assert _imported(data_dir) == {"GPCI2025"}
