@@ -503,3 +503,15 @@ def test_data_commands_run_with_stdin_closed(data_dir: Path, small: list[Path]) 
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr
     assert _imported(data_dir) == {"GPCI2025"}
+
+
+def test_huge_file_is_refused_before_it_is_read(data_dir: Path, tmp_path: Path) -> None:
+    from therabill.reference.importers.common import MAX_SOURCE_BYTES
+
+    huge = tmp_path / "PPRRVU25_JAN.csv"
+    with huge.open("wb") as handle:  # sparse: no disk used
+        handle.truncate(MAX_SOURCE_BYTES + 1)
+    result = runner.invoke(app, ["data", "import", str(huge)])
+    assert result.exit_code == 2
+    assert "not the official file" in _one_line_error(result.output)
+    assert not data_dir.exists()

@@ -83,10 +83,19 @@ class RowBounds:
                 " (truncated or not the official file?)")
 
 
+# The largest official file read (a PTP part) is tens of MiB; a file many times that is not one,
+# and is refused before it is read into memory.
+MAX_SOURCE_BYTES = 512 << 20
+
+
 def read_bytes(path: Path) -> tuple[bytes, str]:
     """The bytes of a source file and their SHA-256, read once: the hash recorded for a release
     is always that of the bytes parsed, even if the file changes on disk meanwhile."""
     try:
+        size = path.stat().st_size
+        if size > MAX_SOURCE_BYTES:
+            raise DataFileError(path, f"{size >> 20} MiB; no official file of these kinds is "
+                                f"over {MAX_SOURCE_BYTES >> 20} MiB (not the official file?)")
         raw = path.read_bytes()
     except OSError as error:
         raise DataFileError(path, f"cannot read the file ({error.strerror or error})") from None
