@@ -18,6 +18,7 @@ from rich.console import Console
 from therabill.cli_views.guide_commands import register as register_guide
 from therabill.cli_views.payer_commands import register as register_payers
 from therabill.interchange import read_visits
+from therabill.ledger.cli import ledger_app
 from therabill.render import render_result, result_json
 
 # -h as well as --help, on the app and (inherited by every command's context) on each command.
@@ -28,6 +29,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, context_settings=H
 data_app = typer.Typer(no_args_is_help=True, context_settings=HELP_OPTIONS,
                        help="Reference data: build, list, import.")
 app.add_typer(data_app, name="data")
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 errors = Console(stderr=True)
 

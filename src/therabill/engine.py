@@ -20,7 +20,6 @@ from therabill.decision import Decision, decide
 from therabill.intake import parse_visit, work_lines
 from therabill.memo import BoundedMemo, Caches
 from therabill.model import MONEY_FIELDS, CheckResult, ClaimLine, ThresholdYear, Totals, Visit
-from therabill.money import ZERO
 from therabill.payers.policy import PayerPolicy, load_policies
 from therabill.pricing.engine import price_lines, share_lines
 from therabill.reference.parameters import DatedValue
@@ -231,10 +230,17 @@ def _totals(lines: list[WorkLine]) -> Totals:
     be read are neither payable nor priced, so the work lines give the same totals as the claim
     lines.)"""
     totals = Totals(sum(line.units for line in lines if line.status == "payable"))
+    priced = [line for line in lines if line.allowed is not None]
+    if not priced:
+        return totals
     for name in MONEY_FIELDS:
-        values = [value for line in lines if (value := getattr(line, name)) is not None]
-        if values:
-            setattr(totals, name, sum(values, ZERO))
+        total = None
+        for line in priced:
+            value = getattr(line, name)
+            if value is not None:
+                total = value if total is None else total + value
+        if total is not None:
+            setattr(totals, name, total)
     return totals
 
 

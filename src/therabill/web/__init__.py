@@ -1,0 +1,1 @@
+"""The HTTP service: an interface layer over ``therabill.Engine`` (FastAPI, imported only here)."""
