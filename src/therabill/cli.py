@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import json
+import os
 import sys
+from collections.abc import Callable
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any
@@ -99,7 +103,35 @@ def _with_progress(items: list[Any], label: str) -> Any:
     return track(items, description=label, console=errors, transient=True)
 
 
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
+def _plain_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """The ``data`` commands end with one line, never a traceback, when their output cannot be
+    written (a full device, a closed or broken pipe) or a file cannot be read or written."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            _quiet_stdout()
+            fail(f"{exc.filename or 'standard output'}: {exc.strerror or exc}")
+
+    return run
+
+
 @data_app.command("build")
+@_plain_errors
 def data_build(
     source: Annotated[Path | None, typer.Option(help="Folder of the official CMS files")] = None,
     out: Annotated[Path | None, typer.Option(help="Where to write the tables")] = None,
@@ -129,34 +161,47 @@ def data_build(
 
 
 @data_app.command("import")
+@_plain_errors
 def data_import(
     files: Annotated[list[Path], typer.Argument(help="Official CMS files (RVU, GPCI, locality, "
                                                 "NCCI PTP parts, MUE)")],
     partial: Annotated[bool, typer.Option(
-        "--partial", help="Accept extracts smaller than a whole official file")] = False,
+        "--partial", help="Accept a file that is not a whole release (an extract, some parts "
+        "of a quarter); it is recorded as partial and results dated in it say so")] = False,
 ) -> None:
     """Import newer official files; they take precedence for the dates they cover."""
     from rich.progress import Progress
 
     from therabill.reference.importers.common import DataFileError
-    from therabill.reference.paths import user_data_dir
+    from therabill.reference.paths import DataDirError, user_data_dir
     from therabill.reference.user_import import import_files
 
     target = user_data_dir()
+    said: list[str] = []
     with Progress(console=errors, transient=True) as progress:
         task = progress.add_task("reading", total=len(files))
         try:
             new = import_files(files, target,
                                lambda name: progress.update(task, advance=1, description=name),
-                               partial)
+                               partial, said.append)
         except DataFileError as exc:
             fail(f"{exc} — nothing was imported")
-    for release in new:
-        console.print(f"imported {release.release_id} from {release.source.file_name}")
-    console.print(f"into {target}")
+        except DataDirError as exc:
+            fail(f"{exc} — nothing was imported")
+        except OSError as exc:
+            fail(f"{exc.filename or target}: {exc.strerror or exc} — nothing was imported")
+    # Plain lines, never wrapped: paths and reasons stay whole for scripts and for copying.
+    for message in said:
+        typer.echo(message, err=True)
+    for item in new:
+        release = item.release
+        state = f" (partial: {item.partial})" if item.partial else ""
+        typer.echo(f"imported {release.release_id} from {release.source.file_name}{state}")
+    typer.echo(f"into {target}")
 
 
 @data_app.command("info")
+@_plain_errors
 def data_info(
     format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
     hashes: Annotated[bool, typer.Option(
@@ -164,17 +209,78 @@ def data_info(
     ] = False,
 ) -> None:
     """List the loaded releases, the dates they cover, their sources, and the parameters."""
+    import warnings
+
     from therabill.cli_views.info import render_info
     from therabill.reference.info import info_json
-    from therabill.reference.store import default_reference
+    from therabill.reference.store import DataDirWarning, load_reference
 
-    info = info_json(default_reference())
+    if format not in ("table", "json"):
+        fail(f"--format must be table or json, not {format!r}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataDirWarning)  # said below, after the listing
+        reference = load_reference()
+    info = info_json(reference)
     if format == "json":
         print(json.dumps(info, indent=2))
-    elif format == "table":
-        render_info(console, info, hashes)
     else:
-        fail(f"--format must be table or json, not {format!r}")
+        # People read a partial table's state beside its origin ("imported (partial: …)").
+        shown = [{**row, "origin": row["origin"] + (f" ({row['partial']})" if row["partial"]
+                                                    else "")} for row in info["releases"]]
+        render_info(console, {**info, "releases": shown}, hashes)
+    for problem in reference.problems:
+        typer.echo(f"damaged: {problem}", err=True)
+    if reference.problems:
+        raise typer.Exit(1)
+
+
+def _data_dir_command(action: str) -> None:
+    from therabill.reference import datadir
+    from therabill.reference.paths import DataDirError, user_data_dir
+
+    target = user_data_dir()
+    try:
+        said = datadir.repair(target) if action == "repair" else datadir.reset(target)
+    except DataDirError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or target}: {exc.strerror or exc}")
+    for message in said or [f"{target}: nothing to repair"]:
+        typer.echo(message)
+
+
+@data_app.command("repair")
+@_plain_errors
+def data_repair() -> None:
+    """Recover or remove what an interrupted import left in the data directory."""
+    _data_dir_command("repair")
+
+
+@data_app.command("reset")
+@_plain_errors
+def data_reset() -> None:
+    """Forget every imported release (the bundled data answers); payer files stay."""
+    _data_dir_command("reset")
+
+
+def _plain_data_warnings() -> None:
+    """A damaged data directory is said in one line on standard error, not as a Python
+    warning with its file and line; other warnings are shown as usual."""
+    import warnings
+
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        if category.__name__ == "DataDirWarning":
+            typer.echo(f"warning: {message}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
+_plain_data_warnings()
 
 
 # The console is looked up when a command runs, so it can be swapped (tests, other widths).

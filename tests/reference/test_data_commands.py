@@ -77,7 +77,8 @@ def test_import_newer_edit_table_takes_precedence(cms_dir: Path, data_dir: Path,
                                                   tmp_path: Path) -> None:
     source = _official_ptp(cms_dir, tmp_path / "ccipra-v303r0-f1.txt", "20241001")
     whole_file_expected = runner.invoke(app, ["data", "import", str(source)])
-    assert whole_file_expected.exit_code == 2 and "expected at least" in whole_file_expected.output
+    assert whole_file_expected.exit_code == 2
+    assert "not a whole release" in whole_file_expected.output
     result = runner.invoke(app, ["data", "import", "--partial", str(source)])
     assert result.exit_code == 0, result.output
     assert "PTP-v303r0" in result.output
@@ -135,3 +136,24 @@ def test_unknown_file_name_is_rejected(data_dir: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["data", "import", str(odd)])
     assert result.exit_code == 2 and "official name" in result.output
     assert not data_dir.exists()
+
+
+def test_readme_data_directory_commands_run(cms_dir: Path, tmp_path: Path) -> None:
+    """The README's data-directory example, in order, in a fresh directory."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    prefix = "THERABILL_DATA_DIR=/tmp/therabill-example therabill "
+    commands = [line[len(prefix):] for line in readme.splitlines() if line.startswith(prefix)]
+    assert [c.split()[1] for c in commands] == ["import", "import", "info", "repair", "reset"]
+    target = tmp_path / "example"
+    for command in commands:
+        args = [re.sub(r"^\.\./shared/cms", str(cms_dir), a) for a in shlex.split(command)]
+        result = runner.invoke(app, args, env={"THERABILL_DATA_DIR": str(target)})
+        assert result.exit_code == 0, (command, result.output)
+        if "--format" in args:
+            info = json.loads(result.output)
+            partial = {r["release"]: r["partial"] for r in info["releases"] if r["partial"]}
+            assert partial == {"PTP-v322r0": "partial: 0001A–0001U"}
+    assert sorted(p.name for p in target.iterdir()) == [".lock", ".therabill-data"]

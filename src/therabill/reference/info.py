@@ -51,8 +51,18 @@ def release_rows(reference: ReferenceData) -> list[dict[str, Any]]:
     return rows
 
 
+def _partial(release: Release, reference: ReferenceData) -> str:
+    """What part of a partial release is held ("" for a whole one)."""
+    covers = reference.partial.get(release.release_id)
+    if covers is None:
+        return ""
+    ranges = ", ".join(f"{low}–{high}" for low, high in covers) or "unknown codes"
+    return f"partial: {ranges}"
+
+
 def _row(kind: str, release: Release, covers: str, reference: ReferenceData) -> dict[str, Any]:
     return {"kind": kind, "release": release.release_id, "covers": covers,
+            "partial": _partial(release, reference),
             "rows": release.source.rows, "source_file": release.source.file_name,
             "sha256": release.source.sha256,
             "origin": reference.origin.get(release.release_id, "bundled"),
@@ -72,4 +82,5 @@ def parameter_rows(reference: ReferenceData) -> list[dict[str, Any]]:
 
 def info_json(reference: ReferenceData) -> dict[str, Any]:
     return {"releases": release_rows(reference), "parameters": parameter_rows(reference),
-            "catalogue_codes": len(reference.catalogue.codes())}
+            "catalogue_codes": len(reference.catalogue.codes()),
+            "problems": list(reference.problems)}

@@ -27,3 +27,21 @@ def cms_source_dir() -> Path:
     if override:
         return Path(override)
     return PACKAGE_DIR.parents[2].parent / "shared" / "cms"
+
+
+class DataDirError(Exception):
+    """The user's data directory cannot be used as it is: one line naming the path, the cause
+    and, where there is one, the command that repairs it."""
+
+    def __init__(self, path: Path | str, cause: str, repair: str = "") -> None:
+        self.path = str(path)
+        self.cause = cause
+        self.repair = repair
+        message = f"{self.path}: {cause}"
+        if repair:
+            message += f"; {repair}"
+        super().__init__(message)
+
+
+REPAIR_RESET = "run `therabill data reset` and import the files again"
+REPAIR_REPAIR = "run `therabill data repair`"

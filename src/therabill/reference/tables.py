@@ -8,7 +8,10 @@ and one small CSV per release. No CPT descriptor text is ever written.
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date
@@ -16,6 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from therabill.reference.importers.common import QUARTER_LETTER, rvu_release_id
+from therabill.reference.paths import REPAIR_RESET, DataDirError
 from therabill.reference.records import (
     GpciRecord,
     GpciRelease,
@@ -64,9 +69,12 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: Iterable[tuple[object
             writer.writerow([_text(v) for v in row])
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+def _read_csv(data: bytes) -> list[dict[str, str]]:
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+    for row in rows:
+        if None in row or any(value is None for value in row.values()):
+            raise ValueError(f"a row has the wrong number of fields: {list(row.values())[:3]}")
+    return rows
 
 
 def _release_rows(release: Release) -> tuple[tuple[str, ...], list[tuple[object, ...]]]:
@@ -85,6 +93,17 @@ def _release_rows(release: Release) -> tuple[tuple[str, ...], list[tuple[object,
         return PTP_COLUMNS, [tuple(getattr(e, c) for c in PTP_COLUMNS) for e in edits]
     mues = sorted(release.records.values(), key=lambda r: r.code)
     return MUE_COLUMNS, [tuple(getattr(r, c) for c in MUE_COLUMNS) for r in mues]
+
+
+def table_bytes(release: Release) -> bytes:
+    """The release's table as the CSV bytes written to disk."""
+    columns, rows = _release_rows(release)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_text(v) for v in row])
+    return buffer.getvalue().encode("utf-8")
 
 
 def manifest_entry(release: Release, table: str) -> dict[str, Any]:
@@ -112,11 +131,94 @@ def write_releases(directory: Path, releases: Iterable[Release]) -> list[dict[st
     return entries
 
 
+# A release id becomes a file name: letters, digits, dot, dash and underscore only, no "..".
+RELEASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+KINDS = frozenset(KIND_OF.values())
+# Where a table may sit: "<kind>/<id>.csv" (bundled and older imports) or
+# "tables/<kind>/<id>.<hash>.csv" (imports, named by their content).
+_TABLE_PATH = re.compile(r"(?:tables/)?(?P<kind>[a-z]+)/(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)\.csv")
+
+
+def check_release_id(release_id: object) -> str:
+    if (not isinstance(release_id, str) or not RELEASE_ID.fullmatch(release_id)
+            or ".." in release_id):
+        raise ValueError(f"release id {release_id!r} is not letters, digits, '.', '-', '_'")
+    return release_id
+
+
+def _check_entry(entry: object) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise ValueError(f"an entry is {type(entry).__name__}, not an object")
+    kind = entry.get("kind")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ValueError(f"unknown release kind {kind!r}")
+    release_id = check_release_id(entry.get("release_id"))
+    table = entry.get("table")
+    match = _TABLE_PATH.fullmatch(table) if isinstance(table, str) else None
+    if match is None or match["kind"] != kind or ".." in str(table):
+        raise ValueError(f"table path {table!r} of {release_id} is not <kind>/<name>.csv")
+    source = entry.get("source")
+    if not (isinstance(source, dict) and isinstance(source.get("file_name"), str)
+            and isinstance(source.get("sha256"), str) and _is_int(source.get("rows"))):
+        raise ValueError(f"{release_id} has no proper source (file name, sha256, rows)")
+    _check_dates(kind, release_id, entry)
+    return entry
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_dates(kind: str, release_id: str, entry: dict[str, Any]) -> None:
+    """The year or effective date must be a real one and agree with the release id, or the
+    release would silently answer for other dates than it says."""
+    if kind in ("gpci", "locality"):
+        year = entry.get("year")
+        expected = f"{'GPCI' if kind == 'gpci' else 'LOCCO'}{year}"
+        if not (isinstance(year, int) and _is_int(year) and 2000 <= year <= 2100
+                and release_id == expected):
+            raise ValueError(f"year {year!r} does not match release {release_id}")
+        return
+    text = entry.get("effective_from")
+    try:
+        start = date.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        start = None
+    if start is None:
+        raise ValueError(f"effective date {text!r} of {release_id} is not a date")
+    if kind == "rvu" and (start.month not in QUARTER_LETTER or start.day != 1
+                          or release_id != rvu_release_id(start.year, start.month)):
+        raise ValueError(f"effective date {text} does not match release {release_id}")
+    if kind == "mue" and release_id != f"MUE-{start.isoformat()}":
+        raise ValueError(f"effective date {text} does not match release {release_id}")
+
+
 def read_manifest(directory: Path) -> list[dict[str, Any]]:
+    """The manifest's entries, checked before any of them becomes a path.
+
+    A manifest that cannot be read or does not have the expected shape raises
+    :class:`DataDirError` naming the file and the repair.
+    """
     path = directory / "manifest.json"
-    if not path.exists():
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
         return []
-    return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DataDirError(path, f"cannot be read ({error.strerror or error})") from None
+    try:
+        entries = json.loads(raw.decode("utf-8"))
+        if not isinstance(entries, list):
+            raise ValueError("not a list of releases")
+        checked = [_check_entry(entry) for entry in entries]
+    except (ValueError, TypeError, RecursionError) as error:
+        cause = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataDirError(path, f"is damaged ({cause})", REPAIR_RESET) from None
+    return checked
+
+
+def table_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _optional_date(text: str) -> date | None:
@@ -128,8 +230,32 @@ def _decimal(text: str) -> Decimal:
 
 
 def read_release(directory: Path, entry: dict[str, Any]) -> Release:
-    """Rebuild one release from its table and manifest entry."""
-    rows = _read_csv(directory / entry["table"])
+    """Rebuild one release from its table and (checked) manifest entry.
+
+    A missing, unreadable or damaged table raises :class:`DataDirError` naming the file.
+    """
+    path = directory / entry["table"]
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataDirError(path, f"table of {entry['release_id']} listed in the manifest is"
+                           " missing", REPAIR_RESET) from None
+    except OSError as error:
+        raise DataDirError(path, f"cannot be read ({error.strerror or error})") from None
+    expected = entry.get("table_sha256")
+    if expected is not None and table_digest(data) != expected:
+        raise DataDirError(path, f"table of {entry['release_id']} is damaged (its SHA-256 differs"
+                           " from the manifest's)", REPAIR_RESET)
+    try:
+        return _release_of(data, entry)
+    except (ValueError, KeyError, TypeError, ArithmeticError, csv.Error) as error:
+        cause = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataDirError(path, f"table of {entry['release_id']} is damaged ({cause})",
+                           REPAIR_RESET) from None
+
+
+def _release_of(data: bytes, entry: dict[str, Any]) -> Release:
+    rows = _read_csv(data)
     source = SourceInfo(**entry["source"])
     kind = entry["kind"]
     if kind == "rvu":

@@ -155,6 +155,7 @@ class _NcciDay:
     mue_source: str
     releases: dict[str, str]  # merged into each result's data (read, never changed)
     notes: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # tables imported in part: a warning finding each
 
 
 def _ncci_day(reference: ReferenceData, dos: date, cache: BoundedMemo[_NcciDay]) -> _NcciDay:
@@ -176,7 +177,9 @@ def _ncci_day(reference: ReferenceData, dos: date, cache: BoundedMemo[_NcciDay])
                      ptp_source(table.value, table.note) if table else "",
                      mue.value if mue else None,
                      mue_source(mue.value, mue.note) if mue else "", dict(releases),
-                     tuple(dict.fromkeys(notes)))
+                     tuple(dict.fromkeys(notes)),
+                     tuple(w for w in (table.warning if table else "",
+                                       mue.warning if mue else "") if w))
     return cache.put(dos, found)
 
 
@@ -190,6 +193,8 @@ def apply_ncci(sheet: Worksheet) -> None:
     for note in day.notes:
         if note not in data.notes:
             data.notes.append(note)
+    for warning in day.warnings:
+        findings.append(decide("data", warning, "therabill reference data", "warning"))
     if day.table is None:
         findings.append(decide("data", "no NCCI PTP table is loaded: pair edits not checked",
                                "therabill reference data", "warning"))

@@ -32,14 +32,6 @@ class DataFileError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def parse_decimal(text: str, path: Path, line: int, column: str) -> Decimal:
     try:
         value = Decimal(text.strip() or "0")
@@ -91,19 +83,40 @@ class RowBounds:
                 " (truncated or not the official file?)")
 
 
-def read_text(path: Path) -> str:
-    """The text of a CMS data file.
+# The largest official file read (a PTP part) is tens of MiB; a file many times that is not one,
+# and is refused before it is read into memory.
+MAX_SOURCE_BYTES = 512 << 20
+
+
+def read_bytes(path: Path) -> tuple[bytes, str]:
+    """The bytes of a source file and their SHA-256, read once: the hash recorded for a release
+    is always that of the bytes parsed, even if the file changes on disk meanwhile."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SOURCE_BYTES:
+            raise DataFileError(path, f"{size >> 20} MiB; no official file of these kinds is "
+                                f"over {MAX_SOURCE_BYTES >> 20} MiB (not the official file?)")
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataFileError(path, f"cannot read the file ({error.strerror or error})") from None
+    return raw, hashlib.sha256(raw).hexdigest()
+
+
+def read_source(path: Path) -> tuple[str, str]:
+    """The text of a CMS data file and the SHA-256 of its bytes (read once).
 
     CMS files are ASCII/Latin-1 (Latin-1 never fails to decode); a UTF-8 byte-order mark left by
     a spreadsheet re-save is dropped. Line ends are kept as in the file (CRLF), so callers decide.
     """
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise DataFileError(path, f"cannot read the file ({error.strerror or error})") from None
+    raw, digest = read_bytes(path)
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    return raw.decode("latin-1")
+    return raw.decode("latin-1"), digest
+
+
+def read_text(path: Path) -> str:
+    """The text of a CMS data file (see :func:`read_source`)."""
+    return read_source(path)[0]
 
 
 def clean_label(text: str) -> str:

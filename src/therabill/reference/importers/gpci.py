@@ -34,8 +34,7 @@ from therabill.reference.importers.common import (
     column_positions,
     pad_digits,
     parse_decimal,
-    read_text,
-    sha256_of,
+    read_source,
 )
 from therabill.reference.records import GpciRecord, GpciRelease, SourceInfo
 
@@ -74,7 +73,7 @@ class _Table:
 
 def read_gpci_file(path: Path) -> GpciRelease:
     """Read one year's GPCI file (CSV, or the fixed-width TXT twin) into a :class:`GpciRelease`."""
-    text = read_text(path)
+    text, digest = read_source(path)
     table = _read_txt(path, text) if path.suffix.lower() == ".txt" else _read_csv(path, text)
     match = _YEAR.search(table.title)
     if match is None:
@@ -108,7 +107,7 @@ def read_gpci_file(path: Path) -> GpciRelease:
         release_id=f"GPCI{year}",
         year=year,
         title=table.title,
-        source=SourceInfo(file_name=path.name, sha256=sha256_of(path), rows=len(records)),
+        source=SourceInfo(file_name=path.name, sha256=digest, rows=len(records)),
         records=records,
     )
 

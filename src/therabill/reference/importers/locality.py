@@ -33,8 +33,7 @@ from therabill.reference.importers.common import (
     clean_label,
     column_positions,
     pad_digits,
-    read_text,
-    sha256_of,
+    read_source,
 )
 from therabill.reference.records import LocalityCounties, LocalityCrosswalk, SourceInfo
 
@@ -66,7 +65,7 @@ def read_locality_file(path: Path) -> LocalityCrosswalk:
         raise DataFileError(path, "cannot tell the year from the file name; keep the CMS name,"
                             " e.g. '25LOCCO.csv'")
     year = 2000 + int(match[1])
-    text = read_text(path)
+    text, digest = read_source(path)
     is_txt = path.suffix.lower() == ".txt"
     title, rows = _read_txt(path, text) if is_txt else _read_csv(path, text)
     notes = [_TXT_NOTE] if is_txt else []
@@ -83,7 +82,7 @@ def read_locality_file(path: Path) -> LocalityCrosswalk:
     return LocalityCrosswalk(
         release_id=f"LOCCO{year}",
         year=year,
-        source=SourceInfo(file_name=path.name, sha256=sha256_of(path), rows=len(localities),
+        source=SourceInfo(file_name=path.name, sha256=digest, rows=len(localities),
                           note="; ".join(notes)),
         rows=localities,
     )

@@ -15,11 +15,12 @@ The effective date is taken from ``_Eff_MM-DD-YYYY`` in the file name, as CMS na
 from __future__ import annotations
 
 import csv
+import io
 import re
 from datetime import date
 from pathlib import Path
 
-from therabill.reference.importers.common import DataFileError, sha256_of
+from therabill.reference.importers.common import DataFileError, read_bytes
 from therabill.reference.records import MueRecord, MueRelease, SourceInfo
 
 OFFICIAL_COLUMNS = (
@@ -97,7 +98,8 @@ def read_mue_file(path: Path, *, min_rows: int = 1) -> MueRelease:
     records: dict[str, MueRecord] = {}
     first_line: dict[str, int] = {}
     # Latin-1 reads every byte; the official file is Latin-1 and the extract is ASCII.
-    with path.open(encoding="latin-1", newline="") as handle:
+    data, digest = read_bytes(path)
+    with io.StringIO(data.decode("latin-1"), newline="") as handle:
         reader = csv.reader(handle)
         first = next(reader, None)
         if first is None:
@@ -150,7 +152,7 @@ def read_mue_file(path: Path, *, min_rows: int = 1) -> MueRelease:
         release_id=f"MUE-{effective.isoformat()}",
         effective_from=effective,
         title=f"Medicare NCCI MUE values, practitioner services, effective {effective.isoformat()}",
-        source=SourceInfo(path.name, sha256_of(path), len(records),
+        source=SourceInfo(path.name, digest, len(records),
                           "reshaped CSV extract" if extract else "CMS CSV"),
         records=records,
         caveat=EXTRACT_CAVEAT if extract else "",

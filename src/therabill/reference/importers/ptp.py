@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from therabill.reference.importers.common import DataFileError, parse_yyyymmdd, sha256_of
+from therabill.reference.importers.common import DataFileError, parse_yyyymmdd, read_bytes
 from therabill.reference.records import PtpEdit, PtpRelease, SourceInfo
 
 OFFICIAL_COLUMNS = (
@@ -179,11 +180,11 @@ def _is_title_line(cells: list[str]) -> bool:
     return not first or any(ch.isspace() for ch in first)
 
 
-def _read_official(path: Path) -> list[PtpEdit]:
+def _read_official(path: Path, data: bytes) -> list[PtpEdit]:
     parser = _RowParser(path, OFFICIAL_COLUMNS, effective_required=True)
     edits: list[PtpEdit] = []
     append = edits.append
-    with path.open(encoding="latin-1", newline="") as handle:
+    with io.StringIO(data.decode("latin-1"), newline="") as handle:
         lines: Iterator[tuple[int, str]] = enumerate(handle, 1)
         titles: list[str] = []
         first: tuple[int, list[str]] | None = None
@@ -210,11 +211,15 @@ def _read_official(path: Path) -> list[PtpEdit]:
     return edits
 
 
-def _read_extract(path: Path) -> list[PtpEdit]:
+def _read_extract(path: Path, data: bytes) -> list[PtpEdit]:
     parser = _RowParser(path, EXTRACT_COLUMNS, effective_required=False)
     edits: list[PtpEdit] = []
     append = edits.append
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataFileError(path, f"byte {error.start} is not UTF-8 text") from None
+    with io.StringIO(text, newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, [])
         if tuple(cell.strip() for cell in header) != EXTRACT_COLUMNS:
@@ -226,10 +231,8 @@ def _read_extract(path: Path) -> list[PtpEdit]:
     return edits
 
 
-def _is_extract(path: Path) -> bool:
-    with path.open("rb") as handle:
-        head = handle.read(64).removeprefix(b"\xef\xbb\xbf")
-    return head.startswith(b"column_1,column_2,")
+def _is_extract(data: bytes) -> bool:
+    return data[:64].removeprefix(b"\xef\xbb\xbf").startswith(b"column_1,column_2,")
 
 
 def read_ptp_file(path: Path, *, min_rows: int = 1) -> PtpRelease:
@@ -241,8 +244,9 @@ def read_ptp_file(path: Path, *, min_rows: int = 1) -> PtpRelease:
     """
     path = Path(path)
     info = _parse_name(path)
-    extract = _is_extract(path)
-    edits = _read_extract(path) if extract else _read_official(path)
+    data, digest = read_bytes(path)
+    extract = _is_extract(data)
+    edits = _read_extract(path, data) if extract else _read_official(path, data)
     if len(edits) < min_rows:
         raise DataFileError(path, f"{len(edits)} edit rows, expected at least {min_rows}"
                             " (truncated or not the official file?)")
@@ -258,7 +262,7 @@ def read_ptp_file(path: Path, *, min_rows: int = 1) -> PtpRelease:
         release_id=f"PTP-{info.version}",
         effective_from=info.effective_from,
         title=_title(info),
-        source=SourceInfo(path.name, sha256_of(path), len(edits), note),
+        source=SourceInfo(path.name, digest, len(edits), note),
         edits=tuple(edits),
         caveat=caveat,
     )

@@ -29,9 +29,8 @@ from therabill.reference.importers.common import (
     RowBounds,
     clean_label,
     parse_decimal,
-    read_text,
+    read_source,
     rvu_release_id,
-    sha256_of,
 )
 from therabill.reference.records import RvuRecord, RvuRelease, SourceInfo
 
@@ -88,7 +87,9 @@ _MONTH_PREFIX = {name[:3]: month for name, month in MONTH_NAMES.items()}
 
 _CODE = re.compile(r"[0-9A-Z]{5}")
 _MODIFIER = re.compile(r"(?:[0-9A-Z]{2})?")
-_STATUS = re.compile(r"[A-Z]")
+# The status codes CMS defines for the PFS RVU file (each letter's meaning is in the file's
+# documentation); any other letter is a damaged or foreign row, never a code paid by default.
+_STATUS = re.compile(r"[ABCDEFGHIJMNPQRTX]")
 _ONE_DIGIT = re.compile(r"[0-9]")
 _GLOBAL = re.compile(r"[0-9A-Z]{3}")
 _PRICING = re.compile(r"[0-9A-Z]?")
@@ -110,7 +111,7 @@ def read_rvu_file(path: Path, *, min_rows: int = 10_000) -> RvuRelease:
     ``min_rows`` guards against truncated files; pass a small value for a deliberate extract.
     Raises :class:`DataFileError` at the first row that does not fit the official layout.
     """
-    text = read_text(path)
+    text, digest = read_source(path)
     note = ""
     if path.suffix.lower() == ".txt":
         title, released, rows, has_pricing = _read_txt(path, text)
@@ -130,7 +131,7 @@ def read_rvu_file(path: Path, *, min_rows: int = 10_000) -> RvuRelease:
         effective_from=date(year, month, 1),
         title=title,
         released=released,
-        source=SourceInfo(file_name=path.name, sha256=sha256_of(path), rows=len(records),
+        source=SourceInfo(file_name=path.name, sha256=digest, rows=len(records),
                           note=note),
         records=records,
     )
@@ -320,7 +321,8 @@ def _rvu(path: Path, line: int, column: str, text: str) -> Decimal:
 def _indicators(path: Path, line: int, flags: tuple[str, ...], has_pricing: bool,
                 ) -> tuple[str, bool, str, str, str, str]:
     status, not_used, pctc, global_days, mult_proc, pricing = flags
-    _check(path, line, STATUS, status, _STATUS, "a one-letter status code")
+    _check(path, line, STATUS, status, _STATUS,
+           "a one-letter status code CMS defines (A-J, M, N, P, Q, R, T, X)")
     if not_used not in _NOT_USED:
         raise DataFileError(path, f"{not_used!r} is not '+' or blank", line, NOT_USED)
     _check(path, line, PCTC, pctc, _ONE_DIGIT, "a one-digit indicator")
