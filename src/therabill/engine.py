@@ -128,6 +128,8 @@ class Engine:
             findings.append(decide("input", "the visit has no lines: nothing to bill",
                                    "therabill visit format", "warning"))
         sheet = Worksheet(visit, policy, reference, self.caches, positions, findings)
+        if reference.problems:  # the user's imports are damaged: said on every result
+            sheet.data.notes.extend(reference.problems)
         rvu_release, rvu_label, sheet.de_minimis = _day_facts(
             reference, sheet.dos, self.caches.memo("engine.days"))
         if rvu_release is None:
