@@ -121,3 +121,10 @@ def test_cq_only_with_gp_and_co_only_with_go(lines: list[dict[str, Any]],
             assert not {"CQ", "CO"} & set(line.modifiers)
         # exactly one discipline modifier per line
         assert len([m for m in line.modifiers if m in ("GP", "GO", "GN")]) == 1
+
+
+def test_split_lines_carry_their_own_minutes() -> None:
+    result = check(ln("97110", 36, assistant_minutes=23), ln("97140", 30))
+    parts = sorted((line.modifiers, line.units, line.minutes, line.assistant_minutes)
+                   for line in result.lines if line.code == "97110")
+    assert parts == [(["GP"], 1, 13, 0), (["GP", "CQ"], 1, 23, 23)]

@@ -95,6 +95,12 @@ def assistant_modifiers(line: WorkLine, policy: PayerPolicy, de_minimis: DatedVa
         return [with_mod]
     line.units = split.without_modifier
     line.modifiers = base
+    if line.minutes is not None:
+        # Each claim line shows its own share of the time: the assistant's minutes on the
+        # CQ/CO line, the therapist's alone on the other.
+        with_mod.minutes = line.assistant_minutes
+        line.minutes -= line.assistant_minutes
+        line.assistant_minutes = 0
     line.note("modifier.assistant", f"{split.without_modifier} unit(s) without {modifier}: "
               f"{split.reason}", source)
     if line.charge is not None:
