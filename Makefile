@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-instructions bench-api data clean
+.PHONY: demo test system lint bench bench-instructions bench-api data clean
 
 $(BIN)/therabill: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,12 @@ $(VENV)/.dev: $(BIN)/therabill
 demo: $(BIN)/therabill
 	$(BIN)/therabill check examples/massage-and-manual.json --format table
 
-test: $(VENV)/.dev
+# The system packages the tests use (a browser, a PostgreSQL server, Java for Spark): each
+# part's idempotent script in .ci/, which installs with apt only what is missing.
+system:
+	@for setup in .ci/setup-*.sh; do [ -e "$$setup" ] && bash "$$setup" || exit 1; done
+
+test: system $(VENV)/.dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
