@@ -37,8 +37,16 @@ def _message(error: Mapping[str, Any]) -> str:
         if field == "code":
             return "a HCPCS/CPT code is five letters or digits, like 97110 or G0283"
         if field == "modifiers":
-            return f"{error['input']!r} is not a two-character modifier"
+            return f"{_shown(error['input'])} is not a two-character modifier"
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])  # therabill's own sentence, without pydantic's prefix
     return str(error["msg"])
+
+
+def _shown(value: Any) -> str:
+    """An entered value as messages quote it: never more than a few dozen characters."""
+    text = repr(value) if isinstance(value, str) else type(value).__name__
+    return text if len(text) <= 40 else f"{text[:36]}…{text[-1]}"
 
 
 # The core validator, without the adapter's interpreted wrapper (called once per visit).
@@ -96,6 +104,7 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
     """Validate codes and minutes and combine lines of one code and discipline (one line per
     code per day, as MACs require)."""
     combined: dict[tuple[str, str], WorkLine] = {}
+    merged_from: dict[tuple[str, str], list[int]] = {}  # input indexes of combined lines
     catalogue = reference.catalogue.by_code
     records = rvu_release.records if rvu_release is not None else {}
     default_discipline = visit.discipline
@@ -118,11 +127,28 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
                                       "therabill visit format"))
             combined[(f"#{index}", "")] = line
             continue
-        key = (code, discipline)
-        if key in combined:
-            _merge(combined[key], line)
-        else:
+        key: tuple[str, str] = (code, discipline)
+        into = combined.get(key)
+        if into is None:
             combined[key] = line
+            continue
+        merged_from.setdefault(key, [into.inputs[0]]).append(index)
+        _merge(into, line)
+        problem = _line_problem(into, reference)
+        if problem:
+            # Lines fine one by one can contradict each other once combined (assistant minutes
+            # on one line, the minutes on another): the combined line is not billed.
+            findings.append(into.stop(
+                "invalid", "input", f"lines.{index}.{problem}, once input lines "
+                f"{_ranges(merged_from[key])} of {code} are combined", "therabill visit format"))
+            del combined[key]
+            combined[(f"#{into.inputs[0]}", "")] = into
+            merged_from.pop(key)
+    for key, indexes in merged_from.items():
+        line = combined[key]
+        line.inputs = tuple(indexes)
+        line.note("units.combine", f"input lines {_ranges(indexes)} of {line.code} combined "
+                  "into one claim line", sources.MAC_ONE_LINE)
     return list(combined.values())
 
 
@@ -138,13 +164,28 @@ def _line_problem(line: WorkLine, reference: ReferenceData) -> str:
     return ""
 
 
+def _ranges(indexes: list[int]) -> str:
+    """Line indexes as short text: 0, 2, 5-9 (a visit may repeat one code hundreds of times)."""
+    parts: list[str] = []
+    start = end = indexes[0]
+    for index in indexes[1:]:
+        if index == end + 1:
+            end = index
+            continue
+        parts.append(str(start) if start == end else f"{start}-{end}")
+        start = end = index
+    parts.append(str(start) if start == end else f"{start}-{end}")
+    return ", ".join(parts)
+
+
 def _merge(into: WorkLine, other: WorkLine) -> None:
+    """Add one more input line of the same code and discipline (its index is recorded by the
+    caller, and the combined line notes them all once: output stays linear in the lines)."""
     if into.minutes is not None or other.minutes is not None:
         into.minutes = (into.minutes or 0) + (other.minutes or 0)
     into.assistant_minutes += other.assistant_minutes
     if other.charge is not None:
         into.charge = (into.charge or Decimal(0)) + other.charge
-    into.modifiers = list(dict.fromkeys([*into.modifiers, *other.modifiers]))
-    into.inputs = (*into.inputs, *other.inputs)
-    into.note("units.combine", f"input lines {', '.join(str(i) for i in into.inputs)} of "
-              f"{into.code} combined into one claim line", sources.MAC_ONE_LINE)
+    for modifier in other.modifiers:
+        if modifier not in into.modifiers:
+            into.modifiers.append(modifier)
