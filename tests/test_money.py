@@ -52,7 +52,7 @@ def test_whole_cents_agrees_with_the_exact_fraction(amount: Decimal) -> None:
 @pytest.mark.parametrize("text", ["100000000", "1E+99999999", "-1E+99999999", "1e26",
                                   "99999999.991"])
 def test_amounts_over_the_maximum_refused_without_expanding_them(text: str) -> None:
-    with pytest.raises(ValueError, match="at most|decimal places"):
+    with pytest.raises(ValueError, match=r"at most|decimal places"):
         whole_cents(Decimal(text))
 
 

@@ -101,8 +101,10 @@ def _check_stream(reader: Any, format: str, detail: str, explain: str | None,
     out = sys.stdout
     writer: Any = None
     if format == "json":
-        from therabill.output import ResultWriter
-
+        try:
+            from therabill.output import ResultWriter
+        except ImportError as exc:
+            fail(f"--format json needs {exc.name or 'orjson'}: pip install 'therabill[stream]'")
         writer = ResultWriter(out.buffer, reader.shape, detail)  # type: ignore[arg-type]
 
     def emit(result: CheckResult) -> None:
