@@ -16,7 +16,7 @@ from typing import Any
 
 from therabill import sources
 from therabill.decision import Decision, decide
-from therabill.intake import parse_visit, work_lines
+from therabill.intake import echoed, parse_visit, work_lines
 from therabill.memo import BoundedMemo, memo_on
 from therabill.model import CheckResult, ClaimLine, DataUsed, Totals, Visit
 from therabill.money import ZERO
@@ -78,9 +78,9 @@ def check(visit: Visit | Mapping[str, Any], *, reference: ReferenceData | None =
         if parsed is None:
             raw = visit if isinstance(visit, Mapping) else {}
             return CheckResult(
-                visit_id=str(raw.get("visit_id", "")), patient_id=_text(raw.get("patient_id")),
+                visit_id=echoed(raw.get("visit_id")), patient_id=_text(raw.get("patient_id")),
                 date_of_service=None,
-                payer=str(raw.get("payer", "medicare")), unit_method=None, lines=[],
+                payer=echoed(raw.get("payer"), "medicare"), unit_method=None, lines=[],
                 totals=Totals(), findings=findings, data=DataUsed())
     return _check(parsed, bad_lines, positions, findings, reference, policies)
 

@@ -43,6 +43,17 @@ def _message(error: Mapping[str, Any]) -> str:
     return str(error["msg"])
 
 
+def echoed(value: object, default: str = "") -> str:
+    """A field of input that could not be read, as its result shows it: text as entered (cut
+    to 200 characters), a whole number as written, anything else the default (a nested or
+    huge value is never turned into text)."""
+    if isinstance(value, str):
+        return value[:200]
+    if isinstance(value, int) and not isinstance(value, bool) and -(10**30) < value < 10**30:
+        return str(value)
+    return default
+
+
 def _shown(value: Any) -> str:
     """An entered value as messages quote it: never more than a few dozen characters."""
     text = repr(value) if isinstance(value, str) else type(value).__name__
@@ -81,7 +92,8 @@ def _parse_by_line(raw: Mapping[str, Any], findings: list[Decision]
                 good.append(LINE_ADAPTER.validate_python(line))
                 positions.append(index)
             except ValidationError as exc:
-                bad[index] = line if isinstance(line, Mapping) else {}
+                bad[index] = {"code": echoed(line.get("code"))} if isinstance(
+                    line, Mapping) else {}
                 for error in exc.errors():
                     where = ".".join(str(p) for p in (index, *error["loc"]))
                     findings.append(decide(

@@ -211,7 +211,7 @@ class VisitReader:
             pass
         if self._buf.startswith(_BOM):
             self._pos = 3
-        if b"\x00" in self._buf[:_CHUNK]:
+        if b"\x00" in self._buf[:_CHUNK].split(b"\n", 1)[0]:  # binary from the first line
             raise UnreadableInput("the input is not text (it holds NUL bytes); visits are "
                                   "UTF-8 JSON")
         first = self._skip_whitespace(self._pos)
