@@ -23,6 +23,7 @@ Detail:
 from __future__ import annotations
 
 import dataclasses
+import operator
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -57,27 +58,54 @@ def money_text(value: Decimal) -> str:
     return str(value)  # not a whole-cent amount (never money in a result): as it is
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return money_text(value)
-    if isinstance(value, Decision):
-        return {"rule": value.rule, "severity": value.severity, "message": value.message,
-                "source": value.source, "codes": value.codes}
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"cannot write a {type(value).__name__} as JSON")
+class Encoder:
+    """orjson with therabill's forms of the values it cannot write itself (money, decisions).
+
+    Most amounts and nearly all decisions repeat from visit to visit, so their written forms
+    are remembered, per encoder (a writer has one); each table is emptied at its bound.
+    """
+
+    BOUND = 20_000
+
+    def __init__(self) -> None:
+        self._money: dict[Decimal, str] = {}
+        self._decisions: dict[Decision, orjson.Fragment] = {}
+
+    def default(self, value: Any) -> Any:
+        if isinstance(value, Decimal):
+            text = self._money.get(value)
+            if text is None:
+                if len(self._money) >= self.BOUND:
+                    self._money.clear()
+                text = self._money[value] = money_text(value)
+            return text
+        if isinstance(value, Decision):
+            fragment = self._decisions.get(value)
+            if fragment is None:
+                if len(self._decisions) >= self.BOUND:
+                    self._decisions.clear()
+                fragment = self._decisions[value] = orjson.Fragment(orjson.dumps(
+                    {"rule": value.rule, "severity": value.severity, "message": value.message,
+                     "source": value.source, "codes": value.codes}))
+            return fragment
+        if isinstance(value, tuple):
+            return list(value)
+        raise TypeError(f"cannot write a {type(value).__name__} as JSON")
+
+    def dumps(self, value: Any, *, indent: bool = False) -> bytes:
+        return orjson.dumps(value, default=self.default,
+                            option=orjson.OPT_INDENT_2 if indent else 0)
 
 
 def dumps(value: Any, *, indent: bool = False) -> bytes:
     """JSON bytes of a result (or any part of one) as therabill writes them."""
-    options = orjson.OPT_INDENT_2 if indent else 0
-    return orjson.dumps(value, default=_default, option=options)
+    return Encoder().dumps(value, indent=indent)
 
 
 # Field names read by name from the result types, so fields added later are written too.
 _LINE_FIELDS = tuple(f.name for f in dataclasses.fields(ClaimLine) if f.name != "steps")
 _TOTAL_FIELDS = tuple(f.name for f in dataclasses.fields(Totals))
-_ZERO_DEFAULTS = frozenset({"assistant_minutes"})  # left out when zero
+_line_values = operator.attrgetter(*_LINE_FIELDS)
 _PLAN_MODIFIER = {"PT": "GP", "OT": "GO", "SLP": "GN"}
 
 
@@ -92,16 +120,15 @@ def _compact_decision(decision: Decision) -> dict[str, Any]:
 
 def compact_line(line: ClaimLine) -> dict[str, Any]:
     """A claim line without prose: every field that has a value, and the deciding rule ids."""
-    out: dict[str, Any] = {}
-    for name in _LINE_FIELDS:
-        value = getattr(line, name, None)
-        if value is not None and value != [] and not (value == 0 and name in _ZERO_DEFAULTS):
-            out[name] = value
+    out = {name: value for name, value in zip(_LINE_FIELDS, _line_values(line), strict=True)
+           if value is not None and value != []}
+    if not out.get("assistant_minutes", 1):
+        del out["assistant_minutes"]
     if _PLAN_MODIFIER.get(out.get("discipline", "")) in line.modifiers:
         del out["discipline"]  # the plan-of-care modifier on the line says it
     # Pricing's info steps are the amount fields themselves; every other step is named.
     out["rules"] = [step.rule for step in line.steps
-                    if not (step.severity == "info" and step.rule.startswith("pricing."))]
+                    if step.severity != "info" or not step.rule.startswith("pricing.")]
     return out
 
 
@@ -138,10 +165,11 @@ class ResultWriter:
         self.shape = shape
         self.detail = detail
         self.written = 0
+        self._encoder = Encoder()
         self._clock = clock
         self._pending = bytearray()
         self._last_flush = clock()
-        self._data_ids: dict[bytes, str] = {}
+        self._data_ids: dict[tuple[Any, ...], str] = {}
         self._data_table: list[tuple[str, bytes]] = []  # JSON shapes: written at the end
         self._closed = False
         self._envelope = detail == "lines" and shape != "lines"
@@ -159,11 +187,11 @@ class ResultWriter:
         if self.written and self.shape != "lines":
             pending += b",\n"
         if self.detail == "full":
-            pending += dumps(result, indent=self.shape == "object")
+            pending += self._encoder.dumps(result, indent=self.shape == "object")
         elif self.detail == "totals":
-            pending += dumps(totals_form(result), indent=self.shape == "object")
+            pending += self._encoder.dumps(totals_form(result), indent=self.shape == "object")
         else:
-            pending += dumps(self._compact(result))
+            pending += self._encoder.dumps(self._compact(result))
         if self.shape == "lines":
             pending += b"\n"
         self.written += 1
@@ -192,14 +220,15 @@ class ResultWriter:
     def _data_ref(self, data: DataUsed) -> Any:
         if not (data.releases or data.parameters or data.notes):
             return None
-        body = dumps(data)
-        known = self._data_ids.get(body)
+        key = (tuple(data.releases.items()), tuple(data.parameters.items()), tuple(data.notes))
+        known = self._data_ids.get(key)
         if known is not None:
             return known
         if len(self._data_ids) >= MAX_DATA_SETS:
             return data  # too many distinct sets to remember: inline
         ident = f"d{len(self._data_ids) + 1}"
-        self._data_ids[body] = ident
+        self._data_ids[key] = ident
+        body = self._encoder.dumps(data)
         if self.shape == "lines":
             self._pending += b'{"record":"data","id":"' + ident.encode() + b'",' + body[1:] + \
                 b"\n"
