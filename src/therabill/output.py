@@ -61,15 +61,15 @@ def money_text(value: Decimal) -> str:
 class Encoder:
     """orjson with therabill's forms of the values it cannot write itself (money, decisions).
 
-    Most amounts and nearly all decisions repeat from visit to visit, so their written forms
-    are remembered, per encoder (a writer has one); each table is emptied at its bound.
+    Amounts repeat from visit to visit, so their written forms are remembered, per encoder (a
+    writer has one), in a table emptied at its bound. Decisions are not: most carry the
+    visit's own figures, and remembering them cost more memory than it saved time.
     """
 
     BOUND = 20_000
 
     def __init__(self) -> None:
         self._money: dict[Decimal, str] = {}
-        self._decisions: dict[Decision, orjson.Fragment] = {}
 
     def default(self, value: Any) -> Any:
         if isinstance(value, Decimal):
@@ -80,14 +80,8 @@ class Encoder:
                 text = self._money[value] = money_text(value)
             return text
         if isinstance(value, Decision):
-            fragment = self._decisions.get(value)
-            if fragment is None:
-                if len(self._decisions) >= self.BOUND:
-                    self._decisions.clear()
-                fragment = self._decisions[value] = orjson.Fragment(orjson.dumps(
-                    {"rule": value.rule, "severity": value.severity, "message": value.message,
-                     "source": value.source, "codes": value.codes}))
-            return fragment
+            return {"rule": value.rule, "severity": value.severity, "message": value.message,
+                    "source": value.source, "codes": value.codes}
         if isinstance(value, tuple):
             return list(value)
         raise TypeError(f"cannot write a {type(value).__name__} as JSON")
