@@ -50,35 +50,26 @@ _ZERO = Decimal(0)
 
 def money_text(value: Decimal) -> str:
     """An amount as JSON writes it: two decimals, never a negative zero."""
+    text = str(value)
+    point = text.find(".")
+    if point >= 0 and len(text) - point == 3:  # already cents, as the engine's amounts are
+        return "0.00" if text == "-0.00" else text
     if not value:
         return "0.00"
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent >= -2:
         return str(value.quantize(CENT))
-    return str(value)  # not a whole-cent amount (never money in a result): as it is
+    return text  # not a whole-cent amount (never money in a result): as it is
 
 
 class Encoder:
-    """orjson with therabill's forms of the values it cannot write itself (money, decisions).
+    """orjson with therabill's forms of the values it cannot write itself: money as text with
+    two decimals, decisions as objects. It remembers nothing, so memory stays flat."""
 
-    Amounts repeat from visit to visit, so their written forms are remembered, per encoder (a
-    writer has one), in a table emptied at its bound. Decisions are not: most carry the
-    visit's own figures, and remembering them cost more memory than it saved time.
-    """
-
-    BOUND = 20_000
-
-    def __init__(self) -> None:
-        self._money: dict[Decimal, str] = {}
-
-    def default(self, value: Any) -> Any:
+    @staticmethod
+    def default(value: Any) -> Any:
         if isinstance(value, Decimal):
-            text = self._money.get(value)
-            if text is None:
-                if len(self._money) >= self.BOUND:
-                    self._money.clear()
-                text = self._money[value] = money_text(value)
-            return text
+            return money_text(value)
         if isinstance(value, Decision):
             return {"rule": value.rule, "severity": value.severity, "message": value.message,
                     "source": value.source, "codes": value.codes}
