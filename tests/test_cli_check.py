@@ -145,9 +145,10 @@ def test_first_result_is_written_before_the_input_ends() -> None:
             child.stderr.close()
 
 
-def test_broken_pipe_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("format", ["json", "table"])
+def test_broken_pipe_is_one_line(tmp_path: Path, format: str) -> None:
     path = jsonl(tmp_path / "v.jsonl", 3000)
-    child = subprocess.Popen([*THERABILL, "check", str(path), "--format", "json"],
+    child = subprocess.Popen([*THERABILL, "check", str(path), "--format", format],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert child.stdout is not None and child.stderr is not None
     child.stdout.read(100)
@@ -158,10 +159,11 @@ def test_broken_pipe_is_one_line(tmp_path: Path) -> None:
     assert "broken pipe" in one_error_line(stderr)
 
 
-def test_full_device_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("format", ["json", "table"])
+def test_full_device_is_one_line(tmp_path: Path, format: str) -> None:
     path = jsonl(tmp_path / "v.jsonl", 5)
     with open("/dev/full", "wb") as full:
-        done = subprocess.run([*THERABILL, "check", str(path), "--format", "json"],
+        done = subprocess.run([*THERABILL, "check", str(path), "--format", format],
                               stdout=full, stderr=subprocess.PIPE, timeout=120, check=False)
     assert done.returncode == 3
     assert "No space left" in one_error_line(done.stderr.decode())
@@ -173,6 +175,16 @@ def test_closed_standard_input_is_one_line() -> None:
                           check=False)
     assert done.returncode == 2
     assert "standard input is closed" in one_error_line(done.stderr.decode())
+
+
+@pytest.mark.parametrize("format", ["json", "table"])
+def test_closed_standard_output_is_one_line(tmp_path: Path, format: str) -> None:
+    path = jsonl(tmp_path / "v.jsonl", 2)
+    command = " ".join([*THERABILL, "check", str(path), "--format", format])
+    done = subprocess.run(["bash", "-c", f"{command} >&-"], capture_output=True, timeout=120,
+                          check=False)
+    assert done.returncode == 3
+    assert "standard output is closed" in one_error_line(done.stderr.decode())
 
 
 @pytest.mark.parametrize("detail", ["full", "lines"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -99,7 +100,10 @@ def _check_stream(reader: Any, format: str, detail: str, explain: str | None,
     written = with_errors = 0
     progress = _Progress()
     out = sys.stdout
+    if out is None or getattr(out, "closed", False):
+        fail("standard output is closed; redirect it to a file", EXIT_OUTPUT)
     writer: Any = None
+    table = _TableConsole()
     if format == "json":
         try:
             from therabill.output import ResultWriter
@@ -112,7 +116,7 @@ def _check_stream(reader: Any, format: str, detail: str, explain: str | None,
         if writer is not None:
             writer.write(result)
         else:
-            render_result(console, result, explain)
+            render_result(table, result, explain)
         written += 1
         if any(f.rule == "input" and f.severity == "error" for f in result.findings):
             with_errors += 1
@@ -171,6 +175,15 @@ def _silence_stdout() -> None:
         os.close(null)
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         pass
+
+
+class _TableConsole(Console):
+    """The check table's console: a closed pipe is reported like any failed write (rich's own
+    handling exits with status 1 and no word)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
 
 class _Progress:
