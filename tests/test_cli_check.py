@@ -216,3 +216,40 @@ def test_memory_stays_flat_as_the_input_grows(tmp_path: Path, detail: str) -> No
         assert time.monotonic() - started < 300
         peaks.append(usage.ru_maxrss)
     assert peaks[1] - peaks[0] < 2 * 1024, peaks  # KiB
+
+
+def test_progress_only_on_a_terminal(tmp_path: Path) -> None:
+    """A running count goes to standard error when it is a terminal (and is wiped at the end);
+    redirected, standard error holds the summary line alone."""
+    import pty
+
+    path = jsonl(tmp_path / "v.jsonl", 12_000)
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run([*THERABILL, "check", str(path), "--format", "json", "--detail",
+                               "totals"], stdout=subprocess.DEVNULL, stderr=follower,
+                              timeout=300, check=False)
+        os.close(follower)
+        follower = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert done.returncode == 0
+    text = seen.decode()
+    assert "\rchecking visits: " in text
+    assert text.rstrip().endswith("12,000 result(s) written, 0 with input errors")
+    redirected = subprocess.run([*THERABILL, "check", str(path), "--format", "json", "--detail",
+                                 "totals"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                timeout=300, check=False)
+    assert redirected.stderr.decode().count("\n") == 1
+    assert "checking visits" not in redirected.stderr.decode()

@@ -198,7 +198,7 @@ class _Progress:
         if not self.on or count % 256:
             return
         now = time.monotonic()
-        if now - self.last >= 0.5:
+        if now - self.last >= 0.25:
             self.last = now
             self.shown = True
             sys.stderr.write(f"\rchecking visits: {count:,}")
