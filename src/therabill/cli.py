@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import json
 import os
@@ -103,7 +102,7 @@ def _check_stream(reader: Any, format: str, detail: str, explain: str | None,
     if out is None or getattr(out, "closed", False):
         fail("standard output is closed; redirect it to a file", EXIT_OUTPUT)
     writer: Any = None
-    table = _TableConsole()
+    table = console  # looked up now: tests and callers may have replaced it
     if format == "json":
         try:
             from therabill.output import ResultWriter
@@ -153,6 +152,13 @@ def _check_stream(reader: Any, format: str, detail: str, explain: str | None,
                 writer.close()
     except UnreadableInput as exc:
         fail(f"{exc} ({written:,} result(s) written before it)")
+    except SystemExit:
+        # rich answers a closed pipe under the table by going quiet and exiting with status 1
+        # without a word: said here like any failed write
+        if writer is None and table.quiet:
+            fail(f"cannot write the results: the reader went away (broken pipe) ({written:,} "
+                 "written)", EXIT_OUTPUT)
+        raise
     except OSError as exc:
         _silence_stdout()
         cause = "the reader went away (broken pipe)" if isinstance(exc, BrokenPipeError) \
@@ -175,15 +181,6 @@ def _silence_stdout() -> None:
         os.close(null)
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         pass
-
-
-class _TableConsole(Console):
-    """The check table's console: a closed pipe is reported like any failed write (rich's own
-    handling exits with status 1 and no word)."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
 
 class _Progress:

@@ -207,11 +207,13 @@ class VisitReader:
     # --- what the input is ---------------------------------------------------------------
 
     def _detect(self) -> None:
-        while len(self._buf) < 3 and self._fill():
+        # The first line (at most one chunk of it) decides whether the input is text at all,
+        # however the bytes arrive.
+        while b"\n" not in self._buf and len(self._buf) < self.chunk_size and self._fill():
             pass
         if self._buf.startswith(_BOM):
             self._pos = 3
-        if b"\x00" in self._buf[:_CHUNK].split(b"\n", 1)[0]:  # binary from the first line
+        if b"\x00" in self._buf[:self.chunk_size].split(b"\n", 1)[0]:
             raise UnreadableInput("the input is not text (it holds NUL bytes); visits are "
                                   "UTF-8 JSON")
         first = self._skip_whitespace(self._pos)
