@@ -24,7 +24,7 @@ from therabill.output import dumps
 
 ENGINE = therabill.Engine()
 SECONDS_PER_VISIT = 1.0
-FUZZ = settings(max_examples=120, deadline=None,
+FUZZ = settings(max_examples=200, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 SEPARATORS = "\u2028\u2029\u0085\r\n\t\x00\ufeff"
@@ -163,3 +163,31 @@ def test_any_file_through_the_reader_gives_one_result_per_record(
         assert len(results) == sum(1 for r in records if r.strip(" \t\r\n"))
     else:
         assert len(results) >= 1
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(record, min_size=1, max_size=5), st.sampled_from(["full", "lines", "totals"]))
+def test_any_file_through_the_check_command(records: list[str], detail: str) -> None:
+    """The whole command in process: one JSON Lines result per record, in any detail, and
+    the summary line's counts agree."""
+    from typer.testing import CliRunner
+
+    from therabill import cli
+
+    good = json.dumps({"visit_id": "good", "date_of_service": "2025-03-04",
+                       "lines": [{"code": "97110", "minutes": 20}]})
+    lines = [good, *(r.replace("\n", " ") for r in records), good]
+    text = "\n".join(lines) + "\n"
+    done = CliRunner().invoke(cli.app, ["check", "-", "--format", "json", "--detail", detail],
+                              input=text.encode("utf-8", "surrogatepass"))
+    assert done.exit_code == 0, done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit)
+    # split on newlines only (str.splitlines would also split at U+0085, U+2028, U+2029)
+    written = [json.loads(t, parse_constant=_refuse) for t in done.stdout.split("\n") if t]
+    results = [r for r in written if "visit_id" in r]
+    expected = sum(1 for line in lines if line.strip(" \t\r\n"))
+    assert len(results) == expected
+    assert results[0]["visit_id"] == results[-1]["visit_id"] == "good"
+    assert done.stderr.startswith(f"therabill check: {expected:,} visit(s) read, "
+                                  f"{expected:,} result(s) written")
