@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from therabill.money import cents, usd, whole_cents
+from therabill.money import MAX_AMOUNT, cents, usd, whole_cents
 
 amounts = st.decimals(min_value=Decimal("-99999999.999"), max_value=Decimal("99999999.999"),
                       places=3, allow_nan=False, allow_infinity=False)
@@ -38,7 +38,8 @@ def test_more_than_cents_refused(text: str) -> None:
         whole_cents(Decimal(text))
 
 
-@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**9, max_value=10**9))
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-MAX_AMOUNT,
+                   max_value=MAX_AMOUNT))
 def test_whole_cents_agrees_with_the_exact_fraction(amount: Decimal) -> None:
     exact = 100 % amount.as_integer_ratio()[1] == 0
     if exact:
@@ -46,3 +47,23 @@ def test_whole_cents_agrees_with_the_exact_fraction(amount: Decimal) -> None:
     else:
         with pytest.raises(ValueError):
             whole_cents(amount)
+
+
+@pytest.mark.parametrize("text", ["100000000", "1E+99999999", "-1E+99999999", "1e26",
+                                  "99999999.991"])
+def test_amounts_over_the_maximum_refused_without_expanding_them(text: str) -> None:
+    with pytest.raises(ValueError, match=r"at most|decimal places"):
+        whole_cents(Decimal(text))
+
+
+@pytest.mark.parametrize("text", ["NaN", "sNaN", "Infinity", "-Infinity"])
+def test_non_finite_amounts_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        whole_cents(Decimal(text))
+
+
+def test_a_tiny_amount_is_refused_from_its_magnitude() -> None:
+    with pytest.raises(ValueError, match="decimal places"):
+        whole_cents(Decimal("1E-99999999"))
+    assert str(whole_cents(Decimal("0E-99999999"))) == "0.00"
+    assert str(whole_cents(Decimal("-0"))) == "0.00"

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 from rich.console import Console
 
+from therabill.cli_views.check import DataNotes
 from therabill.cli_views.guide_commands import register as register_guide
 from therabill.cli_views.payer_commands import register as register_payers
-from therabill.interchange import read_visits
 from therabill.ledger.cli import ledger_app
-from therabill.render import render_result, result_json
+from therabill.render import render_result
 from therabill.web.serve import register as register_serve
 
 # -h as well as --help, on the app and (inherited by every command's context) on each command.
@@ -56,6 +58,10 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+# Exit status of `therabill check` (documented in the README).
+EXIT_OK, EXIT_INPUT_ERRORS, EXIT_UNREADABLE, EXIT_OUTPUT = 0, 1, 2, 3
+
+
 @app.command()
 def check(
     path: Annotated[str, typer.Argument(help="Visit file (JSON object, array or JSON Lines); "
@@ -63,44 +69,171 @@ def check(
     format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
     explain: Annotated[str | None, typer.Option(
         "--explain", help="Lay out the arithmetic of one code's lines")] = None,
+    detail: Annotated[str, typer.Option(
+        "--detail", help="JSON detail: full (every decision explained), lines (rule ids, "
+                         "units, modifiers and amounts, no prose) or totals")] = "full",
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Exit with status 1 when any visit had an input error")] = False,
 ) -> None:
-    """Check visits: claim lines, units, modifiers, edits and payment, with reasons."""
-    from therabill.engine import check as check_visit
+    """Check visits: claim lines, units, modifiers, edits and payment, with reasons.
+
+    Visits are read and results written one at a time. Exit status: 0 done; 1 with --strict
+    when a visit had an input error; 2 input that cannot be read, or a bad option; 3 the
+    results could not be written."""
+    from therabill.interchange import UnreadableInput, VisitReader
 
     if format not in ("table", "json"):
         fail(f"--format must be table or json, not {format!r}")
+    if detail not in ("full", "lines", "totals"):
+        fail(f"--detail must be full, lines or totals, not {detail!r}")
+    if detail != "full" and format != "json":
+        fail("--detail applies to --format json")
+    source = _open_input(path)
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        with source:
+            try:
+                reader = VisitReader(source)
+            except UnreadableInput as exc:
+                fail(str(exc))
+            _check_stream(reader, format, detail, explain, strict)
+    except OSError as exc:  # closing the input
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+
+
+def _open_input(path: str) -> BinaryIO:
+    if path == "-":
+        stdin = sys.stdin
+        if stdin is None or getattr(stdin, "closed", False):
+            fail("standard input is closed; give a file or pipe visits in")
+        assert stdin is not None
+        return stdin.buffer
+    try:
+        return open(path, "rb")  # closed by the caller
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror or exc}")
-    except UnicodeDecodeError:
-        fail(f"{path} is not UTF-8 text")
-    batch = read_visits(text)
-    if batch.unreadable:
-        fail(batch.unreadable)
-    results = [check_visit(item) if isinstance(item, dict) else item
-               for item in _with_progress(batch.items, "checking visits")]
+    raise AssertionError  # fail() does not return
+
+
+def _check_stream(reader: Any, format: str, detail: str, explain: str | None,
+                  strict: bool) -> None:
+    """Check visits as they are read and write each result at once; one summary line."""
+    from collections import deque
+
+    import therabill
+    from therabill.interchange import UnreadableInput
+    from therabill.model import CheckResult
+
+    written = with_errors = 0
+    progress = _Progress()
+    out = sys.stdout
+    if out is None or getattr(out, "closed", False):
+        fail("standard output is closed; redirect it to a file", EXIT_OUTPUT)
+    writer: Any = None
+    table = console  # looked up now: tests and callers may have replaced it
+    notes = DataNotes()  # the table's data notes, said once per run
     if format == "json":
-        rendered: list[Any] = [result_json(r) for r in results]
-        if batch.shape == "object":
-            print(json.dumps(rendered[0], indent=2, ensure_ascii=False))
-        elif batch.shape == "array":
-            print(json.dumps(rendered, indent=2, ensure_ascii=False))
+        from therabill.output import ResultWriter
+
+        writer = ResultWriter(out.buffer, reader.shape, detail)  # type: ignore[arg-type]
+
+    def emit(result: CheckResult) -> None:
+        nonlocal written, with_errors
+        if writer is not None:
+            writer.write(result)
         else:
-            for item in rendered:
-                print(json.dumps(item, ensure_ascii=False))
-        return
-    for result in results:
-        render_result(console, result, explain)
+            render_result(table, result, explain, show_data=False)
+            notes.add(result.data)
+        written += 1
+        if any(f.rule == "input" and f.severity == "error" for f in result.findings):
+            with_errors += 1
+        progress.tick(written)
+
+    # Records that could not be read are results already: each is written in its place
+    # between the engine's results (held only while the engine is ahead of the reader).
+    held: deque[tuple[int, CheckResult]] = deque()
+    sent = checked = 0
+
+    def visits() -> Any:
+        nonlocal sent
+        for item in reader:
+            if isinstance(item, dict):
+                sent += 1
+                yield item
+            elif sent == checked and not held:
+                emit(item)
+            else:
+                held.append((sent, item))
+
+    try:
+        try:
+            for result in therabill.Engine().check_many(visits()):
+                while held and held[0][0] <= checked:
+                    emit(held.popleft()[1])
+                emit(result)
+                checked += 1
+            while held:
+                emit(held.popleft()[1])
+            if writer is None:
+                notes.render(table)
+        finally:
+            progress.done()
+            if writer is not None:
+                writer.close()
+    except UnreadableInput as exc:
+        fail(f"{exc} ({written:,} result(s) written before it)")
+    except SystemExit:
+        # rich answers a closed pipe under the table by going quiet and exiting with status 1
+        # without a word: said here like any failed write
+        if writer is None and table.quiet:
+            fail(f"cannot write the results: the reader went away (broken pipe) ({written:,} "
+                 "written)", EXIT_OUTPUT)
+        raise
+    except OSError as exc:
+        _silence_stdout()
+        cause = "the reader went away (broken pipe)" if isinstance(exc, BrokenPipeError) \
+            else exc.strerror or str(exc)
+        fail(f"cannot write the results: {cause} ({written:,} written)", EXIT_OUTPUT)
+    typer.echo(f"therabill check: {reader.records:,} visit(s) read, {written:,} result(s) "
+               f"written, {with_errors:,} with input errors", err=True)
+    if strict and with_errors:
+        raise typer.Exit(EXIT_INPUT_ERRORS)
 
 
-def _with_progress(items: list[Any], label: str) -> Any:
-    """Long inputs show a progress bar on standard error (only where it is a terminal)."""
-    if len(items) < 1_000:
-        return items
-    from rich.progress import track
+def _silence_stdout() -> None:
+    """After a failed write, point standard output at /dev/null so that the interpreter's own
+    flush at exit does not fail a second time with a traceback."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
 
-    return track(items, description=label, console=errors, transient=True)
+
+class _Progress:
+    """A count of checked visits on standard error, only where it is a terminal."""
+
+    def __init__(self) -> None:
+        self.on = sys.stderr is not None and sys.stderr.isatty()
+        self.shown = False
+        self.last = time.monotonic()
+
+    def tick(self, count: int) -> None:
+        if not self.on or count % 256:
+            return
+        now = time.monotonic()
+        if now - self.last >= 0.25:
+            self.last = now
+            self.shown = True
+            sys.stderr.write(f"\rchecking visits: {count:,}")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
 def _quiet_stdout() -> None:

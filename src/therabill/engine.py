@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from therabill.decision import Decision, decide
-from therabill.intake import parse_visit, work_lines
+from therabill.intake import echoed, parse_visit, work_lines
 from therabill.memo import BoundedMemo, Caches
 from therabill.model import MONEY_FIELDS, CheckResult, ClaimLine, ThresholdYear, Totals, Visit
 from therabill.payers.policy import PayerPolicy, load_policies
@@ -85,9 +85,9 @@ class Engine:
             if parsed is None:
                 raw = visit if isinstance(visit, Mapping) else {}
                 return CheckResult(
-                    visit_id=_text(raw.get("visit_id")) or "",
-                    patient_id=_text(raw.get("patient_id")), date_of_service=None,
-                    payer=_text(raw.get("payer")) or "medicare", unit_method=None, lines=[],
+                    visit_id=echoed(raw.get("visit_id")),
+                    patient_id=echoed(raw.get("patient_id")) or None, date_of_service=None,
+                    payer=echoed(raw.get("payer"), "medicare"), unit_method=None, lines=[],
                     totals=Totals(), findings=findings)
         return self._check(parsed, bad_lines, positions, findings)
 
@@ -215,7 +215,7 @@ def _result(visit: Visit, policy: PayerPolicy | None, lines: list[WorkLine],
     claim_lines = [_claim_line(line) for line in lines]
     for index, raw in sorted(bad_lines.items()) if bad_lines else ():
         claim_lines.append(ClaimLine(
-            code=str(raw.get("code", "")), units=0, modifiers=[], status="invalid",
+            code=echoed(raw.get("code")), units=0, modifiers=[], status="invalid",
             steps=[decide("input", f"lines.{index} could not be read; see the findings",
                           "therabill visit format", "error")]))
     year = (ThresholdYear(threshold_after["pt_slp"], threshold_after["ot"])

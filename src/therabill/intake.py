@@ -38,8 +38,27 @@ def _message(error: Mapping[str, Any]) -> str:
         if field == "code":
             return "a HCPCS/CPT code is five letters or digits, like 97110 or G0283"
         if field == "modifiers":
-            return f"{error['input']!r} is not a two-character modifier"
+            return f"{_shown(error['input'])} is not a two-character modifier"
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])  # therabill's own sentence, without pydantic's prefix
     return str(error["msg"])
+
+
+def echoed(value: object, default: str = "") -> str:
+    """A field of input that could not be read, as its result shows it: text as entered (cut
+    to 200 characters), a whole number as written, anything else the default (a nested or
+    huge value is never turned into text)."""
+    if isinstance(value, str):
+        return value[:200]
+    if isinstance(value, int) and not isinstance(value, bool) and -(10**30) < value < 10**30:
+        return str(value)
+    return default
+
+
+def _shown(value: Any) -> str:
+    """An entered value as messages quote it: never more than a few dozen characters."""
+    text = repr(value) if isinstance(value, str) else type(value).__name__
+    return text if len(text) <= 40 else f"{text[:36]}…{text[-1]}"
 
 
 # The core validator, without the adapter's interpreted wrapper (called once per visit).
@@ -74,7 +93,8 @@ def _parse_by_line(raw: Mapping[str, Any], findings: list[Decision]
                 good.append(LINE_ADAPTER.validate_python(line))
                 positions.append(index)
             except ValidationError as exc:
-                bad[index] = line if isinstance(line, Mapping) else {}
+                bad[index] = {"code": echoed(line.get("code"))} if isinstance(
+                    line, Mapping) else {}
                 for error in exc.errors():
                     where = ".".join(str(p) for p in (index, *error["loc"]))
                     findings.append(decide(
@@ -97,6 +117,7 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
     """Validate codes and minutes and combine lines of one code and discipline (one line per
     code per day, as MACs require)."""
     combined: dict[tuple[str, str], WorkLine] = {}
+    merged_from: dict[tuple[str, str], list[int]] = {}  # input indexes of combined lines
     catalogue = reference.catalogue.by_code
     records = rvu_release.records if rvu_release is not None else {}
     default_discipline = visit.discipline
@@ -118,19 +139,36 @@ def work_lines(visit: Visit, positions: list[int], rvu_release: RvuRelease | Non
                                       "therabill visit format"))
             combined[(f"#{index}", "")] = line
             continue
-        key = (code, discipline)
-        if key in combined:
-            if line.basis in NO_MINUTES_BASES:
-                # An untimed service billed twice is two services, not one: each line keeps
-                # its unit, and the evaluation-a-day rule and the MUE decide about them.
-                line.note("units.untimed", f"{code} is billed on more than one line; each "
-                          "line is a service of its own (one unit), checked by the day's "
-                          "edits", sources.CPM5_20_2, "warning")
-                combined[(f"#{index}", discipline)] = line
-            else:
-                _merge(combined[key], line)
-        else:
+        key: tuple[str, str] = (code, discipline)
+        into = combined.get(key)
+        if into is not None and line.basis in NO_MINUTES_BASES:
+            # An untimed service billed twice is two services, not one: each line keeps its
+            # unit, and the evaluation-a-day rule and the MUE decide about them.
+            line.note("units.untimed", f"{code} is billed on more than one line; each line is "
+                      "a service of its own (one unit), checked by the day's edits",
+                      sources.CPM5_20_2, "warning")
+            combined[(f"#{index}", discipline)] = line
+            continue
+        if into is None:
             combined[key] = line
+            continue
+        merged_from.setdefault(key, [into.inputs[0]]).append(index)
+        _merge(into, line)
+        problem = _line_problem(into, reference)
+        if problem:
+            # Lines fine one by one can contradict each other once combined (assistant minutes
+            # on one line, the minutes on another): the combined line is not billed.
+            findings.append(into.stop(
+                "invalid", "input", f"lines.{index}.{problem}, once input lines "
+                f"{_ranges(merged_from[key])} of {code} are combined", "therabill visit format"))
+            del combined[key]
+            combined[(f"#{into.inputs[0]}", "")] = into
+            merged_from.pop(key)
+    for key, indexes in merged_from.items():
+        line = combined[key]
+        line.inputs = tuple(indexes)
+        line.note("units.combine", f"input lines {_ranges(indexes)} of {line.code} combined "
+                  "into one claim line", sources.MAC_ONE_LINE)
     return list(combined.values())
 
 
@@ -142,13 +180,32 @@ def _line_problem(line: WorkLine, reference: ReferenceData) -> str:
             and line.billed_units is None:
         return (f"minutes: {line.code} is a timed code; its minutes are required (or, where "
                 "no minutes were documented, the units billed)")
+    if line.minutes is None and line.assistant_minutes:
+        return (f"assistant_minutes: {line.assistant_minutes} assistant minutes given without "
+                f"the minutes of the {line.code} service they are part of")
     if line.minutes is not None and line.assistant_minutes > line.minutes:
         return (f"assistant_minutes: {line.assistant_minutes} assistant minutes exceed the "
                 f"{line.minutes} minutes of the service")
     return ""
 
 
+def _ranges(indexes: list[int]) -> str:
+    """Line indexes as short text: 0, 2, 5-9 (a visit may repeat one code hundreds of times)."""
+    parts: list[str] = []
+    start = end = indexes[0]
+    for index in indexes[1:]:
+        if index == end + 1:
+            end = index
+            continue
+        parts.append(str(start) if start == end else f"{start}-{end}")
+        start = end = index
+    parts.append(str(start) if start == end else f"{start}-{end}")
+    return ", ".join(parts)
+
+
 def _merge(into: WorkLine, other: WorkLine) -> None:
+    """Add one more input line of the same code and discipline (its index is recorded by the
+    caller, and the combined line notes them all once: output stays linear in the lines)."""
     if into.billed_units is not None or other.billed_units is not None:
         into.billed_units = (into.billed_units or 0) + (other.billed_units or 0)
     if into.minutes is not None or other.minutes is not None:
@@ -156,7 +213,6 @@ def _merge(into: WorkLine, other: WorkLine) -> None:
     into.assistant_minutes += other.assistant_minutes
     if other.charge is not None:
         into.charge = (into.charge or Decimal(0)) + other.charge
-    into.modifiers = list(dict.fromkeys([*into.modifiers, *other.modifiers]))
-    into.inputs = (*into.inputs, *other.inputs)
-    into.note("units.combine", f"input lines {', '.join(str(i) for i in into.inputs)} of "
-              f"{into.code} combined into one claim line", sources.MAC_ONE_LINE)
+    for modifier in other.modifiers:
+        if modifier not in into.modifiers:
+            into.modifiers.append(modifier)

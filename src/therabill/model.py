@@ -6,13 +6,15 @@ The CLI, the Python API and the REST API all speak these models. Inputs are vali
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -43,7 +45,38 @@ Modifier = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True
                                             pattern=r"^\s*[0-9A-Za-z]{2}\s*$")]
 # An amount of money as entered: not negative, whole cents (checked by a compiled function:
 # pydantic's own decimal_places check costs more than the rest of a visit's validation).
+# At most money.MAX_AMOUNT; non-finite and exponent-heavy numbers are refused before any
+# arithmetic (see money.whole_cents).
 Amount = Annotated[Decimal, Field(ge=0), AfterValidator(whole_cents)]
+
+
+def _no_bool(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1: a flag is never a count of minutes.
+    if isinstance(value, bool):
+        raise ValueError("a whole number is expected, not true or false")
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    # A date is written YYYY-MM-DD; numbers (read as Unix timestamps by pydantic) and date-times
+    # are refused. Python callers may pass a date.
+    if isinstance(value, str):
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError("a date is written YYYY-MM-DD, like 2025-03-04")
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("a date is written as a string YYYY-MM-DD, like 2025-03-04")
+
+
+Minutes = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=24 * 60)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+# Free-text identifiers are echoed in results and messages: kept to a sane length.
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(max_length=100)]
 
 
 # Inputs are pydantic dataclasses (frozen, with slots): validated like models, and their fields
@@ -65,11 +98,11 @@ class VisitLine:
     """One documented service: code, minutes, who furnished it, what the biller entered."""
 
     code: HcpcsCode
-    minutes: int | None = Field(default=None, ge=0, le=24 * 60)
-    assistant_minutes: int = Field(default=0, ge=0, le=24 * 60)
+    minutes: Minutes | None = None
+    assistant_minutes: Minutes = 0
     # Units as billed, for claims that carry no minutes (an 837P): used only when minutes are
     # absent, and then the 8-minute rule cannot be checked.
-    units: int | None = Field(default=None, ge=1, le=999)
+    units: int | None = Field(default=None, ge=1, le=999, strict=True)
     discipline: Discipline | None = None
     modifiers: tuple[Modifier, ...] = ()
     charge: Amount | None = None
@@ -83,11 +116,11 @@ class Visit:
     Build one with ``Visit(**fields)`` or ``VISIT_ADAPTER.validate_python(data)``; either
     validates, nested lines included."""
 
-    visit_id: str = Field(min_length=1)
-    patient_id: str | None = None
-    date_of_service: date
-    payer: str = "medicare"
-    locality: str = "national"
+    visit_id: Identifier
+    patient_id: Identifier | None = None
+    date_of_service: IsoDate
+    payer: ShortText = "medicare"
+    locality: ShortText = "national"
     claim_type: ClaimType = "professional"
     provider_type: ProviderType = "private_practice"
     discipline: Discipline = "PT"

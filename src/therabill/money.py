@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -30,19 +30,37 @@ def usd(amount: Decimal) -> str:
     return f"${sign}{','.join(groups)}.{frac}"
 
 
+# The largest amount therabill accepts as input (a charge, a deductible, a year-to-date
+# threshold amount): under a hundred million dollars. Larger, non-finite or exponent-heavy
+# numbers ("1E+99999999") are input errors, refused before any arithmetic touches them.
+MAX_AMOUNT = Decimal("99999999.99")
+
+
 def whole_cents(amount: Decimal) -> Decimal:
-    """An amount as entered must be whole cents (checked on input, where pydantic calls it)."""
-    # Read off the text (cheap, and exact): digits after the point, trailing zeros aside. The
-    # scientific form ("1E-7") is left to the exact fraction.
+    """An amount as entered must be finite, at most ``MAX_AMOUNT`` and whole cents (checked on
+    input, where pydantic calls it). A negative zero comes back as plain zero."""
+    if not amount.is_finite():
+        raise ValueError("an amount must be a finite number")
+    # Compared before anything else: a comparison never expands the exponent, where turning
+    # "1E+99999999" into digits or a fraction would take minutes.
+    if amount > MAX_AMOUNT or amount < -MAX_AMOUNT:
+        raise ValueError(f"an amount may be at most {usd(MAX_AMOUNT)}")
+    if not amount:
+        return ZERO  # "-0", "0E-7", "0.000": all plain zero
+    # Digits past the cent must all be zeros ("1.500" is fine). A non-zero amount under a
+    # cent is refused from its magnitude alone ("1E-99999999" is never expanded); otherwise
+    # the digits are as many as were entered, and quantizing them is cheap.
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2 and (
+            amount.adjusted() < -2 or amount != amount.quantize(CENT, ROUND_DOWN)):
+        raise ValueError(f"{_short(amount)} has more than two decimal places; amounts are in "
+                         "whole cents")
+    return amount.quantize(CENT) if isinstance(exponent, int) and exponent < -2 else amount
+
+
+def _short(amount: Decimal) -> str:
     text = str(amount)
-    if "E" in text:
-        whole = 100 % amount.as_integer_ratio()[1] == 0
-    else:
-        point = text.find(".")
-        whole = point < 0 or len(text[point + 1:].rstrip("0")) <= 2
-    if not whole:
-        raise ValueError(f"{amount} has more than two decimal places; amounts are in whole cents")
-    return amount
+    return text if len(text) <= 24 else f"{text[:20]}…"
 
 
 def usd_signed(amount: Decimal) -> str:

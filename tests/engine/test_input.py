@@ -4,6 +4,8 @@ the visit is still checked, and the CLI never shows a traceback."""
 from __future__ import annotations
 
 import json
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from typer.testing import CliRunner
 
 import therabill
 from therabill import cli
+from therabill.render import result_json
 
 from .helpers import check, finding, findings, has_words, ln, one, step, visit
 
@@ -170,3 +173,97 @@ def test_cli_missing_file_fails_with_one_line(tmp_path: Path) -> None:
     assert outcome.exit_code != 0
     assert outcome.stderr.strip().startswith("error: cannot read")
     assert "Traceback" not in outcome.output
+
+
+# --- values that once stopped a whole run (issue 10 points 4 and 6) -----------------------------
+
+
+@pytest.mark.parametrize("charge", [1e308, "1E+50", "1E+99999999", 1e26, "100000000.00",
+                                    "-1E+99999999"])
+def test_amounts_over_the_maximum_are_an_input_finding(charge: Any) -> None:
+    result = check(ln("97110", 20, charge=charge), ln("97140", 10))
+    messages = _input_messages(result)
+    assert any(m.startswith("lines.0.charge:") and "99,999,999.99" in m for m in messages) or \
+        any(m.startswith("lines.0.charge:") and "greater than or equal to 0" in m
+            for m in messages), messages
+    assert one(result, "97140").status == "payable"
+
+
+@pytest.mark.parametrize("amount", ["1E-99999999", "0.001", 0.005])
+def test_fractions_of_a_cent_are_refused_at_once(amount: Any) -> None:
+    result = check(ln("97110", 20), deductible_remaining=amount)
+    assert any(m.startswith("deductible_remaining:") and "two decimal places" in m
+               for m in _input_messages(result))
+
+
+def test_the_largest_amount_is_accepted() -> None:
+    result = check(ln("97110", 20, charge="99999999.99"))
+    assert one(result, "97110").charge == Decimal("99999999.99")
+    assert not findings(result, "input")
+
+
+@pytest.mark.parametrize("value", ["-0", "-0.00", "0E-7", "0.000"])
+def test_negative_or_odd_zero_comes_back_as_zero(value: str) -> None:
+    line = one(check(ln("97110", 20, charge=value)), "97110")
+    assert str(line.charge) == "0.00"
+
+
+@pytest.mark.parametrize(("field", "value"), [("minutes", True), ("minutes", False),
+                                              ("assistant_minutes", True)])
+def test_booleans_are_not_minutes(field: str, value: bool) -> None:
+    raw = ln("97110", 20)
+    raw[field] = value
+    messages = _input_messages(check(raw))
+    assert any(m.startswith(f"lines.0.{field}:") and "true or false" in m
+               for m in messages), messages
+
+
+@pytest.mark.parametrize("value", [1741046400, 1741046400.0, "2025-03-04T10:00:00",
+                                   "20250304", "2025-3-4", True])
+def test_date_of_service_is_an_iso_date_string(value: Any) -> None:
+    raw = visit(ln("97110", 20))
+    raw["date_of_service"] = value
+    result = therabill.check(raw)
+    assert any(m.startswith("date_of_service:") and "YYYY-MM-DD" in m
+               for m in _input_messages(result))
+    assert result.lines == []
+
+
+def test_a_python_date_is_still_accepted() -> None:
+    raw = visit(ln("97110", 20))
+    raw["date_of_service"] = date(2025, 3, 4)
+    assert one(therabill.check(raw), "97110").units == 1
+
+
+def test_untimed_code_split_with_assistant_minutes_on_the_second_line() -> None:
+    result = check(ln("G0283", 5), ln("G0283", assistant_minutes=10), ln("97110", 20))
+    messages = _input_messages(result)
+    # An untimed code's lines are separate services: the second, with assistant minutes but
+    # no minutes of its own, is refused by itself (it once raised while being combined).
+    assert any(m.startswith("lines.1.assistant_minutes:") and "without the minutes" in m
+               for m in messages), messages
+    g = [(line.status, line.units) for line in result.lines if line.code == "G0283"]
+    assert sorted(g) == [("invalid", 0), ("payable", 1)]
+    assert one(result, "97110").status == "payable"
+
+
+def test_repeated_lines_of_one_code_grow_output_linearly() -> None:
+    def size(count: int) -> int:
+        result = check(*[ln("97110", 1) for _ in range(count)])
+        return len(json.dumps(result_json(result)))
+
+    small, large = size(100), size(1_000)
+    assert large < 12 * small  # linear (quadratic would be ~100x)
+    combine = step(one(check(*[ln("97110", 1) for _ in range(50)]), "97110"), "units.combine")
+    assert "0-49" in combine.message
+
+
+def test_combined_indexes_are_listed_as_ranges() -> None:
+    result = check(ln("97110", 10), ln("97140", 10), ln("97110", 10), ln("97110", 10))
+    assert "0, 2-3" in step(one(result, "97110"), "units.combine").message
+
+
+def test_long_identifiers_and_modifiers_are_refused_briefly() -> None:
+    result = check(ln("97110", 20, modifiers=["X" * 100_000]), visit_id="v" * 10_000)
+    assert all(len(m) < 300 for m in _input_messages(result))
+    assert any(m.startswith("visit_id:") for m in _input_messages(result))
