@@ -32,6 +32,7 @@ test: system $(VENV)/.dev
 # Engine throughput in process and end to end through `therabill check` (see bench/README.md).
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_stream.py --visits 100000 --details full,lines,totals
 
 # Instructions per checked visit (valgrind): steady where wall-clock rates are not.
 bench-instructions: $(VENV)/.dev

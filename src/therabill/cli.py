@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import io
 import json
 import os
@@ -166,7 +167,11 @@ def _check_stream(reader: Any, format: str, detail: str, explain: str | None,
 
     try:
         try:
-            for result in therabill.Engine().check_many(visits()):
+            engine = therabill.Engine()
+            # The reference data lives as long as the run: out of the collector's way, so a
+            # long stream does not walk it again and again.
+            gc.freeze()
+            for result in engine.check_many(visits()):
                 while held and held[0][0] <= checked:
                     emit(held.popleft()[1])
                 emit(result)
