@@ -156,6 +156,7 @@ def _register_guide() -> None:
 
 
 _register_guide()
+app.command("batch")(__import__("therabill.batch.cli", fromlist=["batch"]).batch)
 
 
 def main() -> None:
