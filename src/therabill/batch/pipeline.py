@@ -24,6 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import chain, islice
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -321,7 +322,8 @@ def default_workers() -> int:
 
 def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
         mapping: dict[str, str] | None = None, progress: ProgressHook = _no_progress,
-        sink: Callable[[SliceOut], None] | None = None) -> Summary:
+        sink: Callable[[SliceOut], None] | None = None,
+        slice_visits: int = SLICE_VISITS) -> Summary:
     """Read, check and write; returns the summary. ``InputError`` for an input that cannot be
     read at all (nothing is left behind then). ``sink`` sees every slice's rows (the report)."""
     started = time.perf_counter()
@@ -358,7 +360,8 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
             writers.append(results)
         total = summary.visits_read - summary.merged
         progress("checking", 0, total)
-        for out in _checked(groups, summary.workers, results is not None):
+        for out in _checked(slices(groups, slice_visits), summary.workers,
+                            results is not None):
             summary.visits += out.visits
             summary.lines += len(out.lines)
             summary.findings += len(out.findings)
@@ -384,11 +387,13 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
     return summary
 
 
-def _checked(groups: list[Group], workers: int, results: bool) -> Iterator[SliceOut]:
+def _checked(parts: Iterator[list[Group]], workers: int, results: bool
+             ) -> Iterator[SliceOut]:
     """Slices checked in order: here, or in ``workers`` spawned processes (a window of slices
-    in flight, handed back in input order)."""
-    parts = slices(groups)
-    if workers <= 1 or len(groups) <= 1:
+    in flight, handed back in input order). A single slice is checked here."""
+    first = list(islice(parts, 2))
+    parts = chain(first, parts)
+    if workers <= 1 or len(first) < 2:
         for part in parts:
             yield check_slice(part, results)
         return
