@@ -75,12 +75,12 @@ def generate(visits: int, seed: int = 13, clinic: bool = False,
             if discipline == "SLP":
                 lines.append((rng.choice(UNTIMED["SLP"]), "", "", ""))
             else:
-                for code in rng.sample(TIMED[discipline], rng.choice((1, 2, 2, 2, 3))):
+                for code in rng.sample(TIMED[discipline], rng.choice((1, 2, 2, 3, 3, 3))):
                     minutes = _minutes(rng)
                     helped = rng.randint(0, minutes) if assistant and rng.random() < 0.6 else 0
                     modifiers = "59" if code == "97140" and rng.random() < 0.3 else ""
                     lines.append((code, str(minutes), str(helped) if helped else "", modifiers))
-                if index and rng.random() < 0.12:
+                if index and rng.random() < 0.3:
                     lines.append((rng.choice(UNTIMED[discipline]), "", "", ""))
             for code, minutes, helped, modifiers in lines:
                 yield (visit_id, pid, day.isoformat(), payer, locality, discipline,

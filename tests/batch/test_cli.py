@@ -24,7 +24,7 @@ def test_clinic_month_with_report(tmp_path: Path) -> None:
     result = runner.invoke(app, ["batch", str(CLINIC), "-o", str(out), "--report",
                                  str(out / "report.html"), "--workers", "1"])
     assert result.exit_code == 0, result.output
-    assert "read 852 rows from clinic-month.csv: 852 in 400 visits, 0 rejected" in result.stdout
+    assert "read 1,016 rows from clinic-month.csv: 1,016 in 400 visits, 0 rejected" in result.stdout
     assert "400 visits = 400 checked + 0 merged" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == [
         "findings.parquet", "lines.parquet", "rejects.csv", "report.html", "results.jsonl"]
@@ -38,7 +38,7 @@ def test_summary_as_json_and_progress_lines(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300, check=True)
     summary = json.loads(done.stdout)
     assert summary["adds_up"] is True
-    assert summary["records"] == 852 and summary["visits"] == 400
+    assert summary["records"] == 1016 and summary["visits"] == 400
     assert "results" not in summary["outputs"]
     progress = [json.loads(line) for line in done.stderr.splitlines()]
     assert progress[-1] == {**progress[-1], "progress": "checking", "done": 400, "total": 400}
