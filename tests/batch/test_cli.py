@@ -60,3 +60,13 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
                                  "DOS=date_of_service", "--workers", "1"])
     assert mapped.exit_code == 0, mapped.output
     assert "1 checked" in mapped.stdout
+
+
+def test_readme_summary_is_what_the_command_prints(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Claims files (batch)", 1)[1]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    result = runner.invoke(app, ["batch", str(CLINIC), "-o", str(tmp_path / "o"),
+                                 "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:len(shown)] == shown

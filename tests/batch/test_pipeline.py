@@ -156,10 +156,11 @@ def test_file_outputs_and_compact_detail(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("name", "to", "message"), [
     ("x.parquet", "csv", "the name says parquet"),
     ("x.txt", None, "name a directory"),
-    ("missing/x.csv", None, "does not exist"),
+    ("afile/x.csv", None, "is not a folder"),
     ("d", "xlsx", "--to must be"),
 ])
 def test_bad_output_names(tmp_path: Path, name: str, to: str | None, message: str) -> None:
+    (tmp_path / "afile").write_text("", encoding="utf-8")
     with pytest.raises(InputError, match=message):
         plan_outputs(tmp_path / name, to)
 

@@ -92,8 +92,9 @@ def plan_outputs(output: Path, to: str | None = None, detail: str = "full") -> O
 
 
 def _parent_exists(path: Path) -> None:
-    if not path.parent.is_dir():
-        raise InputError(f"-o {path}: folder {path.parent} does not exist")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise InputError(f"-o {path}: {path.parent} is not a folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
 
 
 # --- what goes to the workers ----------------------------------------------------------------
