@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 from therabill.batch.records import Record, Reject, VisitRecord
@@ -248,12 +249,16 @@ class _Pending:
 
 
 def _visit_fields(cells: Mapping[str, str]) -> dict[str, Any]:
+    # Values repeat across a file (dates, payers, localities, patients, codes, minutes): one
+    # shared string each keeps the held visits small (sys.intern; freed when unused).
     visit: dict[str, Any] = {}
     threshold: dict[str, str] = {}
     for name in VISIT_COLUMNS:
         value = cells.get(name)
         if value is None:
             continue
+        if name != "visit_id":
+            value = intern(value)
         if name == "ytd_threshold_pt_slp":
             threshold["pt_slp"] = value
         elif name == "ytd_threshold_ot":
@@ -275,9 +280,10 @@ def _line_fields(cells: Mapping[str, str]) -> dict[str, Any]:
         if value is None:
             continue
         if name == "modifiers":
-            line[name] = [part for part in value.replace(",", " ").replace(";", " ").split()]
+            line[name] = [intern(part) for part in
+                          value.replace(",", " ").replace(";", " ").split()]
         else:
-            line[_LINE_FIELD.get(name, name)] = value
+            line[_LINE_FIELD.get(name, name)] = intern(value)
     return line
 
 
@@ -326,11 +332,13 @@ def _tabular(path: Path, rows: Iterator[Row | Reject], counts: Counts) -> Iterat
         group.visit["lines"].append(_line_fields(cells))
     for group in pending.values():
         where = _positions(path, group.rows, word)
+        rows, group.rows, group.cells = len(group.rows), [], {}  # not needed any more
         if group.conflict:
-            counts.rejected += len(group.rows)
+            counts.rejected += rows
             yield Reject(where, group.conflict)
         else:
             yield VisitRecord(group.visit, where)
+        group.visit = {}
 
 
 # --- JSON and JSON Lines ----------------------------------------------------------------------
