@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import orjson
 import polars as pl
@@ -171,3 +172,23 @@ def test_summary_json_adds_up() -> None:
     assert summary.as_dict()["adds_up"] is True
     summary.visits = 5
     assert summary.as_dict()["adds_up"] is False
+
+
+def test_a_visit_the_engine_fails_on_goes_to_the_rejects(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from therabill.batch import pipeline
+    from therabill.engine import Engine
+
+    class Faulty(Engine):
+        def check(self, visit: Any) -> Any:
+            if visit["visit_id"] == "V0000007":
+                raise ZeroDivisionError("planted")
+            return super().check(visit)
+
+    monkeypatch.setattr(pipeline, "_ENGINE", Faulty())
+    summary = run([CLINIC], plan_outputs(tmp_path / "out"), workers=1)
+    assert (summary.failed, summary.rejects, summary.visits) == (1, 1, 399)
+    assert summary.adds_up
+    rejects = _csv(tmp_path / "out" / "rejects.csv")
+    assert rejects == [{"position": "clinic-month.csv lines 18-19",
+                        "reason": "the engine failed on this visit (ZeroDivisionError: planted)"}]

@@ -103,6 +103,7 @@ def _parent_exists(path: Path) -> None:
 class Item:
     visit: dict[str, Any]
     notes: tuple[str, ...]
+    position: str
 
 
 Group = list[Item]  # one patient-year, in date order
@@ -116,6 +117,7 @@ class SliceOut:
     results: list[bytes] = field(default_factory=list)
     lines: list[Row] = field(default_factory=list)
     findings: list[Row] = field(default_factory=list)
+    rejects: list[Row] = field(default_factory=list)  # visits the engine failed on
 
 
 _ENGINE: Any = None
@@ -150,7 +152,12 @@ def check_slice(groups: Sequence[Group], results: bool = True) -> SliceOut:
             accrual = PatientYear(year, found.value if found is not None else None, kx_payers)
         for item in group:
             visit = accrual.prepare(item.visit) if accrual is not None else item.visit
-            result = engine.check(visit)
+            try:
+                result = engine.check(visit)
+            except Exception as exc:  # an engine fault must not take the file down with it
+                out.rejects.append((item.position, f"the engine failed on this visit "
+                                                   f"({type(exc).__name__}: {exc})"))
+                continue
             if accrual is not None:
                 accrual.record(visit, result)
             for note in item.notes:
@@ -206,10 +213,11 @@ def build_groups(records: Iterable[VisitRecord]) -> tuple[list[Group], int]:
                 note = (f"visit {record.visit.get('visit_id', '?')} ({record.position}) is the "
                         f"same patient, date and payer as visit {first.visit.get('visit_id')}: "
                         "checked as one day, units and edits counted across both")
-                group[-1] = Item(visit, (*first.notes, *record.notes, note))
+                group[-1] = Item(visit, (*first.notes, *record.notes, note),
+                                 f"{first.position}; {record.position}")
                 merged += 1
                 continue
-            group.append(Item(record.visit, record.notes))
+            group.append(Item(record.visit, record.notes, record.position))
             previous = (day, payer) if day else None
         groups.append(group)
     return groups, merged
@@ -240,6 +248,7 @@ class Summary:
     visits_read: int = 0
     merged: int = 0
     visits: int = 0  # visits checked (results)
+    failed: int = 0  # visits the engine failed on (in the rejects file)
     lines: int = 0
     findings: int = 0
     status: dict[str, int] = field(default_factory=dict)
@@ -254,8 +263,8 @@ class Summary:
     def adds_up(self) -> bool:
         """Every record is in a visit or rejected, every visit is checked or merged into one
         that is, and every line has a status."""
-        return (self.rejects <= self.rejected_records <= self.records
-                and self.visits_read == self.visits + self.merged
+        return (self.rejects - self.failed <= self.rejected_records <= self.records
+                and self.visits_read == self.visits + self.merged + self.failed
                 and sum(self.status.values()) == self.lines)
 
     def text(self) -> list[str]:
@@ -268,7 +277,9 @@ class Summary:
             f"{self.rejected_records:,} rejected ({self.rejects:,} "
             f"entr{'y' if self.rejects == 1 else 'ies'} in the rejects file)",
             f"{self.visits_read:,} visits = {self.visits:,} checked + {self.merged:,} merged "
-            "into a same-day visit of the same patient",
+            "into a same-day visit of the same patient"
+            + (f" + {self.failed:,} the engine failed on (in the rejects file)"
+               if self.failed else ""),
             f"{self.lines:,} claim lines: {statuses or 'none'}; {self.findings:,} findings",
             f"allowed ${self.allowed:,.2f} = payer ${self.payer_paid:,.2f} + patient "
             f"${self.patient_owes:,.2f} + reductions ${self.reductions:,.2f}",
@@ -285,6 +296,7 @@ class Summary:
             "inputs": self.inputs, "unit": self.unit, "records": self.records,
             "rejected_records": self.rejected_records, "rejects": self.rejects,
             "visits_read": self.visits_read, "merged": self.merged, "visits": self.visits,
+            "failed": self.failed,
             "lines": self.lines, "findings": self.findings, "status": dict(self.status),
             "allowed": str(self.allowed), "payer_paid": str(self.payer_paid),
             "patient_owes": str(self.patient_owes), "seconds": round(self.seconds, 3),
@@ -364,6 +376,10 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
         for out in _checked(slices(groups, slice_visits), summary.workers,
                             results is not None):
             summary.visits += out.visits
+            if out.rejects:
+                rejects.write(out.rejects)
+                summary.rejects += len(out.rejects)
+                summary.failed += len(out.rejects)
             summary.lines += len(out.lines)
             summary.findings += len(out.findings)
             _tally(summary, out.lines)
