@@ -332,9 +332,9 @@ def _tabular(path: Path, rows: Iterator[Row | Reject], counts: Counts) -> Iterat
         group.visit["lines"].append(_line_fields(cells))
     for group in pending.values():
         where = _positions(path, group.rows, word)
-        rows, group.rows, group.cells = len(group.rows), [], {}  # not needed any more
+        count, group.rows, group.cells = len(group.rows), [], {}  # not needed any more
         if group.conflict:
-            counts.rejected += rows
+            counts.rejected += count
             yield Reject(where, group.conflict)
         else:
             yield VisitRecord(group.visit, where)
