@@ -70,3 +70,29 @@ def test_readme_summary_is_what_the_command_prints(tmp_path: Path) -> None:
                                  "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[:len(shown)] == shown
+
+
+def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    with subprocess.Popen(
+            [sys.executable, "-m", "therabill", "batch", str(CLINIC), "-o", str(tmp_path / "o"),
+             "--workers", "1"], stdout=subprocess.PIPE, stderr=slave) as process:
+        os.close(slave)
+        stdout, _ = process.communicate(timeout=300)
+    shown = b""
+    while True:
+        try:
+            data = os.read(master, 65_536)
+        except OSError:  # the terminal is closed once the process has ended
+            break
+        if not data:
+            break
+        shown += data
+    os.close(master)
+    assert process.returncode == 0
+    assert b"400 visits = 400 checked" in stdout  # the summary stays on standard output
+    assert b"checking" in shown and b"400/400" in shown and b"visits/s" in shown
+    assert b'"progress"' not in shown  # no JSON lines on a terminal
