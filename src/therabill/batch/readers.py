@@ -116,7 +116,7 @@ def open_source(path: Path, mapping: Mapping[str, str] | None = None) -> Source:
     if kind == "json":
         counts = Counts("records")
         return Source(path, kind, counts, _json_records(path, counts))
-    counts = Counts("claims")
+    counts = Counts("records")
     return Source(path, kind, counts, _x12_records(path, counts))
 
 
