@@ -192,3 +192,27 @@ def test_a_visit_the_engine_fails_on_goes_to_the_rejects(tmp_path: Path,
     rejects = _csv(tmp_path / "out" / "rejects.csv")
     assert rejects == [{"position": "clinic-month.csv lines 18-19",
                         "reason": "the engine failed on this visit (ZeroDivisionError: planted)"}]
+
+
+def test_same_day_records_merge_only_for_one_payer_and_place(tmp_path: Path) -> None:
+    from therabill.batch.pipeline import build_groups
+    from therabill.batch.records import VisitRecord
+
+    def rec(vid: str, **fields: Any) -> VisitRecord:
+        visit = {"visit_id": vid, "patient_id": "p", "date_of_service": "2025-03-04",
+                 "lines": [{"code": "97110", "minutes": 20}], **fields}
+        return VisitRecord(visit, vid)
+
+    groups, merged = build_groups([
+        rec("a"), rec("b", payer="commercial-cpt"), rec("c", locality="10112-00"),
+        rec("d", discipline="OT"), rec("e", date_of_service="2025-03-05"),
+        rec("f", payer="commercial-cpt"), rec("g", date_of_service="bad")])
+    assert merged == 2
+    visits = [item.visit for group in groups for item in group]
+    assert [v["visit_id"] for v in visits] == ["a", "b", "c", "e", "g"]  # g: no year, alone
+    # the OT visit's line keeps OT inside the PT visit it joined
+    assert visits[0]["lines"] == [{"code": "97110", "minutes": 20, "discipline": "PT"},
+                                  {"code": "97110", "minutes": 20, "discipline": "OT"}]
+    assert visits[1]["lines"] == [{"code": "97110", "minutes": 20}] * 2
+    merged_b = next(item for group in groups for item in group if item.visit["visit_id"] == "b")
+    assert merged_b.position == "b; f" and "visit f (f)" in merged_b.notes[0]

@@ -7,7 +7,7 @@ write the tables, and account for every record.
 2. Order. Visits are grouped by patient and calendar year (in order of each group's first
    record) and sorted by date within a group; a visit without a patient id, or without a
    readable date, is a group of its own. Two records of one patient on one date with one payer
-   are merged into one visit, checked as one day, with a finding saying so.
+   and place are merged into one visit, checked as one day, with a finding saying so.
 3. Check. Groups go, whole, in slices to worker processes (spawned); each slice comes back as
    finished rows, written in slice order, so the output is the same for any number of workers.
 4. Write. Every file is written under a temporary name and renamed when the run completes.
@@ -184,10 +184,31 @@ def _day(visit: dict[str, Any]) -> str:
         return ""
 
 
+_SAME_DAY = ("payer", "locality", "claim_type", "provider_type", "qualifying_apm")
+
+
+def _day_key(day: str, visit: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Records of one patient with the same key are one day's visit: same date, payer,
+    locality (billing place), claim and provider type. None: never merged (no readable date,
+    or lines that are not a list)."""
+    if not day or not isinstance(visit.get("lines", []), list):
+        return None
+    return (day, *(str(visit.get(name, "")) for name in _SAME_DAY))
+
+
+def _with_discipline(visit: dict[str, Any]) -> list[Any]:
+    """A visit's lines, each carrying the visit's discipline unless it names its own (so the
+    lines of a PT visit stay PT when merged into an OT visit of the same day)."""
+    discipline = visit.get("discipline", "PT")
+    return [{**line, "discipline": discipline}
+            if isinstance(line, dict) and "discipline" not in line else line
+            for line in visit.get("lines", [])]
+
+
 def build_groups(records: Iterable[VisitRecord]) -> tuple[list[Group], int]:
     """Patient-year groups in order of first appearance, each in date order, with same-day
-    records of one patient and payer merged. Returns the groups and how many records were merged
-    into another."""
+    records of one patient merged (see ``_day_key``). Returns the groups and how many records
+    were merged into another."""
     keyed: dict[tuple[str, int] | int, list[tuple[str, int, VisitRecord]]] = {}
     for seq, record in enumerate(records):
         patient = record.visit.get("patient_id")
@@ -201,24 +222,27 @@ def build_groups(records: Iterable[VisitRecord]) -> tuple[list[Group], int]:
     for members in keyed.values():
         members.sort(key=lambda member: (member[0], member[1]))
         group: Group = []
-        previous: tuple[str, str] | None = None
+        days: dict[tuple[Any, ...], int] = {}  # a day's key -> its visit's index in the group
         for day, _, record in members:
-            payer = str(record.visit.get("payer", "medicare"))
-            lines = record.visit.get("lines", [])
-            if (group and previous == (day, payer) and isinstance(lines, list)
-                    and isinstance(group[-1].visit.get("lines", []), list)):
-                first = group[-1]
-                visit = dict(first.visit)
-                visit["lines"] = [*first.visit.get("lines", []), *lines]
-                note = (f"visit {record.visit.get('visit_id', '?')} ({record.position}) is the "
-                        f"same patient, date and payer as visit {first.visit.get('visit_id')}: "
-                        "checked as one day, units and edits counted across both")
-                group[-1] = Item(visit, (*first.notes, *record.notes, note),
-                                 f"{first.position}; {record.position}")
-                merged += 1
+            key_of_day = _day_key(day, record.visit)
+            at = days.get(key_of_day) if key_of_day is not None else None
+            if at is None:
+                if key_of_day is not None:
+                    days[key_of_day] = len(group)
+                group.append(Item(record.visit, record.notes, record.position))
                 continue
-            group.append(Item(record.visit, record.notes, record.position))
-            previous = (day, payer) if day else None
+            first = group[at]
+            visit = dict(first.visit)
+            if first.visit.get("discipline", "PT") != record.visit.get("discipline", "PT"):
+                visit["lines"] = [*_with_discipline(first.visit), *_with_discipline(record.visit)]
+            else:
+                visit["lines"] = [*first.visit.get("lines", []), *record.visit.get("lines", [])]
+            note = (f"visit {record.visit.get('visit_id', '?')} ({record.position}) is the "
+                    f"same patient, date and payer as visit {first.visit.get('visit_id')}: "
+                    "checked as one day, units and edits counted across both")
+            group[at] = Item(visit, (*first.notes, *record.notes, note),
+                             f"{first.position}; {record.position}")
+            merged += 1
         groups.append(group)
     return groups, merged
 
