@@ -216,3 +216,38 @@ def test_same_day_records_merge_only_for_one_payer_and_place(tmp_path: Path) -> 
     assert visits[1]["lines"] == [{"code": "97110", "minutes": 20}] * 2
     merged_b = next(item for group in groups for item in group if item.visit["visit_id"] == "b")
     assert merged_b.position == "b; f" and "visit f (f)" in merged_b.notes[0]
+
+
+def test_parquet_and_json_lines_inputs_give_the_csv_results(tmp_path: Path) -> None:
+    frame = pl.read_csv(CLINIC, try_parse_dates=True)  # typed: dates, integers, decimals
+    frame = frame.with_columns(pl.col("charge").cast(pl.Decimal(10, 2)))
+    frame.write_parquet(tmp_path / "clinic.parquet")
+    run([CLINIC], plan_outputs(tmp_path / "from-csv"), workers=1)
+    run([tmp_path / "clinic.parquet"], plan_outputs(tmp_path / "from-parquet"), workers=1)
+    results = (tmp_path / "from-csv" / "results.jsonl").read_bytes()
+    assert (tmp_path / "from-parquet" / "results.jsonl").read_bytes() == results
+    for name in ("lines.parquet", "findings.parquet"):
+        assert (tmp_path / "from-parquet" / name).read_bytes() == \
+            (tmp_path / "from-csv" / name).read_bytes()
+    # the results fed back as JSON Lines visits (their ids, dates, payers and lines) check alike
+    visits = []
+    source = pl.read_csv(CLINIC, infer_schema=False)
+    for (visit_id,), rows in source.group_by(["visit_id"], maintain_order=True):
+        first = rows.row(0, named=True)
+        visits.append({
+            "visit_id": visit_id, "patient_id": first["patient_id"],
+            "date_of_service": first["date_of_service"], "payer": first["payer"],
+            "locality": first["locality"], "discipline": first["discipline"],
+            **({"ytd_threshold_amount": {"pt_slp": first["ytd_threshold_pt_slp"]}}
+               if first["ytd_threshold_pt_slp"] else {}),
+            "lines": [{key: value for key, value in (
+                ("code", row["code"]),
+                ("minutes", int(row["minutes"]) if row["minutes"] else None),
+                ("assistant_minutes", int(row["assistant_minutes"])
+                 if row["assistant_minutes"] else None),
+                ("modifiers", row["modifiers"].split() if row["modifiers"] else None),
+                ("charge", row["charge"])) if value is not None}
+                for row in rows.iter_rows(named=True)]})
+    (tmp_path / "clinic.jsonl").write_bytes(b"\n".join(orjson.dumps(v) for v in visits))
+    run([tmp_path / "clinic.jsonl"], plan_outputs(tmp_path / "from-json"), workers=1)
+    assert (tmp_path / "from-json" / "results.jsonl").read_bytes() == results
