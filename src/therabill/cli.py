@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 
 from therabill.cli_views.guide_commands import register as register_guide
-from therabill.interchange import read_visits
 from therabill.cli_views.payer_commands import register as register_payers
+from therabill.interchange import read_visits
 from therabill.render import render_result, result_json
 
 # -h as well as --help, on the app and (inherited by every command's context) on each command.
@@ -177,6 +177,7 @@ def data_info(
 # The console is looked up when a command runs, so it can be swapped (tests, other widths).
 register_guide(app, lambda: console, fail)
 register_payers(app, console, fail)
+app.command("batch")(__import__("therabill.batch.cli", fromlist=["batch"]).batch)
 
 
 def main() -> None:
