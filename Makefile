@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-instructions data clean
+.PHONY: demo test test-fast lint bench bench-instructions bench-spark data clean
 
 $(BIN)/therabill: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(VENV)/.dev
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+# The suite without the Spark tests (they start a JVM): the quick loop while working.
+test-fast: $(VENV)/.dev
+	$(BIN)/pytest -m "not spark"
+
 # Engine throughput in process and end to end through `therabill check` (see bench/README.md).
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_engine.py
@@ -31,6 +35,10 @@ bench: $(VENV)/.dev
 # Instructions per checked visit (valgrind): steady where wall-clock rates are not.
 bench-instructions: $(VENV)/.dev
 	$(BIN)/python bench/bench_instructions.py
+
+# Spark local[2] against therabill batch, Parquet to Parquet (see bench/README.md).
+bench-spark: $(VENV)/.dev
+	$(BIN)/python bench/bench_spark.py --visits 100000
 
 # Rebuild the bundled reference tables from the official CMS files in ../shared/cms.
 data: $(BIN)/therabill

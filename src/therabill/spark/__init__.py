@@ -62,6 +62,11 @@ class SparkTables:
     rejects: DataFrame
     combined: DataFrame
 
+    def counts(self) -> dict[str, int]:
+        """Rows in each table (one pass over the cached computation)."""
+        found = {row[0]: row[1] for row in self.combined.groupBy(TABLE).count().collect()}
+        return {name: int(found.get(name, 0)) for name in ("lines", "findings", "rejects")}
+
     def unpersist(self) -> None:
         self.combined.unpersist()
 

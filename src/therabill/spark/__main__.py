@@ -92,9 +92,8 @@ def run(spark: Any, source: str, target: str, *, mapping: dict[str, str] | None 
     try:
         for name in names:
             _say(f"writing {name}" + (" (checking the visits first)" if name == "lines" else ""))
-            table = getattr(tables, name)
-            table.write.mode(mode).parquet(f"{target.rstrip('/')}/{name}")
-            counts[name] = table.count()
+            getattr(tables, name).write.mode(mode).parquet(f"{target.rstrip('/')}/{name}")
+        counts.update(tables.counts())
     finally:
         tables.unpersist()
     counts["seconds"] = round(time.perf_counter() - started, 3)
