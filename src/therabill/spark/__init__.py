@@ -89,6 +89,16 @@ def _prepared(frame: DataFrame, mapping: Mapping[str, str] | None, source: str,
     return frame.select(*picked, file.alias(FILE), row.alias(ROW))
 
 
+def default_partitions(spark: SparkSession) -> int:
+    """Partitions of the two shuffles when not given: three per core of the cluster (the
+    cached result keeps its partitions, so adaptive execution cannot shrink them later)."""
+    try:
+        cores = int(spark.sparkContext.defaultParallelism)
+    except Exception:  # Spark Connect has no SparkContext
+        cores = int(str(spark.conf.get("spark.sql.shuffle.partitions", "200"))) // 3
+    return max(1, cores) * 3
+
+
 def check_lines(frame: DataFrame, *, mapping: Mapping[str, str] | None = None,
                 source: str = "input", row_column: str | None = None,
                 file_column: str | None = None, partitions: int | None = None,
@@ -99,8 +109,8 @@ def check_lines(frame: DataFrame, *, mapping: Mapping[str, str] | None = None,
     ``_metadata.file_name`` and ``_metadata.row_index`` + 1 of a Parquet read, as
     ``read_claims`` adds them) say where each row came from, so positions read as in the batch
     command. Without them rows are numbered in DataFrame order (not contiguously).
-    ``partitions`` sets the patient-year shuffle's partition count (default: Spark's
-    ``spark.sql.shuffle.partitions``, coalesced by adaptive execution).
+    ``partitions`` sets the partition count of the visit and patient-year shuffles (default:
+    three per core, ``default_partitions``).
     ``InputError`` (one line) for columns therabill does not know or a file it cannot group."""
     from pyspark import StorageLevel
     from pyspark.sql import Window
@@ -108,9 +118,11 @@ def check_lines(frame: DataFrame, *, mapping: Mapping[str, str] | None = None,
     from pyspark.sql.types import StructType
 
     prepared = _prepared(frame, mapping, source, row_column, file_column)
+    partitions = partitions or default_partitions(frame.sparkSession)
     keyed_schema = (StructType(list(prepared.schema.fields)).add(VISIT, "string")
                     .add(PATIENT, "string").add(YEAR, "long").add(DATED, "boolean"))
-    keyed = prepared.mapInArrow(add_keys, keyed_schema)
+    # by visit first: the window below then needs no shuffle of its own
+    keyed = prepared.mapInArrow(add_keys, keyed_schema).repartition(partitions, VISIT)
     # Every row takes its visit's patient and year: those of the visit's first row naming one
     # (as the batch reader fills a visit's fields from the first row that has them).
     visit = Window.partitionBy(VISIT)
@@ -123,9 +135,7 @@ def check_lines(frame: DataFrame, *, mapping: Mapping[str, str] | None = None,
                    F.concat_ws("\x1f", F.lit("py"), patient, year.cast("string"))
                    ).otherwise(F.concat_ws("\x1f", F.lit("visit"), F.col(VISIT)))
     grouped = keyed.withColumn(GROUP, group).drop(VISIT, PATIENT, YEAR, DATED)
-    spread = (grouped.repartition(partitions, GROUP) if partitions
-              else grouped.repartition(GROUP))
-    ordered = spread.sortWithinPartitions(GROUP, FILE, ROW)
+    ordered = grouped.repartition(partitions, GROUP).sortWithinPartitions(GROUP, FILE, ROW)
     combined = ordered.mapInArrow(check_partition, table_schema(OUTPUT_COLUMNS))
     if persist:
         combined = combined.persist(StorageLevel.MEMORY_AND_DISK)

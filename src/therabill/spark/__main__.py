@@ -31,8 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--master", help="Spark master when not run by spark-submit "
                         "(default: the submitted one, else local[*])")
     parser.add_argument("--partitions", type=int, default=None,
-                        help="partitions of the patient-year shuffle "
-                             "(default: spark.sql.shuffle.partitions)")
+                        help="partitions of the visit and patient-year shuffles "
+                             "(default: three per core)")
     parser.add_argument("--map", action="append", default=[], metavar="OLD=NEW",
                         help="rename an input column (NEW of - drops it); repeatable")
     parser.add_argument("--overwrite", action="store_true",
@@ -46,7 +46,8 @@ def _session(master: str | None) -> Any:
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("therabill")
-    submitted = "SPARK_SUBMIT" in os.environ or os.environ.get("SPARK_ENV_LOADED")
+    # spark-submit starts the JVM first and hands the driver its gateway
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
     if master:
         builder = builder.master(master)
     elif not submitted and SparkSession.getActiveSession() is None:
