@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test system lint bench bench-instructions bench-api data clean
+.PHONY: demo test test-fast system lint bench bench-instructions bench-api bench-spark data clean
 
 $(BIN)/therabill: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: system $(VENV)/.dev
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+# The suite without the Spark tests (they start a JVM): the quick loop while working.
+test-fast: $(VENV)/.dev
+	$(BIN)/pytest -m "not spark"
+
 # Engine throughput in process and end to end through `therabill check` (see bench/README.md).
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_engine.py
@@ -41,6 +45,10 @@ bench-instructions: $(VENV)/.dev
 # POST /v1/check through two uvicorn workers on loopback: p99 latency and requests a second.
 bench-api: $(VENV)/.dev
 	$(BIN)/python bench/bench_api.py
+
+# Spark local[2] against therabill batch, Parquet to Parquet (see bench/README.md).
+bench-spark: $(VENV)/.dev
+	$(BIN)/python bench/bench_spark.py --visits 100000
 
 # Rebuild the bundled reference tables from the official CMS files in ../shared/cms.
 data: $(BIN)/therabill

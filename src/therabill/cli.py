@@ -18,6 +18,7 @@ from typing import Annotated, Any, BinaryIO
 import typer
 from rich.console import Console
 
+from therabill.batch.cli import batch as batch_command
 from therabill.cli_views.check import DataNotes
 from therabill.cli_views.guide_commands import register as register_guide
 from therabill.cli_views.payer_commands import register as register_payers
@@ -425,6 +426,7 @@ _plain_data_warnings()
 register_guide(app, lambda: console, fail)
 register_payers(app, console, fail)
 register_serve(app, fail)
+app.command("batch")(batch_command)
 
 
 def main() -> None:

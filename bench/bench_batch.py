@@ -1,0 +1,98 @@
+"""End-to-end batch throughput: a generated CSV claims file to Parquet tables (compact detail),
+with one and two worker processes, against the floor of reading and writing the same files with
+polars and no engine.
+
+Run: ``.venv/bin/python bench/bench_batch.py --visits 100000`` (or with the compiled build's
+python, ``.venv-fast/bin/python``, after ``make bench``). Each configuration runs in a fresh
+process; the figures are wall-clock seconds from opening the CSV to the renamed outputs, visits
+a second, and peak resident memory (the main process, and the largest worker beside it).
+The generated file (bench/claims_gen.py: about 2.6 lines a visit, mixed payers, localities,
+assistants and evaluations, dates over two years) is cached in ``--workdir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _peak_mib(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def measure_batch(path: Path, out: Path, workers: int) -> dict[str, float]:
+    from therabill.batch.pipeline import plan_outputs, run
+
+    started = time.perf_counter()
+    summary = run([path], plan_outputs(out, "parquet", "compact"), workers=workers)
+    seconds = time.perf_counter() - started
+    return {"visits": summary.visits, "lines": summary.lines, "seconds": seconds,
+            "rate": summary.visits / seconds, "peak_mib": _peak_mib(resource.RUSAGE_SELF),
+            "worker_peak_mib": _peak_mib(resource.RUSAGE_CHILDREN) if workers > 1 else 0.0}
+
+
+def measure_floor(path: Path, out: Path) -> dict[str, float]:
+    """Polars alone: read the CSV, write one Parquet file of the same rows (no engine)."""
+    import polars as pl
+
+    started = time.perf_counter()
+    frame = pl.read_csv(path, infer_schema=False)
+    out.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(out / "floor.parquet", compression="zstd")
+    seconds = time.perf_counter() - started
+    visits = frame["visit_id"].n_unique()
+    return {"visits": visits, "lines": frame.height, "seconds": seconds,
+            "rate": visits / seconds, "peak_mib": _peak_mib(resource.RUSAGE_SELF),
+            "worker_peak_mib": 0.0}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--visits", type=int, default=100_000)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/therabill-bench-batch"))
+    parser.add_argument("--workers", default="1,2", help="worker counts to run (default 1,2)")
+    parser.add_argument("--once", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    source = args.workdir / f"visits-{args.visits}.csv"
+    if args.once:
+        target = args.workdir / f"out-{args.once}"
+        figures = (measure_floor(source, target) if args.once == "floor"
+                   else measure_batch(source, target, int(args.once)))
+        print(json.dumps(figures))
+        return 0
+    if not source.exists():
+        sys.path.insert(0, str(HERE))
+        from claims_gen import write
+
+        rows = write(source, args.visits, seed=21)
+        print(f"generated {args.visits:,} visits ({rows:,} rows) in {source}")
+    runs = {}
+    for name in ("floor", *args.workers.split(",")):
+        done = subprocess.run([sys.executable, __file__, "--visits", str(args.visits),
+                               "--workdir", str(args.workdir), "--once", name],
+                              check=True, capture_output=True, text=True)
+        runs[name] = figures = json.loads(done.stdout.strip().splitlines()[-1])
+        label = "polars floor" if name == "floor" else f"{name} worker(s)"
+        extra = (f", largest worker {figures['worker_peak_mib']:.0f} MiB"
+                 if figures["worker_peak_mib"] else "")
+        print(f"{label:>14}: {figures['visits']:,} visits ({figures['lines']:,} lines) in "
+              f"{figures['seconds']:.2f} s = {figures['rate']:,.0f} visits/s; peak "
+              f"{figures['peak_mib']:.0f} MiB{extra}")
+    floor = runs["floor"]["seconds"]
+    for name, figures in runs.items():
+        if name != "floor":
+            print(f"{name} worker(s): {figures['seconds'] / floor:,.0f}x the floor's time")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,445 @@
+"""A batch run: read every input, order each patient's year, check the visits on every core,
+write the tables, and account for every record.
+
+1. Read. Each reader yields visits and rejects; rejects go straight to the rejects file, visits
+   are held (compactly, as the reader made them) because a patient's visits can be anywhere in
+   the file and must be checked in date order. Memory: about 1 KB per visit held.
+2. Order. Visits are grouped by patient and calendar year (in order of each group's first
+   record) and sorted by date within a group; a visit without a patient id, or without a
+   readable date, is a group of its own. Two records of one patient on one date with one payer
+   and place are merged into one visit, checked as one day, with a finding saying so.
+3. Check. Groups go, whole, in slices to worker processes (spawned); each slice comes back as
+   finished rows, written in slice order, so the output is the same for any number of workers.
+4. Write. Every file is written under a temporary name and renamed when the run completes.
+
+Output order: patient-year groups in order of their first record, visits by date within each.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from itertools import chain, islice
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from therabill.batch.accrual import PatientYear, visit_year
+from therabill.batch.readers import InputError, Source, open_source
+from therabill.batch.records import Reject, VisitRecord
+from therabill.batch.tables import (
+    FINDING_COLUMNS,
+    LINE_COLUMNS,
+    REJECT_COLUMNS,
+    Row,
+    finding_rows,
+    line_rows,
+)
+from therabill.batch.writers import TABLE_FORMATS, BytesWriter, TableWriter
+from therabill.decision import decide
+
+BATCH_SOURCE = "therabill batch"
+SLICE_VISITS = 512  # visits a worker takes at a time (whole patient-year groups)
+DETAILS = ("full", "compact")
+
+
+@dataclass(frozen=True)
+class Outputs:
+    lines: Path | None
+    findings: Path | None
+    results: Path | None
+    rejects: Path
+    table_format: str
+
+
+def plan_outputs(output: Path, to: str | None = None, detail: str = "full") -> Outputs:
+    """Where a run writes. A directory (created when missing) gets ``lines``, ``findings``
+    (Parquet unless ``to`` says csv), ``results.jsonl`` (with ``detail`` full) and
+    ``rejects.csv``. A ``.parquet``/``.csv`` file name is the lines table, the others beside it
+    (``NAME.findings.parquet``…); a ``.jsonl`` name holds the results alone (and the rejects)."""
+    if detail not in DETAILS:
+        raise InputError(f"--detail must be one of {', '.join(DETAILS)}, not {detail!r}")
+    if to is not None and to not in TABLE_FORMATS:
+        raise InputError(f"--to must be one of {', '.join(TABLE_FORMATS)}, not {to!r}")
+    suffix = output.suffix.lower()
+    if suffix in (".parquet", ".csv") and not output.is_dir():
+        fmt = to or suffix[1:]
+        if fmt != suffix[1:]:
+            raise InputError(f"-o {output}: the name says {suffix[1:]}, --to says {to}")
+        stem = output.with_suffix("")
+        _parent_exists(output)
+        return Outputs(output, stem.with_name(f"{stem.name}.findings.{fmt}"),
+                       stem.with_name(f"{stem.name}.results.jsonl") if detail == "full" else None,
+                       stem.with_name(f"{stem.name}.rejects.csv"), fmt)
+    if suffix in (".jsonl", ".ndjson") and not output.is_dir():
+        _parent_exists(output)
+        stem = output.with_suffix("")
+        return Outputs(None, None, output, stem.with_name(f"{stem.name}.rejects.csv"), "csv")
+    if output.exists() and not output.is_dir():
+        raise InputError(f"-o {output}: exists and is not a directory")
+    if suffix:
+        raise InputError(f"-o {output}: name a directory, or a .parquet, .csv or .jsonl file")
+    output.mkdir(parents=True, exist_ok=True)
+    fmt = to or "parquet"
+    return Outputs(output / f"lines.{fmt}", output / f"findings.{fmt}",
+                   output / "results.jsonl" if detail == "full" else None,
+                   output / "rejects.csv", fmt)
+
+
+def _parent_exists(path: Path) -> None:
+    if path.parent.exists() and not path.parent.is_dir():
+        raise InputError(f"-o {path}: {path.parent} is not a folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+
+# --- what goes to the workers ----------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    visit: dict[str, Any]
+    notes: tuple[str, ...]
+    position: str
+
+
+Group = list[Item]  # one patient-year, in date order
+
+
+@dataclass(slots=True)
+class SliceOut:
+    """A slice's finished output: encoded results and table rows, in order."""
+
+    visits: int = 0
+    results: list[bytes] = field(default_factory=list)
+    lines: list[Row] = field(default_factory=list)
+    findings: list[Row] = field(default_factory=list)
+    rejects: list[Row] = field(default_factory=list)  # visits the engine failed on
+
+
+def _engine() -> Any:
+    """The process's engine (each worker process builds its own, once, on first use)."""
+    from therabill.engine import default_engine
+
+    return default_engine()
+
+
+def _kx_payers(engine: Any) -> frozenset[str]:
+    return frozenset(name for name, policy in engine.policies.items() if policy.kx_threshold)
+
+
+def check_slice(groups: Sequence[Group], results: bool = True) -> SliceOut:
+    """Check whole patient-year groups in order; what a worker process runs."""
+    from therabill.model import RESULT_ADAPTER
+
+    engine = _engine()
+    kx_payers = _kx_payers(engine)
+    parameters = engine.reference.parameters
+    out = SliceOut()
+    for group in groups:
+        year = visit_year(group[0].visit)
+        accrual: PatientYear | None = None
+        if year is not None and group[0].visit.get("patient_id"):
+            found = parameters.at("part_b_deductible", date(year, 1, 1))
+            accrual = PatientYear(year, found.value if found is not None else None, kx_payers)
+        for item in group:
+            visit = accrual.prepare(item.visit) if accrual is not None else item.visit
+            try:
+                result = engine.check(visit)
+            except Exception as exc:  # an engine fault must not take the file down with it
+                out.rejects.append((item.position, f"the engine failed on this visit "
+                                                   f"({type(exc).__name__}: {exc})"))
+                continue
+            if accrual is not None:
+                accrual.record(visit, result)
+            for note in item.notes:
+                result.findings.append(decide("input", note, BATCH_SOURCE, "warning"))
+            out.visits += 1
+            if results:
+                out.results.append(RESULT_ADAPTER.dump_json(result))
+            out.lines.extend(line_rows(result))
+            out.findings.extend(finding_rows(result))
+    return out
+
+
+def _init_worker() -> None:
+    _engine()
+
+
+# --- ordering --------------------------------------------------------------------------------
+
+def _day(visit: dict[str, Any]) -> str:
+    value = visit.get("date_of_service")
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        return ""
+
+
+_SAME_DAY = ("payer", "locality", "claim_type", "provider_type", "qualifying_apm")
+
+
+def _day_key(day: str, visit: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Records of one patient with the same key are one day's visit: same date, payer,
+    locality (billing place), claim and provider type. None: never merged (no readable date,
+    or lines that are not a list)."""
+    if not day or not isinstance(visit.get("lines", []), list):
+        return None
+    return (day, *(str(visit.get(name, "")) for name in _SAME_DAY))
+
+
+def _with_discipline(visit: dict[str, Any]) -> list[Any]:
+    """A visit's lines, each carrying the visit's discipline unless it names its own (so the
+    lines of a PT visit stay PT when merged into an OT visit of the same day)."""
+    discipline = visit.get("discipline", "PT")
+    return [{**line, "discipline": discipline}
+            if isinstance(line, dict) and "discipline" not in line else line
+            for line in visit.get("lines", [])]
+
+
+def build_groups(records: Iterable[VisitRecord]) -> tuple[list[Group], int]:
+    """Patient-year groups in order of first appearance, each in date order, with same-day
+    records of one patient merged (see ``_day_key``). Returns the groups and how many records
+    were merged into another."""
+    keyed: dict[tuple[str, int] | int, list[tuple[str, int, VisitRecord]]] = {}
+    for seq, record in enumerate(records):
+        patient = record.visit.get("patient_id")
+        year = visit_year(record.visit)
+        key: tuple[str, int] | int = (
+            (patient, year) if isinstance(patient, str) and patient and year is not None
+            else seq)
+        keyed.setdefault(key, []).append((_day(record.visit), seq, record))
+    groups: list[Group] = []
+    merged = 0
+    for members in keyed.values():
+        members.sort(key=lambda member: (member[0], member[1]))
+        group: Group = []
+        days: dict[tuple[Any, ...], int] = {}  # a day's key -> its visit's index in the group
+        for day, _, record in members:
+            key_of_day = _day_key(day, record.visit)
+            at = days.get(key_of_day) if key_of_day is not None else None
+            if at is None:
+                if key_of_day is not None:
+                    days[key_of_day] = len(group)
+                group.append(Item(record.visit, record.notes, record.position))
+                continue
+            first = group[at]
+            visit = dict(first.visit)
+            if first.visit.get("discipline", "PT") != record.visit.get("discipline", "PT"):
+                visit["lines"] = [*_with_discipline(first.visit), *_with_discipline(record.visit)]
+            else:
+                visit["lines"] = [*first.visit.get("lines", []), *record.visit.get("lines", [])]
+            note = (f"visit {record.visit.get('visit_id', '?')} ({record.position}) is the "
+                    f"same patient, date and payer as visit {first.visit.get('visit_id')}: "
+                    "checked as one day, units and edits counted across both")
+            group[at] = Item(visit, (*first.notes, *record.notes, note),
+                             f"{first.position}; {record.position}")
+            merged += 1
+        groups.append(group)
+    return groups, merged
+
+
+def slices(groups: Sequence[Group], size: int = SLICE_VISITS) -> Iterator[list[Group]]:
+    current: list[Group] = []
+    count = 0
+    for group in groups:
+        current.append(group)
+        count += len(group)
+        if count >= size:
+            yield current
+            current, count = [], 0
+    if current:
+        yield current
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+@dataclass
+class Summary:
+    inputs: list[str] = field(default_factory=list)
+    unit: str = "records"
+    records: int = 0
+    rejected_records: int = 0
+    rejects: int = 0  # entries in the rejects file (a conflicting visit is one entry)
+    visits_read: int = 0
+    merged: int = 0
+    visits: int = 0  # visits checked (results)
+    failed: int = 0  # visits the engine failed on (in the rejects file)
+    lines: int = 0
+    findings: int = 0
+    status: dict[str, int] = field(default_factory=dict)
+    allowed: Decimal = Decimal("0.00")
+    payer_paid: Decimal = Decimal("0.00")
+    patient_owes: Decimal = Decimal("0.00")
+    seconds: float = 0.0
+    workers: int = 1
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def adds_up(self) -> bool:
+        """Every record is in a visit or rejected, every visit is checked or merged into one
+        that is, and every line has a status."""
+        return (self.rejects - self.failed <= self.rejected_records <= self.records
+                and self.visits_read == self.visits + self.merged + self.failed
+                and sum(self.status.values()) == self.lines)
+
+    def text(self) -> list[str]:
+        rate = self.visits / self.seconds if self.seconds else 0.0
+        statuses = ", ".join(f"{count:,} {name}" for name, count in sorted(
+            self.status.items(), key=lambda item: (-item[1], item[0])))
+        return [
+            f"read {self.records:,} {self.unit} from {', '.join(self.inputs)}: "
+            f"{self.records - self.rejected_records:,} in {self.visits_read:,} visits, "
+            f"{self.rejected_records:,} rejected ({self.rejects:,} "
+            f"entr{'y' if self.rejects == 1 else 'ies'} in the rejects file)",
+            f"{self.visits_read:,} visits = {self.visits:,} checked + {self.merged:,} merged "
+            "into a same-day visit of the same patient"
+            + (f" + {self.failed:,} the engine failed on (in the rejects file)"
+               if self.failed else ""),
+            f"{self.lines:,} claim lines: {statuses or 'none'}; {self.findings:,} findings",
+            f"allowed ${self.allowed:,.2f} = payer ${self.payer_paid:,.2f} + patient "
+            f"${self.patient_owes:,.2f} + reductions ${self.reductions:,.2f}",
+            f"{self.visits:,} visits in {self.seconds:.1f} s ({rate:,.0f} visits/s, "
+            f"{self.workers} worker{'s' if self.workers != 1 else ''})",
+        ]
+
+    @property
+    def reductions(self) -> Decimal:
+        return self.allowed - self.payer_paid - self.patient_owes
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "inputs": self.inputs, "unit": self.unit, "records": self.records,
+            "rejected_records": self.rejected_records, "rejects": self.rejects,
+            "visits_read": self.visits_read, "merged": self.merged, "visits": self.visits,
+            "failed": self.failed,
+            "lines": self.lines, "findings": self.findings, "status": dict(self.status),
+            "allowed": str(self.allowed), "payer_paid": str(self.payer_paid),
+            "patient_owes": str(self.patient_owes), "seconds": round(self.seconds, 3),
+            "workers": self.workers, "outputs": self.outputs, "adds_up": self.adds_up,
+        }
+
+
+ProgressHook = Callable[[str, int, int | None], None]  # phase, done, total
+
+
+def _no_progress(phase: str, done: int, total: int | None) -> None:
+    return None
+
+
+_LINE_INDEX = {name: index for index, (name, _) in enumerate(LINE_COLUMNS)}
+
+
+def _tally(summary: Summary, rows: Sequence[Row]) -> None:
+    status_at, allowed_at = _LINE_INDEX["status"], _LINE_INDEX.get("allowed")
+    paid_at, owes_at = _LINE_INDEX.get("payer_paid"), _LINE_INDEX.get("patient_owes")
+    for row in rows:
+        status = row[status_at]
+        summary.status[status] = summary.status.get(status, 0) + 1
+        if allowed_at is not None and row[allowed_at] is not None:
+            summary.allowed += row[allowed_at]
+        if paid_at is not None and row[paid_at] is not None:
+            summary.payer_paid += row[paid_at]
+        if owes_at is not None and row[owes_at] is not None:
+            summary.patient_owes += row[owes_at]
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else os.cpu_count() or 1)
+
+
+def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
+        mapping: dict[str, str] | None = None, progress: ProgressHook = _no_progress,
+        sink: Callable[[SliceOut], None] | None = None,
+        slice_visits: int = SLICE_VISITS) -> Summary:
+    """Read, check and write; returns the summary. ``InputError`` for an input that cannot be
+    read at all (nothing is left behind then). ``sink`` sees every slice's rows (the report)."""
+    started = time.perf_counter()
+    summary = Summary(inputs=[path.name for path in inputs], workers=max(1, workers))
+    writers: list[TableWriter | BytesWriter] = []
+    try:
+        rejects = TableWriter(outputs.rejects, REJECT_COLUMNS, "csv")
+        writers.append(rejects)
+        sources: list[Source] = [open_source(path, mapping) for path in inputs]
+        units = {source.counts.unit for source in sources}
+        summary.unit = units.pop() if len(units) == 1 else "records"
+        held: list[VisitRecord] = []
+        for source in sources:
+            for record in source.records:
+                if isinstance(record, Reject):
+                    rejects.write([(record.position, record.reason)])
+                    summary.rejects += 1
+                else:
+                    held.append(record)
+                if (summary.rejects + len(held)) % 5_000 == 0:
+                    progress("reading", sum(s.counts.records for s in sources), None)
+        summary.records = sum(source.counts.records for source in sources)
+        summary.rejected_records = sum(source.counts.rejected for source in sources)
+        summary.visits_read = len(held)
+        groups, summary.merged = build_groups(held)
+        del held
+        lines = findings = results = None
+        if outputs.lines is not None and outputs.findings is not None:
+            lines = TableWriter(outputs.lines, LINE_COLUMNS, outputs.table_format)
+            findings = TableWriter(outputs.findings, FINDING_COLUMNS, outputs.table_format)
+            writers.extend((lines, findings))
+        if outputs.results is not None:
+            results = BytesWriter(outputs.results)
+            writers.append(results)
+        total = summary.visits_read - summary.merged
+        progress("checking", 0, total)
+        for out in _checked(slices(groups, slice_visits), summary.workers,
+                            results is not None):
+            summary.visits += out.visits
+            if out.rejects:
+                rejects.write(out.rejects)
+                summary.rejects += len(out.rejects)
+                summary.failed += len(out.rejects)
+            summary.lines += len(out.lines)
+            summary.findings += len(out.findings)
+            _tally(summary, out.lines)
+            if lines is not None and findings is not None:
+                lines.write(out.lines)
+                findings.write(out.findings)
+            if results is not None:
+                results.write(out.results)
+            if sink is not None:
+                sink(out)
+            progress("checking", summary.visits, total)
+        for writer in writers:
+            writer.commit()
+    except BaseException:
+        for writer in writers:
+            writer.discard()
+        raise
+    summary.outputs = {name: str(path) for name, path in (
+        ("lines", outputs.lines), ("findings", outputs.findings), ("results", outputs.results),
+        ("rejects", outputs.rejects)) if path is not None}
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _checked(parts: Iterator[list[Group]], workers: int, results: bool
+             ) -> Iterator[SliceOut]:
+    """Slices checked in order: here, or in ``workers`` spawned processes (a window of slices
+    in flight, handed back in input order). A single slice is checked here."""
+    first = list(islice(parts, 2))
+    parts = chain(first, parts)
+    if workers <= 1 or len(first) < 2:
+        for part in parts:
+            yield check_slice(part, results)
+        return
+    context = get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_init_worker) as pool:
+        window: list[Future[SliceOut]] = []
+        for part in parts:
+            window.append(pool.submit(check_slice, part, results))
+            if len(window) >= 3 * workers:
+                yield window.pop(0).result()
+        for future in window:
+            yield future.result()
