@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic.dataclasses import dataclass
@@ -68,16 +68,24 @@ class Reading:
     note: str = ""
 
 
+@strict
 class PublishedRule:
-    """What every published rule carries besides its value (a mixin of the rule classes)."""
+    """What every published rule carries besides its value: when it starts, its source and
+    confidence, a note, and a second reading where sources disagree. Each rule class adds its
+    ``value`` (and any figures of its own)."""
 
-    if TYPE_CHECKING:  # declared by each rule class (as dataclass fields)
+    if TYPE_CHECKING:
         value: object
-        effective_from: date | None
-        source: str
-        confidence: Confidence | None
-        note: str
-        other_reading: Reading | None
+    effective_from: date | None = None
+    source: str = ""
+    confidence: Confidence | None = None
+    note: str = ""
+    other_reading: Reading | None = None
+
+    @model_validator(mode="after")
+    def _evidence(self) -> Self:
+        self._check_evidence()
+        return self
 
     def _check_evidence(self) -> None:
         value = self.value
@@ -103,16 +111,7 @@ class NcciRule(PublishedRule):
     """Does the payer apply the NCCI PTP and MUE edits to these claims, and from when?"""
 
     value: Literal["follows", "does_not_follow", "unknown"]
-    effective_from: date | None = None
-    source: str = ""
-    confidence: Confidence | None = None
-    note: str = ""
-    other_reading: Reading | None = None
 
-    @model_validator(mode="after")
-    def _evidence(self) -> NcciRule:
-        self._check_evidence()
-        return self
 
 
 @strict
@@ -121,16 +120,7 @@ class UnitMethodRule(PublishedRule):
     (time in and out per code; the engine counts it per code)."""
 
     value: Literal["cms_total_time", "cpt_per_code", "hybrid_per_code", "unknown"]
-    effective_from: date | None = None
-    source: str = ""
-    confidence: Confidence | None = None
-    note: str = ""
-    other_reading: Reading | None = None
 
-    @model_validator(mode="after")
-    def _evidence(self) -> UnitMethodRule:
-        self._check_evidence()
-        return self
 
 
 @strict
@@ -144,15 +134,10 @@ class DailyCapRule(PublishedRule):
     per: Literal["discipline", "combined"] = "combined"
     paid_first: Literal["highest_paying", "claim_line_order"] = "highest_paying"
     codes: tuple[str, ...] = ()  # the codes the cap counts; empty: every timed code
-    effective_from: date | None = None
-    source: str = ""
-    confidence: Confidence | None = None
-    note: str = ""
-    other_reading: Reading | None = None
 
     @model_validator(mode="after")
-    def _evidence(self) -> DailyCapRule:
-        self._check_evidence()
+    def _figures(self) -> DailyCapRule:
+        """Beyond the evidence every rule needs (``PublishedRule``)."""
         if self.value == "capped" and (self.timed_units is None) == (self.minutes is None):
             raise ValueError("a cap gives timed_units or minutes (one of them)")
         return self
@@ -172,15 +157,10 @@ class RateRule(PublishedRule):
     ``none``: the payer makes no such reduction."""
 
     value: Decimal | Literal["none", "unknown"]
-    effective_from: date | None = None
-    source: str = ""
-    confidence: Confidence | None = None
-    note: str = ""
-    other_reading: Reading | None = None
 
     @model_validator(mode="after")
-    def _evidence(self) -> RateRule:
-        self._check_evidence()
+    def _figures(self) -> RateRule:
+        """Beyond the evidence every rule needs (``PublishedRule``)."""
         if isinstance(self.value, Decimal) and not Decimal(0) < self.value <= 1:
             raise ValueError("a rate is a share between 0 and 1 (0.85 pays 85%)")
         return self
@@ -196,16 +176,7 @@ class MassageRule(PublishedRule):
     of care, only as an adjunct to another therapy procedure the same day, or never?"""
 
     value: Literal["covered", "plan_of_care_only", "adjunct_only", "excluded", "unknown"]
-    effective_from: date | None = None
-    source: str = ""
-    confidence: Confidence | None = None
-    note: str = ""
-    other_reading: Reading | None = None
 
-    @model_validator(mode="after")
-    def _evidence(self) -> MassageRule:
-        self._check_evidence()
-        return self
 
 
 @strict
@@ -213,16 +184,7 @@ class MassageTherapistRule(PublishedRule):
     """May a licensed massage therapist be paid for massage?"""
 
     value: Literal["paid", "not_paid", "unknown"]
-    effective_from: date | None = None
-    source: str = ""
-    confidence: Confidence | None = None
-    note: str = ""
-    other_reading: Reading | None = None
 
-    @model_validator(mode="after")
-    def _evidence(self) -> MassageTherapistRule:
-        self._check_evidence()
-        return self
 
 
 @strict
@@ -232,16 +194,7 @@ class OneCodeRule(PublishedRule):
 
     value: Literal["applies", "does_not_apply", "unknown"]
     none_with_evaluation: bool = False
-    effective_from: date | None = None
-    source: str = ""
-    confidence: Confidence | None = None
-    note: str = ""
-    other_reading: Reading | None = None
 
-    @model_validator(mode="after")
-    def _evidence(self) -> OneCodeRule:
-        self._check_evidence()
-        return self
 
 
 @strict
@@ -258,15 +211,10 @@ class VisitLimitRule(PublishedRule):
 
     value: Literal["limited", "none", "unknown"]
     limits: tuple[VisitLimit, ...] = ()
-    effective_from: date | None = None
-    source: str = ""
-    confidence: Confidence | None = None
-    note: str = ""
-    other_reading: Reading | None = None
 
     @model_validator(mode="after")
-    def _evidence(self) -> VisitLimitRule:
-        self._check_evidence()
+    def _figures(self) -> VisitLimitRule:
+        """Beyond the evidence every rule needs (``PublishedRule``)."""
         if self.value == "limited" and not self.limits:
             raise ValueError("limited visits need their limits")
         return self
