@@ -76,6 +76,9 @@ def check(
                          "units, modifiers and amounts, no prose) or totals")] = "full",
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit with status 1 when any visit had an input error")] = False,
+    ledger: Annotated[bool | None, typer.Option(
+        "--ledger/--no-ledger", help="Take a known patient's year-to-date figures from the "
+        "ledger (default: when THERABILL_DATABASE_URL names one)")] = None,
 ) -> None:
     """Check visits: claim lines, units, modifiers, edits and payment, with reasons.
 
@@ -97,7 +100,7 @@ def check(
                 reader = VisitReader(source)
             except UnreadableInput as exc:
                 fail(str(exc))
-            _check_stream(reader, format, detail, explain, strict)
+            _check_stream(reader, format, detail, explain, strict, _ledger_for_check(ledger))
     except OSError as exc:  # closing the input
         fail(f"cannot read {path}: {exc.strerror or exc}")
 
@@ -116,8 +119,22 @@ def _open_input(path: str) -> BinaryIO:
     raise AssertionError  # fail() does not return
 
 
+def _ledger_for_check(wanted: bool | None) -> Any:
+    """The ledger ``check`` reads year-to-date figures from, or None."""
+    from therabill.ledger.checking import ledger_in_use, open_ledger
+
+    if wanted is False or (wanted is None and not ledger_in_use()):
+        return None
+    try:
+        return open_ledger()
+    except ImportError as exc:
+        fail(f"--ledger needs the ledger extra ({exc.name}): pip install 'therabill[ledger]'")
+    except Exception as exc:  # the ledger's own errors: one line, never a traceback
+        fail(f"cannot open the ledger: {exc}")
+
+
 def _check_stream(reader: Any, format: str, detail: str, explain: str | None,
-                  strict: bool) -> None:
+                  strict: bool, ledger: Any = None) -> None:
     """Check visits as they are read and write each result at once; one summary line."""
     from collections import deque
 
@@ -172,9 +189,17 @@ def _check_stream(reader: Any, format: str, detail: str, explain: str | None,
             # The reference data lives as long as the run: out of the collector's way, so a
             # long stream does not walk it again and again.
             gc.freeze()
-            for result in engine.check_many(visits()):
+            ledger_notes: list[list[Any]] = []
+            stream: Any = visits()
+            if ledger is not None:
+                from therabill.ledger.checking import prefilled
+
+                stream = prefilled(ledger, stream, ledger_notes)
+            for result in engine.check_many(stream):
                 while held and held[0][0] <= checked:
                     emit(held.popleft()[1])
+                if ledger_notes:
+                    result.findings.extend(ledger_notes.pop(0))
                 emit(result)
                 checked += 1
             while held:

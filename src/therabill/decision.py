@@ -13,7 +13,7 @@ Severity = Literal["error", "warning", "info"]
 
 # Rule ids are part of the public contract: clients filter and count on them.
 RULE_IDS: frozenset[str] = frozenset({
-    "input", "input.assumed", "data", "documentation.time",
+    "input", "input.assumed", "ledger.prefill", "data", "documentation.time",
     "units.cms_total_time", "units.cpt_per_code", "units.combine", "units.untimed",
     "units.billed",
     "ncci.ptp", "ncci.mue",
