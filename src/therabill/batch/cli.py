@@ -35,6 +35,9 @@ def batch(
     ] = None,
     report: Annotated[Path | None, typer.Option(
         help="Write an audit report, one self-contained HTML file")] = None,
+    fhir: Annotated[bool, typer.Option(
+        "--fhir", help="Also write eob.ndjson: each checked visit as a FHIR R4B "
+                       "ExplanationOfBenefit (needs the fhir extra)")] = False,
     summary_format: Annotated[str, typer.Option(
         "--summary", help="How the closing summary is printed: text or json")] = "text",
 ) -> None:
@@ -54,8 +57,13 @@ def batch(
 
         collector = ReportData()
         sink = collector.add
+    if fhir:
+        from importlib.util import find_spec
+
+        if find_spec("fhir") is None:
+            _fail("--fhir needs the fhir extra: pip install 'therabill[fhir]'")
     try:
-        outputs = plan_outputs(output, to, detail)
+        outputs = plan_outputs(output, to, detail, fhir)
         with _Progress() as progress:
             summary = run(inputs, outputs, workers=workers or default_workers(),
                           mapping=parse_mapping(mapping or ()), progress=progress.update,

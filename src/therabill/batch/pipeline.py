@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from itertools import chain, islice
@@ -55,9 +55,23 @@ class Outputs:
     results: Path | None
     rejects: Path
     table_format: str
+    fhir: Path | None = None  # ExplanationOfBenefit resources, NDJSON (with --fhir)
 
 
-def plan_outputs(output: Path, to: str | None = None, detail: str = "full") -> Outputs:
+def plan_outputs(output: Path, to: str | None = None, detail: str = "full",
+                 fhir: bool = False) -> Outputs:
+    """Where a run writes (see ``_plan``); with ``fhir`` also an ``eob.ndjson`` of FHIR R4B
+    ExplanationOfBenefit resources beside the rejects file."""
+    planned = _plan(output, to, detail)
+    if not fhir:
+        return planned
+    rejects = planned.rejects
+    name = "eob.ndjson" if rejects.name == "rejects.csv" else \
+        rejects.name.replace(".rejects.csv", ".eob.ndjson")
+    return replace(planned, fhir=rejects.with_name(name))
+
+
+def _plan(output: Path, to: str | None, detail: str) -> Outputs:
     """Where a run writes. A directory (created when missing) gets ``lines``, ``findings``
     (Parquet unless ``to`` says csv), ``results.jsonl`` (with ``detail`` full) and
     ``rejects.csv``. A ``.parquet``/``.csv`` file name is the lines table, the others beside it
@@ -115,6 +129,7 @@ class SliceOut:
 
     visits: int = 0
     results: list[bytes] = field(default_factory=list)
+    eob: list[bytes] = field(default_factory=list)  # FHIR NDJSON lines (with --fhir)
     lines: list[Row] = field(default_factory=list)
     findings: list[Row] = field(default_factory=list)
     rejects: list[Row] = field(default_factory=list)  # visits the engine failed on
@@ -131,9 +146,15 @@ def _kx_payers(engine: Any) -> frozenset[str]:
     return frozenset(name for name, policy in engine.policies.items() if policy.kx_threshold)
 
 
-def check_slice(groups: Sequence[Group], results: bool = True) -> SliceOut:
-    """Check whole patient-year groups in order; what a worker process runs."""
+def check_slice(groups: Sequence[Group], results: bool = True,
+                fhir_created: date | None = None) -> SliceOut:
+    """Check whole patient-year groups in order; what a worker process runs. With
+    ``fhir_created`` (one date for the whole run, so every worker writes the same bytes) each
+    result is also written as a FHIR ExplanationOfBenefit."""
     from therabill.model import RESULT_ADAPTER
+
+    if fhir_created is not None:
+        from therabill.batch.fhir import eob_json
 
     engine = _engine()
     kx_payers = _kx_payers(engine)
@@ -160,6 +181,9 @@ def check_slice(groups: Sequence[Group], results: bool = True) -> SliceOut:
             out.visits += 1
             if results:
                 out.results.append(RESULT_ADAPTER.dump_json(result))
+            if fhir_created is not None:
+                out.eob.append(eob_json(result, created=fhir_created,
+                                        notes=item.notes).encode())
             out.lines.extend(line_rows(result))
             out.findings.extend(finding_rows(result))
     return out
@@ -390,10 +414,14 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
         if outputs.results is not None:
             results = BytesWriter(outputs.results)
             writers.append(results)
+        eob = BytesWriter(outputs.fhir) if outputs.fhir is not None else None
+        if eob is not None:
+            writers.append(eob)
+        created = date.today() if eob is not None else None
         total = summary.visits_read - summary.merged
         progress("checking", 0, total)
         for out in _checked(slices(groups, slice_visits), summary.workers,
-                            results is not None):
+                            results is not None, created):
             summary.visits += out.visits
             if out.rejects:
                 rejects.write(out.rejects)
@@ -407,6 +435,8 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
                 findings.write(out.findings)
             if results is not None:
                 results.write(out.results)
+            if eob is not None:
+                eob.write(out.eob)
             if sink is not None:
                 sink(out)
             progress("checking", summary.visits, total)
@@ -418,27 +448,27 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
         raise
     summary.outputs = {name: str(path) for name, path in (
         ("lines", outputs.lines), ("findings", outputs.findings), ("results", outputs.results),
-        ("rejects", outputs.rejects)) if path is not None}
+        ("fhir", outputs.fhir), ("rejects", outputs.rejects)) if path is not None}
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _checked(parts: Iterator[list[Group]], workers: int, results: bool
-             ) -> Iterator[SliceOut]:
+def _checked(parts: Iterator[list[Group]], workers: int, results: bool,
+             fhir_created: date | None = None) -> Iterator[SliceOut]:
     """Slices checked in order: here, or in ``workers`` spawned processes (a window of slices
     in flight, handed back in input order). A single slice is checked here."""
     first = list(islice(parts, 2))
     parts = chain(first, parts)
     if workers <= 1 or len(first) < 2:
         for part in parts:
-            yield check_slice(part, results)
+            yield check_slice(part, results, fhir_created)
         return
     context = get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_init_worker) as pool:
         window: list[Future[SliceOut]] = []
         for part in parts:
-            window.append(pool.submit(check_slice, part, results))
+            window.append(pool.submit(check_slice, part, results, fhir_created))
             if len(window) >= 3 * workers:
                 yield window.pop(0).result()
         for future in window:
