@@ -185,10 +185,6 @@ def _state_assumptions(visit: Visit, policy: PayerPolicy, findings: list[Decisio
                                "therabill visit format", "info"))
 
 
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def _day_facts(reference: ReferenceData, dos: date,
                cache: BoundedMemo[tuple[RvuRelease | None, str, DatedValue | None]]
                ) -> tuple[RvuRelease | None, str, DatedValue | None]:
