@@ -52,3 +52,35 @@ def prefilled(ledger: Ledger, visits: Iterable[Any], notes: list[list[Decision]]
                 said = [decide("ledger.prefill", note, SOURCE, "info") for note in filled.notes]
         notes.append(said)
         yield visit
+
+
+class LedgerChecker:
+    """An engine whose ``check`` first fills a known patient's year-to-date figures from the
+    ledger and adds the ``ledger.prefill`` findings: what the service checks with when a
+    ledger's database is configured. The ledger is opened on first use."""
+
+    def __init__(self, engine: Any, url: str | None) -> None:
+        import threading
+
+        self.engine = engine
+        self._url = url
+        self._ledger: Ledger | None = None
+        self._opening = threading.Lock()
+
+    def _open(self) -> Ledger:
+        if self._ledger is None:
+            with self._opening:
+                if self._ledger is None:
+                    from therabill.ledger.store import Ledger
+
+                    self._ledger = Ledger(self._url, engine=self.engine)
+        return self._ledger
+
+    def check(self, visit: Any) -> Any:
+        if not (isinstance(visit, dict) and visit.get("patient_id")):
+            return self.engine.check(visit)
+        notes: list[list[Decision]] = []
+        (filled,) = prefilled(self._open(), [visit], notes)
+        result = self.engine.check(filled)
+        result.findings.extend(notes[0])
+        return result

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path as FilePath
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
@@ -61,6 +61,18 @@ CSV_SOURCE = "therabill CSV upload"
 
 
 # ------------------------------------------------------------------------------- shared
+class Checker(Protocol):
+    """What checks visits for the API: the engine, or the engine with the ledger's figures
+    (``therabill.ledger.checking.LedgerChecker``, when a database is configured)."""
+
+    def check(self, visit: Any) -> CheckResult: ...
+
+
+def checker_of(request: Request) -> Checker:
+    checker: Checker = request.app.state.checker
+    return checker
+
+
 def engine_of(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
@@ -145,7 +157,7 @@ def _bad_item(where: str, problem: str) -> CheckResult:
                                         "error")], data=DataUsed())
 
 
-def check_item(engine: Engine, item: Any, where: str) -> CheckResult:
+def check_item(engine: Checker, item: Any, where: str) -> CheckResult:
     if isinstance(item, CheckResult):
         return item
     if not isinstance(item, dict):
@@ -169,7 +181,7 @@ def _stream(results: Iterator[bytes]) -> StreamingResponse:
     return StreamingResponse((line + b"\n" for line in results), media_type=JSON_LINES)
 
 
-def stream_json_lines(engine: Engine, text: str, detail: Detail) -> Iterator[bytes]:
+def stream_json_lines(engine: Checker, text: str, detail: Detail) -> Iterator[bytes]:
     batch = read_visits(text)
     if batch.unreadable:
         raise Problem(422, f"the JSON Lines body cannot be read: {batch.unreadable}",
@@ -178,7 +190,7 @@ def stream_json_lines(engine: Engine, text: str, detail: Detail) -> Iterator[byt
             for n, item in enumerate(batch.items, start=1))
 
 
-def check_csv_visit(engine: Engine, visit: Any) -> CheckResult:
+def check_csv_visit(engine: Checker, visit: Any) -> CheckResult:
     result = engine.check(visit.visit)
     rows = visit.rows
     where = f"CSV rows {rows[0]}–{rows[-1]}" if len(rows) > 1 else f"CSV row {rows[0]}"
@@ -187,7 +199,7 @@ def check_csv_visit(engine: Engine, visit: Any) -> CheckResult:
     return result
 
 
-def stream_csv(engine: Engine, text: str, detail: Detail) -> Iterator[bytes]:
+def stream_csv(engine: Checker, text: str, detail: Detail) -> Iterator[bytes]:
     try:
         visits = read_csv_visits(text)
     except CsvError as exc:
@@ -240,7 +252,7 @@ CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def check(request: Request,
                 detail: Annotated[Detail, Query(description=DETAIL_HELP)] = "full"
                 ) -> Response:
-    engine = engine_of(request)
+    engine = checker_of(request)
     media = _media_type(request)
     if media == "multipart/form-data":
         form = await request.form()
@@ -268,7 +280,7 @@ async def check(request: Request,
     return Response(body_out, media_type=JSON)
 
 
-def check_json(engine: Engine, body: bytes, detail: Detail, max_visits: int) -> bytes:
+def check_json(engine: Checker, body: bytes, detail: Detail, max_visits: int) -> bytes:
     """Check a JSON body (one visit or an array of them) and return the JSON answer; raises
     Problem for a body that is not a visit or an array of visits. ``therabill.web.middleware``
     calls this directly for plain JSON requests, the hot path of the service."""

@@ -43,6 +43,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                          static_url=DOCS_STATIC)
     app.state.settings = settings
     app.state.engine = engine or Engine(data_dir=settings.data_dir)
+    # With a ledger database configured, a visit of a patient it knows is checked with the
+    # year-to-date figures the ledger holds (the result says so).
+    app.state.checker = app.state.engine
+    if settings.database_url:
+        from therabill.ledger.checking import LedgerChecker
+
+        app.state.checker = LedgerChecker(app.state.engine, settings.database_url)
     app.state.charts = {}
     problems.install(app)
 
@@ -59,11 +66,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                            allow_methods=["GET", "POST", "PUT", "DELETE"],
                            allow_headers=["content-type", KEY_HEADER, "authorization"])
     # Outermost, so the key check and size limit come before anything else.
-    engine_used: Engine = app.state.engine
+    checker: api.Checker = app.state.checker
     app.add_middleware(ServiceMiddleware, api_keys=settings.api_keys,
                        max_body_bytes=settings.max_body_bytes,
                        fast_check=lambda body, detail: api.check_json(
-                           engine_used, body, detail, settings.max_visits))  # type: ignore[arg-type]
+                           checker, body, detail, settings.max_visits))  # type: ignore[arg-type]
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -34,6 +34,7 @@ from therabill.web.api import (
     DEFAULT_HISTORY,
     Detail,
     check_csv_visit,
+    checker_of,
     codes_list,
     engine_of,
     shape,
@@ -182,7 +183,7 @@ def check_page(request: Request) -> HTMLResponse:
 async def check_visit(request: Request) -> HTMLResponse:
     form = await request.form()
     visit, rows = visit_from_form(form)
-    result = engine_of(request).check(visit)
+    result = checker_of(request).check(visit)
     shown = {k: v for k, v in visit.items() if isinstance(v, str)}
     for name in ("ytd_pt_slp", "ytd_ot"):
         value = form.get(name)
@@ -326,7 +327,7 @@ async def upload(request: Request) -> HTMLResponse:
         problem = "choose a CSV or JSON Lines file to upload"
     else:
         raw = await upload.read()
-        engine = engine_of(request)
+        engine = checker_of(request)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
