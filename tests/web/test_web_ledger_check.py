@@ -32,3 +32,17 @@ def test_check_fills_the_year_of_a_patient_the_ledger_knows(tmp_path: Path,
         assert Decimal(checked["threshold_to_date"]["pt_slp"]) == accrued + own
         unknown = client.post("/v1/check", json={**LATER, "patient_id": "someone-else"}).json()
         assert not [f for f in unknown["findings"] if f["rule"] == "ledger.prefill"]
+
+
+def test_the_page_shows_the_patients_year_position(tmp_path: Path, engine: Engine) -> None:
+    url = f"sqlite+pysqlite:///{tmp_path / 'ledger.sqlite3'}"
+    with TestClient(create_app(Settings(database_url=url), engine=engine)) as client:
+        assert client.post("/v1/patients/pat-api/visits", json=FIRST).status_code == 201
+        form = {"visit_id": "page-1", "date_of_service": "2025-04-14", "payer": "medicare",
+                "locality": "national",
+                "discipline": "PT", "patient_id": "pat-api",
+                "code": "97110", "minutes": "30"}
+        page = client.post("/check", data=form)
+        assert page.status_code == 200
+        assert "patient's therapy year stands at PT and SLP $" in page.text
+        assert "from the ledger" in page.text
