@@ -21,7 +21,11 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -104,9 +108,18 @@ def browser() -> Iterator[WebDriver]:
 
 
 def _until(driver: WebDriver, seconds: float, condition: Callable[[WebDriver], Any]) -> None:
-    """Wait for ``condition``; elements of a page being replaced are looked up again."""
+    """Wait for ``condition``; elements of a page being replaced are looked up again (Chromium
+    may also answer that a node found a moment ago no longer belongs to the document)."""
+    def settled(d: WebDriver) -> Any:
+        try:
+            return condition(d)
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return False
+            raise
+
     WebDriverWait(driver, seconds, ignored_exceptions=(
-        NoSuchElementException, StaleElementReferenceException)).until(condition)
+        NoSuchElementException, StaleElementReferenceException)).until(settled)
 
 
 def _wait(driver: WebDriver, css: str, seconds: float = 30) -> None:
