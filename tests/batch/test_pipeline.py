@@ -105,18 +105,28 @@ def test_summary_totals_are_the_lines_totals(tmp_path: Path) -> None:
     assert "400 visits = 400 checked + 0 merged" in text
 
 
-def test_workers_write_the_same_bytes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_workers_write_the_same_bytes(tmp_path: Path, fmt: str,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from therabill.batch import writers
+
+    monkeypatch.setattr(writers, "_ROW_GROUP", 150)  # several row groups, cut across slices
     outs = {}
     for workers in (1, 2):
-        outputs = plan_outputs(tmp_path / f"w{workers}")
+        outputs = plan_outputs(tmp_path / f"w{workers}", fmt)
         summary = run([CLINIC], outputs, workers=workers, slice_visits=40)
         outs[workers] = {p.name: p.read_bytes() for p in sorted((tmp_path / f"w{workers}")
                                                                 .iterdir())}
         assert summary.workers == workers
-    assert set(outs[1]) == {"lines.parquet", "findings.parquet", "results.jsonl",
-                            "rejects.csv"}
+    assert set(outs[1]) == {f"lines.{fmt}", f"findings.{fmt}", "results.jsonl", "rejects.csv"}
     for name, data in outs[1].items():
         assert outs[2][name] == data, name
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(tmp_path / "w2" / "lines.parquet").metadata
+        assert meta.num_row_groups > 3
+        assert {meta.row_group(i).num_rows for i in range(meta.num_row_groups - 1)} == {150}
 
 
 class Boom(Exception):

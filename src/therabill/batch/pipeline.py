@@ -40,7 +40,7 @@ from therabill.batch.tables import (
     finding_rows,
     line_rows,
 )
-from therabill.batch.writers import TABLE_FORMATS, BytesWriter, TableWriter
+from therabill.batch.writers import TABLE_FORMATS, BytesWriter, TableWriter, encode_rows
 from therabill.decision import decide
 
 BATCH_SOURCE = "therabill batch"
@@ -109,15 +109,34 @@ class Item:
 Group = list[Item]  # one patient-year, in date order
 
 
+@dataclass(frozen=True)
+class SliceJob:
+    """What a worker is asked for besides the visits: which outputs, in which table format."""
+
+    results: bool = True  # the JSON results (full detail)
+    tables: str | None = "parquet"  # table format, or None when no tables are written
+    rows: bool = False  # the rows themselves too (the report reads them)
+
+
 @dataclass(slots=True)
 class SliceOut:
-    """A slice's finished output: encoded results and table rows, in order."""
+    """A slice's finished output, in order: encoded results and table chunks (ready to be
+    copied into the files), the counts and money totals for the summary, and the rows when
+    the job asks for them."""
 
     visits: int = 0
     results: list[bytes] = field(default_factory=list)
-    lines: list[Row] = field(default_factory=list)
-    findings: list[Row] = field(default_factory=list)
+    line_count: int = 0
+    finding_count: int = 0
+    lines_chunk: bytes = b""
+    findings_chunk: bytes = b""
+    status: dict[str, int] = field(default_factory=dict)
+    allowed: Decimal = Decimal("0.00")
+    payer_paid: Decimal = Decimal("0.00")
+    patient_owes: Decimal = Decimal("0.00")
     rejects: list[Row] = field(default_factory=list)  # visits the engine failed on
+    lines: list[Row] = field(default_factory=list)  # only when the job asks for rows
+    findings: list[Row] = field(default_factory=list)
 
 
 _ENGINE: Any = None
@@ -136,7 +155,7 @@ def _kx_payers(engine: Any) -> frozenset[str]:
     return frozenset(name for name, policy in engine.policies.items() if policy.kx_threshold)
 
 
-def check_slice(groups: Sequence[Group], results: bool = True) -> SliceOut:
+def check_slice(groups: Sequence[Group], job: SliceJob = SliceJob()) -> SliceOut:
     """Check whole patient-year groups in order; what a worker process runs."""
     from therabill.model import RESULT_ADAPTER
 
@@ -144,6 +163,8 @@ def check_slice(groups: Sequence[Group], results: bool = True) -> SliceOut:
     kx_payers = _kx_payers(engine)
     parameters = engine.reference.parameters
     out = SliceOut()
+    lines: list[Row] = []
+    findings: list[Row] = []
     for group in groups:
         year = visit_year(group[0].visit)
         accrual: PatientYear | None = None
@@ -163,10 +184,17 @@ def check_slice(groups: Sequence[Group], results: bool = True) -> SliceOut:
             for note in item.notes:
                 result.findings.append(decide("input", note, BATCH_SOURCE, "warning"))
             out.visits += 1
-            if results:
+            if job.results:
                 out.results.append(RESULT_ADAPTER.dump_json(result))
-            out.lines.extend(line_rows(result))
-            out.findings.extend(finding_rows(result))
+            lines.extend(line_rows(result))
+            findings.extend(finding_rows(result))
+    _tally(out, lines)
+    out.line_count, out.finding_count = len(lines), len(findings)
+    if job.tables is not None:
+        out.lines_chunk = encode_rows(lines, LINE_COLUMNS, job.tables)
+        out.findings_chunk = encode_rows(findings, FINDING_COLUMNS, job.tables)
+    if job.rows:
+        out.lines, out.findings = lines, findings
     return out
 
 
@@ -338,7 +366,7 @@ def _no_progress(phase: str, done: int, total: int | None) -> None:
 _LINE_INDEX = {name: index for index, (name, _) in enumerate(LINE_COLUMNS)}
 
 
-def _tally(summary: Summary, rows: Sequence[Row]) -> None:
+def _tally(summary: SliceOut, rows: Sequence[Row]) -> None:
     status_at, allowed_at = _LINE_INDEX["status"], _LINE_INDEX.get("allowed")
     paid_at, owes_at = _LINE_INDEX.get("payer_paid"), _LINE_INDEX.get("patient_owes")
     for row in rows:
@@ -397,19 +425,25 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
             writers.append(results)
         total = summary.visits_read - summary.merged
         progress("checking", 0, total)
-        for out in _checked(slices(groups, slice_visits), summary.workers,
-                            results is not None):
+        job = SliceJob(results=results is not None,
+                       tables=outputs.table_format if lines is not None else None,
+                       rows=sink is not None)
+        for out in _checked(slices(groups, slice_visits), summary.workers, job):
             summary.visits += out.visits
             if out.rejects:
                 rejects.write(out.rejects)
                 summary.rejects += len(out.rejects)
                 summary.failed += len(out.rejects)
-            summary.lines += len(out.lines)
-            summary.findings += len(out.findings)
-            _tally(summary, out.lines)
+            summary.lines += out.line_count
+            summary.findings += out.finding_count
+            for status, count in out.status.items():
+                summary.status[status] = summary.status.get(status, 0) + count
+            summary.allowed += out.allowed
+            summary.payer_paid += out.payer_paid
+            summary.patient_owes += out.patient_owes
             if lines is not None and findings is not None:
-                lines.write(out.lines)
-                findings.write(out.findings)
+                lines.write_encoded(out.lines_chunk, out.line_count)
+                findings.write_encoded(out.findings_chunk, out.finding_count)
             if results is not None:
                 results.write(out.results)
             if sink is not None:
@@ -428,7 +462,7 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
     return summary
 
 
-def _checked(parts: Iterator[list[Group]], workers: int, results: bool
+def _checked(parts: Iterator[list[Group]], workers: int, job: SliceJob
              ) -> Iterator[SliceOut]:
     """Slices checked in order: here, or in ``workers`` spawned processes (a window of slices
     in flight, handed back in input order). A single slice is checked here."""
@@ -436,14 +470,14 @@ def _checked(parts: Iterator[list[Group]], workers: int, results: bool
     parts = chain(first, parts)
     if workers <= 1 or len(first) < 2:
         for part in parts:
-            yield check_slice(part, results)
+            yield check_slice(part, job)
         return
     context = get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_init_worker) as pool:
         window: list[Future[SliceOut]] = []
         for part in parts:
-            window.append(pool.submit(check_slice, part, results))
+            window.append(pool.submit(check_slice, part, job))
             if len(window) >= 3 * workers:
                 yield window.pop(0).result()
         for future in window:
