@@ -261,3 +261,11 @@ def test_parquet_and_json_lines_inputs_give_the_csv_results(tmp_path: Path) -> N
     (tmp_path / "clinic.jsonl").write_bytes(b"\n".join(orjson.dumps(v) for v in visits))
     run([tmp_path / "clinic.jsonl"], plan_outputs(tmp_path / "from-json"), workers=1)
     assert (tmp_path / "from-json" / "results.jsonl").read_bytes() == results
+
+
+def test_automatic_workers_leave_small_files_in_process(tmp_path: Path) -> None:
+    from therabill.batch.pipeline import AUTO_WORKERS_FROM, default_workers
+
+    summary = run([CLINIC], plan_outputs(tmp_path / "out"), workers=0)
+    assert summary.visits < AUTO_WORKERS_FROM and summary.workers == 1
+    assert default_workers() >= 1

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from therabill.batch.pipeline import DETAILS, Summary, default_workers, plan_outputs, run
+from therabill.batch.pipeline import DETAILS, Summary, plan_outputs, run
 from therabill.batch.readers import InputError, parse_mapping
 from therabill.batch.writers import TABLE_FORMATS
 
@@ -29,7 +29,8 @@ def batch(
         help="full: tables and results.jsonl with every step; compact: the tables only")
     ] = "full",
     workers: Annotated[int, typer.Option(
-        help="Worker processes (0: one per core)", min=0)] = 0,
+        help="Worker processes (default 0: one per core, for 5,000 visits or more)", min=0)
+    ] = 0,
     mapping: Annotated[list[str] | None, typer.Option(
         "--map", help="Rename an input column: OLD=NEW (NEW of - ignores it); repeatable")
     ] = None,
@@ -57,7 +58,7 @@ def batch(
     try:
         outputs = plan_outputs(output, to, detail)
         with _Progress() as progress:
-            summary = run(inputs, outputs, workers=workers or default_workers(),
+            summary = run(inputs, outputs, workers=workers,
                           mapping=parse_mapping(mapping or ()), progress=progress.update,
                           sink=sink)
     except InputError as exc:

@@ -46,6 +46,7 @@ from therabill.decision import decide
 BATCH_SOURCE = "therabill batch"
 SLICE_VISITS = 512  # visits a worker takes at a time (whole patient-year groups)
 DETAILS = ("full", "compact")
+AUTO_WORKERS_FROM = 5_000  # visits; fewer are checked in the main process unless told otherwise
 
 
 @dataclass(frozen=True)
@@ -390,9 +391,11 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
         sink: Callable[[SliceOut], None] | None = None,
         slice_visits: int = SLICE_VISITS) -> Summary:
     """Read, check and write; returns the summary. ``InputError`` for an input that cannot be
-    read at all (nothing is left behind then). ``sink`` sees every slice's rows (the report)."""
+    read at all (nothing is left behind then). ``sink`` sees every slice's rows (the report).
+    ``workers`` of 0 or less: one per core for files of ``AUTO_WORKERS_FROM`` visits or more."""
     started = time.perf_counter()
     summary = Summary(inputs=[path.name for path in inputs], workers=max(1, workers))
+    auto = workers <= 0
     writers: list[TableWriter | BytesWriter] = []
     try:
         rejects = TableWriter(outputs.rejects, REJECT_COLUMNS, "csv")
@@ -424,6 +427,8 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
             results = BytesWriter(outputs.results)
             writers.append(results)
         total = summary.visits_read - summary.merged
+        if auto:  # one per core, when the file is worth a worker's start (about a second)
+            summary.workers = default_workers() if total >= AUTO_WORKERS_FROM else 1
         progress("checking", 0, total)
         job = SliceJob(results=results is not None,
                        tables=outputs.table_format if lines is not None else None,
