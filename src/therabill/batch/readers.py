@@ -344,48 +344,84 @@ def _tabular(path: Path, rows: Iterator[Row | Reject], counts: Counts) -> Iterat
 # --- JSON and JSON Lines ----------------------------------------------------------------------
 
 def _json_records(path: Path, counts: Counts) -> Iterator[Record]:
+    """A JSON array or object is read whole; JSON Lines are read a line at a time (a first line
+    that is not JSON on its own means a single pretty-printed object, read whole)."""
     import orjson
 
     try:
-        data = path.read_bytes()
+        handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    stripped = data.strip()
-    if not stripped:
-        raise InputError(f"{path.name}: the file is empty")
-    whole: Any = None
+    with handle:
+        start = handle.read(65_536).lstrip()
+        if not start:
+            raise InputError(f"{path.name}: the file is empty")
+        handle.seek(0)
+        lines = iter(handle) if not start.startswith(b"[") else iter(())
+        number, first = 0, b""
+        for raw in lines:
+            number += 1
+            if raw.strip():
+                first = raw
+                break
+        whole: Any = None
+        if start.startswith(b"[") or _not_json(first):
+            after_first = handle.tell()
+            handle.seek(0)
+            try:
+                whole = orjson.loads(handle.read())
+            except orjson.JSONDecodeError as exc:
+                if start.startswith(b"["):
+                    raise InputError(f"{path.name}: not valid JSON ({exc})") from None
+                handle.seek(after_first)  # JSON Lines after all, with a bad first line
+        if whole is not None:
+            yield from _json_whole(path, whole, counts)
+            return
+        yield from _json_line(path, number, first, counts)
+        for raw in lines:
+            number += 1
+            if raw.strip():
+                yield from _json_line(path, number, raw, counts)
+
+
+def _not_json(raw: bytes) -> bool:
+    import orjson
+
     try:
-        whole = orjson.loads(stripped)
-    except orjson.JSONDecodeError as exc:
-        if stripped.startswith(b"[") or b"\n" not in stripped:
-            raise InputError(f"{path.name}: not valid JSON ({exc})") from None
-    if whole is not None:
-        items = whole if isinstance(whole, list) else [whole]
-        word = "item" if isinstance(whole, list) else "object"
-        for index, item in enumerate(items):
-            counts.records += 1
-            where = f"{path.name} {word} {index}" if word == "item" else path.name
-            if isinstance(item, dict):
-                yield VisitRecord(item, where)
-            else:
-                counts.rejected += 1
-                yield Reject(where, "a visit must be a JSON object")
-        return
-    for number, raw in enumerate(stripped.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return True
+    return False
+
+
+def _json_whole(path: Path, whole: Any, counts: Counts) -> Iterator[Record]:
+    items = whole if isinstance(whole, list) else [whole]
+    word = "item" if isinstance(whole, list) else "object"
+    for index, item in enumerate(items):
         counts.records += 1
-        try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            counts.rejected += 1
-            yield Reject(f"{path.name} line {number}", f"malformed JSON: {exc}")
-            continue
-        if isinstance(value, dict):
-            yield VisitRecord(value, f"{path.name} line {number}")
+        where = f"{path.name} {word} {index}" if word == "item" else path.name
+        if isinstance(item, dict):
+            yield VisitRecord(item, where)
         else:
             counts.rejected += 1
-            yield Reject(f"{path.name} line {number}", "a visit must be a JSON object")
+            yield Reject(where, "a visit must be a JSON object")
+
+
+def _json_line(path: Path, number: int, raw: bytes, counts: Counts) -> Iterator[Record]:
+    import orjson
+
+    counts.records += 1
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        counts.rejected += 1
+        yield Reject(f"{path.name} line {number}", f"malformed JSON: {exc}")
+        return
+    if isinstance(value, dict):
+        yield VisitRecord(value, f"{path.name} line {number}")
+    else:
+        counts.rejected += 1
+        yield Reject(f"{path.name} line {number}", "a visit must be a JSON object")
 
 
 # --- X12 837P ---------------------------------------------------------------------------------
