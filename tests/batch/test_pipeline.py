@@ -269,3 +269,11 @@ def test_automatic_workers_leave_small_files_in_process(tmp_path: Path) -> None:
     summary = run([CLINIC], plan_outputs(tmp_path / "out"), workers=0)
     assert summary.visits < AUTO_WORKERS_FROM and summary.workers == 1
     assert default_workers() >= 1
+
+
+def test_a_run_into_a_used_folder_leaves_only_its_own_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run([CLINIC], plan_outputs(out), workers=1)
+    run([CLINIC], plan_outputs(out, "csv", "compact"), workers=1)
+    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "lines.csv",
+                                                      "rejects.csv"]

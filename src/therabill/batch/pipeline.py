@@ -56,6 +56,7 @@ class Outputs:
     results: Path | None
     rejects: Path
     table_format: str
+    stale: tuple[Path, ...] = ()  # an earlier run's files this run replaces by leaving out
 
 
 def plan_outputs(output: Path, to: str | None = None, detail: str = "full") -> Outputs:
@@ -87,9 +88,12 @@ def plan_outputs(output: Path, to: str | None = None, detail: str = "full") -> O
         raise InputError(f"-o {output}: name a directory, or a .parquet, .csv or .jsonl file")
     output.mkdir(parents=True, exist_ok=True)
     fmt = to or "parquet"
+    other = next(f for f in TABLE_FORMATS if f != fmt)
+    stale = (output / f"lines.{other}", output / f"findings.{other}",
+             *((output / "results.jsonl",) if detail != "full" else ()))
     return Outputs(output / f"lines.{fmt}", output / f"findings.{fmt}",
                    output / "results.jsonl" if detail == "full" else None,
-                   output / "rejects.csv", fmt)
+                   output / "rejects.csv", fmt, stale)
 
 
 def _parent_exists(path: Path) -> None:
@@ -456,6 +460,8 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
             progress("checking", summary.visits, total)
         for writer in writers:
             writer.commit()
+        for old in outputs.stale:  # so the folder holds this run's files only
+            old.unlink(missing_ok=True)
     except BaseException:
         for writer in writers:
             writer.discard()
