@@ -240,12 +240,18 @@ def _positions(path: Path, rows: list[int], word: str) -> str:
     return f"{path.name} {word}s {', '.join(map(str, rows))}"
 
 
-@dataclass
 class _Pending:
-    rows: list[int] = field(default_factory=list)
-    visit: dict[str, Any] = field(default_factory=dict)
-    cells: dict[str, str] = field(default_factory=dict)  # visit-level cells as first seen
-    conflict: str = ""
+    """A visit while its file is read: row numbers, visit-level cells (in ``VISIT_COLUMNS``
+    order, None where no row gave one) and each row's line cells (in ``LINE_COLUMNS`` order),
+    as lists and tuples of shared strings: a file's visits are all pending at the end."""
+
+    __slots__ = ("cells", "conflict", "lines", "rows")
+
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+        self.cells: list[str | None] = [None] * len(VISIT_COLUMNS)
+        self.lines: list[tuple[str | None, ...]] = []
+        self.conflict = ""
 
 
 def _visit_fields(cells: Mapping[str, str]) -> dict[str, Any]:
@@ -310,35 +316,41 @@ def _tabular(path: Path, rows: Iterator[Row | Reject], counts: Counts) -> Iterat
             yield Reject(f"{path.name} {word} {number}",
                          "no visit_id, and no patient_id with date_of_service to group it by")
             continue
-        visit_cells = {name: cells[name] for name in VISIT_COLUMNS if name in cells}
         group = pending.get(key)
         if group is None:
-            group = pending[key] = _Pending(cells=visit_cells)
-            group.visit = _visit_fields(visit_cells)
-            if not visit_id:
-                group.visit["visit_id"] = f"{cells['patient_id']}/{cells['date_of_service']}"
-            group.visit["lines"] = []
-        elif not group.conflict:
-            for name, value in visit_cells.items():
-                first = group.cells.get(name)
+            group = pending[key] = _Pending()
+        if not group.conflict:
+            for index, name in enumerate(VISIT_COLUMNS):
+                value = cells.get(name)
+                if value is None:
+                    continue
+                first = group.cells[index]
                 if first is None:
-                    group.cells[name] = value
-                    group.visit.update(_visit_fields({name: value}))
+                    group.cells[index] = value if name == "visit_id" else intern(value)
                 elif first != value:
                     group.conflict = (f"rows of one visit disagree on {name}: {first!r} "
                                       f"(line {group.rows[0]}) and {value!r} (line {number})")
                     break
         group.rows.append(number)
-        group.visit["lines"].append(_line_fields(cells))
+        group.lines.append(tuple(None if (value := cells.get(name)) is None else intern(value)
+                                 for name in LINE_COLUMNS))
     for group in pending.values():
         where = _positions(path, group.rows, word)
-        count, group.rows, group.cells = len(group.rows), [], {}  # not needed any more
+        count = len(group.rows)
         if group.conflict:
             counts.rejected += count
             yield Reject(where, group.conflict)
         else:
-            yield VisitRecord(group.visit, where)
-        group.visit = {}
+            fields = {name: value for name, value in zip(VISIT_COLUMNS, group.cells, strict=True)
+                      if value is not None}
+            visit = _visit_fields(fields)
+            if "visit_id" not in visit:
+                visit["visit_id"] = f"{fields['patient_id']}/{fields['date_of_service']}"
+            visit["lines"] = [
+                _line_fields({name: value for name, value in zip(LINE_COLUMNS, line, strict=True)
+                              if value is not None}) for line in group.lines]
+            yield VisitRecord(visit, where)
+        group.rows, group.cells, group.lines = [], [], []  # freed as the visits are handed on
 
 
 # --- JSON and JSON Lines ----------------------------------------------------------------------
