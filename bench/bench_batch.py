@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,15 +37,41 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class WorkerPeaks(threading.Thread):
+    """Samples the worker processes' own high-water mark (VmHWM in /proc, Linux): the peak
+    that getrusage gives for children also counts the parent's pages at the moment of the fork
+    that starts them, before they exec a fresh interpreter."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_kib = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            for child in multiprocessing.active_children():
+                try:
+                    status = Path(f"/proc/{child.pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+
+
 def measure_batch(path: Path, out: Path, workers: int) -> dict[str, float]:
     from therabill.batch.pipeline import plan_outputs, run
 
+    peaks = WorkerPeaks()
+    peaks.start()
     started, cpu = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
     summary = run([path], plan_outputs(out, "parquet", "compact"), workers=workers)
     seconds = time.perf_counter() - started
+    peaks.done.set()
+    peaks.join()
     return {"visits": summary.visits, "lines": summary.lines, "seconds": seconds,
             "rate": summary.visits / seconds, "peak_mib": _peak_mib(resource.RUSAGE_SELF),
-            "worker_peak_mib": _peak_mib(resource.RUSAGE_CHILDREN) if workers > 1 else 0.0,
+            "worker_peak_mib": peaks.peak_kib / 1024,
             "cpu_main": _cpu(resource.RUSAGE_SELF) - cpu,
             "cpu_workers": _cpu(resource.RUSAGE_CHILDREN)}
 
