@@ -277,3 +277,15 @@ def test_a_run_into_a_used_folder_leaves_only_its_own_files(tmp_path: Path) -> N
     run([CLINIC], plan_outputs(out, "csv", "compact"), workers=1)
     assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "lines.csv",
                                                       "rejects.csv"]
+
+
+def test_an_input_is_never_an_output(tmp_path: Path) -> None:
+    copy = tmp_path / "claims.csv"
+    copy.write_bytes(CLINIC.read_bytes())
+    with pytest.raises(InputError, match="also an output"):
+        run([copy], plan_outputs(copy), workers=1)
+    assert copy.read_bytes() == CLINIC.read_bytes()
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    with pytest.raises(InputError, match="not a file"):
+        run([folder], plan_outputs(tmp_path / "out"), workers=1)

@@ -456,6 +456,11 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
     read at all (nothing is left behind then). ``sink`` sees every slice's rows (the report).
     ``workers`` of 0 or less: one per core for files of ``AUTO_WORKERS_FROM`` visits or more."""
     started = time.perf_counter()
+    written = {path.resolve() for path in (outputs.lines, outputs.findings, outputs.results,
+                                           outputs.rejects) if path is not None}
+    for path in inputs:
+        if path.resolve() in written:
+            raise InputError(f"{path}: is also an output of this run; choose another -o")
     summary = Summary(inputs=[path.name for path in inputs], workers=max(1, workers))
     auto = workers <= 0
     writers: list[TableWriter | BytesWriter] = []

@@ -104,8 +104,10 @@ def kind_of(path: Path) -> str:
 def open_source(path: Path, mapping: Mapping[str, str] | None = None) -> Source:
     """Open one input for reading; problems with the file as a whole raise ``InputError``."""
     kind = kind_of(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a file")
     mapping = dict(mapping or {})
     if kind in ("csv", "tsv"):
         counts = Counts("rows")
