@@ -4,6 +4,7 @@ writing is atomic, and worker processes give the single-process output byte for 
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,8 @@ def test_summary_totals_are_the_lines_totals(tmp_path: Path) -> None:
     assert summary.allowed == lines["allowed"].sum()
     assert summary.payer_paid == lines["payer_paid"].sum()
     assert summary.patient_owes == lines["patient_owes"].sum()
+    assert summary.reductions == lines["reductions"].sum() > 0
+    assert summary.adds_up  # allowed = payer + patient + reductions, to the cent
     assert summary.visits == lines["visit_id"].n_unique() == 400
     text = "\n".join(summary.text())
     assert "400 visits = 400 checked + 0 merged" in text
@@ -181,6 +184,8 @@ def test_summary_json_adds_up() -> None:
                       visits=4, lines=3, status={"payable": 2, "denied": 1})
     assert summary.as_dict()["adds_up"] is True
     summary.visits = 5
+    assert summary.as_dict()["adds_up"] is False
+    summary.visits, summary.allowed = 4, Decimal("0.01")
     assert summary.as_dict()["adds_up"] is False
 
 

@@ -193,6 +193,7 @@ class SliceOut:
     allowed: Decimal = Decimal("0.00")
     payer_paid: Decimal = Decimal("0.00")
     patient_owes: Decimal = Decimal("0.00")
+    reductions: Decimal = Decimal("0.00")
     rejects: list[Row] = field(default_factory=list)  # visits the engine failed on
     lines: list[Row] = field(default_factory=list)  # only when the job asks for rows
     findings: list[Row] = field(default_factory=list)
@@ -370,6 +371,7 @@ class Summary:
     allowed: Decimal = Decimal("0.00")
     payer_paid: Decimal = Decimal("0.00")
     patient_owes: Decimal = Decimal("0.00")
+    reductions: Decimal = Decimal("0.00")  # CQ/CO and sequestration (the lines' reductions)
     seconds: float = 0.0
     workers: int = 1
     outputs: dict[str, str] = field(default_factory=dict)
@@ -378,9 +380,11 @@ class Summary:
     def adds_up(self) -> bool:
         """Every record is in a visit or rejected, every visit is checked or merged into one
         that is, and every line has a status."""
+        money = (self.allowed == self.payer_paid + self.patient_owes + self.reductions
+                 if "reductions" in _LINE_INDEX else True)
         return (self.rejects - self.failed <= self.rejected_records <= self.records
                 and self.visits_read == self.visits + self.merged + self.failed
-                and sum(self.status.values()) == self.lines)
+                and sum(self.status.values()) == self.lines and money)
 
     def text(self) -> list[str]:
         rate = self.visits / self.seconds if self.seconds else 0.0
@@ -402,10 +406,6 @@ class Summary:
             f"{self.workers} worker{'s' if self.workers != 1 else ''})",
         ]
 
-    @property
-    def reductions(self) -> Decimal:
-        return self.allowed - self.payer_paid - self.patient_owes
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "inputs": self.inputs, "unit": self.unit, "records": self.records,
@@ -414,7 +414,8 @@ class Summary:
             "failed": self.failed,
             "lines": self.lines, "findings": self.findings, "status": dict(self.status),
             "allowed": str(self.allowed), "payer_paid": str(self.payer_paid),
-            "patient_owes": str(self.patient_owes), "seconds": round(self.seconds, 3),
+            "patient_owes": str(self.patient_owes), "reductions": str(self.reductions),
+            "seconds": round(self.seconds, 3),
             "workers": self.workers, "outputs": self.outputs, "adds_up": self.adds_up,
         }
 
@@ -432,6 +433,7 @@ _LINE_INDEX = {name: index for index, (name, _) in enumerate(LINE_COLUMNS)}
 def _tally(summary: SliceOut, rows: Sequence[Row]) -> None:
     status_at, allowed_at = _LINE_INDEX["status"], _LINE_INDEX.get("allowed")
     paid_at, owes_at = _LINE_INDEX.get("payer_paid"), _LINE_INDEX.get("patient_owes")
+    cut_at = _LINE_INDEX.get("reductions")
     for row in rows:
         status = row[status_at]
         summary.status[status] = summary.status.get(status, 0) + 1
@@ -441,6 +443,8 @@ def _tally(summary: SliceOut, rows: Sequence[Row]) -> None:
             summary.payer_paid += row[paid_at]
         if owes_at is not None and row[owes_at] is not None:
             summary.patient_owes += row[owes_at]
+        if cut_at is not None and row[cut_at] is not None:
+            summary.reductions += row[cut_at]
 
 
 def default_workers() -> int:
@@ -513,6 +517,7 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
             summary.allowed += out.allowed
             summary.payer_paid += out.payer_paid
             summary.patient_owes += out.patient_owes
+            summary.reductions += out.reductions
             if lines is not None and findings is not None:
                 lines.write_encoded(out.lines_chunk, out.line_count)
                 findings.write_encoded(out.findings_chunk, out.finding_count)
