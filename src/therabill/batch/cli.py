@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -63,6 +64,12 @@ def batch(
                           sink=sink)
     except InputError as exc:
         _fail(str(exc))
+    except BrokenProcessPool as exc:
+        _fail(f"a worker process ended unexpectedly ({exc}); no output was written — try "
+              "--workers 1")
+    except MemoryError:
+        _fail("out of memory holding the input; no output was written — split the file by "
+              "patient")
     except KeyboardInterrupt:
         typer.echo("interrupted: no output written", err=True)
         raise typer.Exit(130) from None
