@@ -129,21 +129,32 @@ _KEY_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}  # one of each set of k
 
 
 def pack(value: Any) -> Any:
-    if isinstance(value, dict):
+    """Dicts (at any depth) as ``Packed``; lists stay lists; everything else as it is."""
+    kind = type(value)
+    if kind is dict:
         keys = tuple(value)
         return Packed(_KEY_TUPLES.setdefault(keys, keys),
-                      tuple(pack(item) for item in value.values()))
-    if isinstance(value, list):
-        return [pack(item) for item in value]
+                      tuple([pack(item) if type(item) in _NESTED else item
+                             for item in value.values()]))
+    if kind is list:
+        return [pack(item) if type(item) in _NESTED else item for item in value]
     return value
+
+
+_NESTED = (dict, list)
 
 
 def unpack(value: Any) -> Any:
-    if isinstance(value, Packed):
-        return {key: unpack(item) for key, item in zip(value.keys, value.values, strict=True)}
-    if isinstance(value, list):
-        return [unpack(item) for item in value]
+    kind = type(value)
+    if kind is Packed:
+        return {key: unpack(item) if type(item) in _PACKED else item
+                for key, item in zip(value.keys, value.values, strict=True)}
+    if kind is list:
+        return [unpack(item) if type(item) in _PACKED else item for item in value]
     return value
+
+
+_PACKED = (Packed, list)
 
 
 Held = dict[str, Any] | Packed
