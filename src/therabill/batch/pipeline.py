@@ -21,6 +21,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -47,6 +48,7 @@ BATCH_SOURCE = "therabill batch"
 SLICE_VISITS = 512  # visits a worker takes at a time (whole patient-year groups)
 DETAILS = ("full", "compact")
 AUTO_WORKERS_FROM = 5_000  # visits; fewer are checked in the main process unless told otherwise
+AUTO_POOL_BYTES = 512 * 1024  # inputs this size or more start the workers while being read
 
 
 @dataclass(frozen=True)
@@ -479,6 +481,21 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
     summary = Summary(inputs=[path.name for path in inputs], workers=max(1, workers))
     auto = workers <= 0
     writers: list[TableWriter | BytesWriter] = []
+    with ExitStack() as stack:
+        # Workers start (a fresh interpreter and the reference data each, about a second)
+        # while the input is read, when they are likely to be used.
+        size = sum(path.stat().st_size for path in inputs if path.is_file())
+        planned = default_workers() if auto and size >= AUTO_POOL_BYTES else workers
+        pool = stack.enter_context(_pool(planned)) if planned > 1 else None
+        return _run(inputs, outputs, summary, auto, writers, pool, mapping, progress, sink,
+                    slice_visits, started)
+
+
+def _run(inputs: Sequence[Path], outputs: Outputs, summary: Summary, auto: bool,
+         writers: list[TableWriter | BytesWriter], pool: ProcessPoolExecutor | None,
+         mapping: dict[str, str] | None, progress: ProgressHook,
+         sink: Callable[[SliceOut], None] | None, slice_visits: int, started: float
+         ) -> Summary:
     try:
         rejects = TableWriter(outputs.rejects, REJECT_COLUMNS, "csv")
         writers.append(rejects)
@@ -511,11 +528,13 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
         total = summary.visits_read - summary.merged
         if auto:  # one per core, when the file is worth a worker's start (about a second)
             summary.workers = default_workers() if total >= AUTO_WORKERS_FROM else 1
+        if pool is None:
+            summary.workers = 1
         progress("checking", 0, total)
         job = SliceJob(results=results is not None,
                        tables=outputs.table_format if lines is not None else None,
                        rows=sink is not None)
-        for out in _checked(slices(groups, slice_visits), summary.workers, job):
+        for out in _checked(slices(groups, slice_visits), summary.workers, job, pool):
             summary.visits += out.visits
             if out.rejects:
                 rejects.write(out.rejects)
@@ -552,23 +571,38 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
     return summary
 
 
-def _checked(parts: Iterator[list[Group]], workers: int, job: SliceJob
-             ) -> Iterator[SliceOut]:
-    """Slices checked in order: here, or in ``workers`` spawned processes (a window of slices
+def _warm() -> None:
+    _engine()
+
+
+@contextmanager
+def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes, spawned (not forked: polars and pyarrow hold threads) and started at
+    once, each loading the engine."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                               initializer=_init_worker)
+    try:
+        for _ in range(workers):
+            pool.submit(_warm)
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _checked(parts: Iterator[list[Group]], workers: int, job: SliceJob,
+             pool: ProcessPoolExecutor | None) -> Iterator[SliceOut]:
+    """Slices checked in order: here, or in the pool's worker processes (a window of slices
     in flight, handed back in input order). A single slice is checked here."""
     first = list(islice(parts, 2))
     parts = chain(first, parts)
-    if workers <= 1 or len(first) < 2:
+    if pool is None or workers <= 1 or len(first) < 2:
         for part in parts:
             yield check_slice(part, job)
         return
-    context = get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_init_worker) as pool:
-        window: list[Future[SliceOut]] = []
-        for part in parts:
-            window.append(pool.submit(check_slice, part, job))
-            if len(window) >= 3 * workers:
-                yield window.pop(0).result()
-        for future in window:
-            yield future.result()
+    window: list[Future[SliceOut]] = []
+    for part in parts:
+        window.append(pool.submit(check_slice, part, job))
+        if len(window) >= 3 * workers:
+            yield window.pop(0).result()
+    for future in window:
+        yield future.result()
