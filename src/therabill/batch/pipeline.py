@@ -608,7 +608,7 @@ def _checked(parts: Iterator[list[Group]], workers: int, job: SliceJob,
     window: list[Future[SliceOut]] = []
     for part in parts:
         window.append(pool.submit(check_slice, part, job))
-        if len(window) >= 3 * workers:
+        if len(window) >= 4 * workers:
             yield window.pop(0).result()
     for future in window:
         yield future.result()
