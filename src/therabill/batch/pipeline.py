@@ -3,7 +3,8 @@ write the tables, and account for every record.
 
 1. Read. Each reader yields visits and rejects; rejects go straight to the rejects file, visits
    are held (compactly, as the reader made them) because a patient's visits can be anywhere in
-   the file and must be checked in date order. Memory: about 1 KB per visit held.
+   the file and must be checked in date order. Memory: about 0.7 KiB per visit held (as
+   compact JSON bytes, decoded in the worker), 1 KiB at the peak while a CSV is read.
 2. Order. Visits are grouped by patient and calendar year (in order of each group's first
    record) and sorted by date within a group; a visit without a patient id, or without a
    readable date, is a group of its own. Two records of one patient on one date with one payer
