@@ -20,7 +20,8 @@ def test_bench_batch_runs_and_reports_every_configuration(tmp_path: Path) -> Non
     for label in ("polars floor", "1 worker(s)", "2 worker(s)"):
         assert re.search(rf"{re.escape(label)}: 600 visits \([\d,]+ lines\) in [\d.]+ s = "
                          r"[\d,]+ visits/s; peak \d+ MiB", done.stdout), (label, done.stdout)
-    assert re.search(r"^2 worker\(s\): [\d,]+x the floor's time$", done.stdout, re.MULTILINE)
+    assert re.search(r"^2 worker\(s\): [\d,]+x the floor's time, [\d,]+x its CPU time$",
+                     done.stdout, re.MULTILINE)
     assert (tmp_path / "out-2" / "lines.parquet").exists()
 
 

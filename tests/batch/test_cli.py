@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -96,3 +97,14 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert b"400 visits = 400 checked" in stdout  # the summary stays on standard output
     assert b"checking" in shown and b"400/400" in shown and b"visits/s" in shown
     assert b'"progress"' not in shown  # no JSON lines on a terminal
+
+
+def test_readme_python_example_runs(tmp_path: Path, monkeypatch: Any) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Claims files (batch)", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "clinic-month.csv").write_bytes(CLINIC.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "out" / "lines.csv").exists()

@@ -4,6 +4,7 @@ writing is atomic, and worker processes give the single-process output byte for 
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -100,23 +101,35 @@ def test_summary_totals_are_the_lines_totals(tmp_path: Path) -> None:
     assert summary.allowed == lines["allowed"].sum()
     assert summary.payer_paid == lines["payer_paid"].sum()
     assert summary.patient_owes == lines["patient_owes"].sum()
+    assert summary.reductions == lines["reductions"].sum() > 0
+    assert summary.adds_up  # allowed = payer + patient + reductions, to the cent
     assert summary.visits == lines["visit_id"].n_unique() == 400
     text = "\n".join(summary.text())
     assert "400 visits = 400 checked + 0 merged" in text
 
 
-def test_workers_write_the_same_bytes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_workers_write_the_same_bytes(tmp_path: Path, fmt: str,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from therabill.batch import writers
+
+    monkeypatch.setattr(writers, "_ROW_GROUP", 150)  # several row groups, cut across slices
     outs = {}
     for workers in (1, 2):
-        outputs = plan_outputs(tmp_path / f"w{workers}")
+        outputs = plan_outputs(tmp_path / f"w{workers}", fmt)
         summary = run([CLINIC], outputs, workers=workers, slice_visits=40)
         outs[workers] = {p.name: p.read_bytes() for p in sorted((tmp_path / f"w{workers}")
                                                                 .iterdir())}
         assert summary.workers == workers
-    assert set(outs[1]) == {"lines.parquet", "findings.parquet", "results.jsonl",
-                            "rejects.csv"}
+    assert set(outs[1]) == {f"lines.{fmt}", f"findings.{fmt}", "results.jsonl", "rejects.csv"}
     for name, data in outs[1].items():
         assert outs[2][name] == data, name
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(tmp_path / "w2" / "lines.parquet").metadata
+        assert meta.num_row_groups > 3
+        assert {meta.row_group(i).num_rows for i in range(meta.num_row_groups - 1)} == {150}
 
 
 class Boom(Exception):
@@ -172,6 +185,8 @@ def test_summary_json_adds_up() -> None:
     assert summary.as_dict()["adds_up"] is True
     summary.visits = 5
     assert summary.as_dict()["adds_up"] is False
+    summary.visits, summary.allowed = 4, Decimal("0.01")
+    assert summary.as_dict()["adds_up"] is False
 
 
 def test_a_visit_the_engine_fails_on_goes_to_the_rejects(tmp_path: Path,
@@ -179,11 +194,15 @@ def test_a_visit_the_engine_fails_on_goes_to_the_rejects(tmp_path: Path,
     from therabill.batch import pipeline
     from therabill.engine import Engine
 
-    class Faulty(Engine):
+    class Faulty:  # wraps an engine (the compiled build's Engine cannot be subclassed)
+        def __init__(self) -> None:
+            self.engine = Engine()
+            self.policies, self.reference = self.engine.policies, self.engine.reference
+
         def check(self, visit: Any) -> Any:
             if visit["visit_id"] == "V0000007":
                 raise ZeroDivisionError("planted")
-            return super().check(visit)
+            return self.engine.check(visit)
 
     monkeypatch.setattr(pipeline, "_engine", Faulty)
     summary = run([CLINIC], plan_outputs(tmp_path / "out"), workers=1)
@@ -251,3 +270,31 @@ def test_parquet_and_json_lines_inputs_give_the_csv_results(tmp_path: Path) -> N
     (tmp_path / "clinic.jsonl").write_bytes(b"\n".join(orjson.dumps(v) for v in visits))
     run([tmp_path / "clinic.jsonl"], plan_outputs(tmp_path / "from-json"), workers=1)
     assert (tmp_path / "from-json" / "results.jsonl").read_bytes() == results
+
+
+def test_automatic_workers_leave_small_files_in_process(tmp_path: Path) -> None:
+    from therabill.batch.pipeline import AUTO_WORKERS_FROM, default_workers
+
+    summary = run([CLINIC], plan_outputs(tmp_path / "out"), workers=0)
+    assert summary.visits < AUTO_WORKERS_FROM and summary.workers == 1
+    assert default_workers() >= 1
+
+
+def test_a_run_into_a_used_folder_leaves_only_its_own_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run([CLINIC], plan_outputs(out), workers=1)
+    run([CLINIC], plan_outputs(out, "csv", "compact"), workers=1)
+    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "lines.csv",
+                                                      "rejects.csv"]
+
+
+def test_an_input_is_never_an_output(tmp_path: Path) -> None:
+    copy = tmp_path / "claims.csv"
+    copy.write_bytes(CLINIC.read_bytes())
+    with pytest.raises(InputError, match="also an output"):
+        run([copy], plan_outputs(copy), workers=1)
+    assert copy.read_bytes() == CLINIC.read_bytes()
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    with pytest.raises(InputError, match="not a file"):
+        run([folder], plan_outputs(tmp_path / "out"), workers=1)

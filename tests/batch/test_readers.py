@@ -145,3 +145,16 @@ def test_unreadable_files_are_one_line_errors(tmp_path: Path, name: str, text: s
     with pytest.raises(InputError, match=message) as caught:
         read(path)
     assert "\n" not in str(caught.value)
+
+
+def test_pretty_printed_object_and_a_bad_first_line(tmp_path: Path) -> None:
+    pretty = tmp_path / "one.json"
+    pretty.write_text('{\n  "visit_id": "a",\n  "lines": []\n}\n', encoding="utf-8")
+    visits, rejects, records, rejected = read(pretty)
+    assert [v.position for v in visits] == ["one.json"] and (records, rejected) == (1, 0)
+    lines = tmp_path / "bad-first.jsonl"
+    lines.write_text('\n{"visit_id": \n{"visit_id": "b"}\n', encoding="utf-8")
+    visits, rejects, records, rejected = read(lines)
+    assert [r.position for r in rejects] == ["bad-first.jsonl line 2"]
+    assert [v.position for v in visits] == ["bad-first.jsonl line 3"]
+    assert (records, rejected) == (2, 1)

@@ -28,8 +28,10 @@ def rejects(records: list[Any]) -> list[Reject]:
 
 
 def claim_ids(text: str) -> list[str]:
-    """CLM01 of every claim in the text ("?" for a blank one, as the reader names it)."""
-    return [found.strip() or "?" for found in re.findall(r"(?:^|~)\s*CLM\*([^*~]*)", text)]
+    """CLM01 of every claim in the text ("?" for a blank one, as the reader names it; an
+    element cut by the component separator ``:`` keeps its first component, as X12 reads it)."""
+    return [found.split(":")[0].strip() or "?"
+            for found in re.findall(r"(?:^|~)\s*CLM\*([^*~]*)", text)]
 
 
 def variant(tmp_path: Path, old: str, new: str, name: str = "variant.x12") -> Path:

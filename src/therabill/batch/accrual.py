@@ -107,8 +107,9 @@ def _amount(value: Any, fallback: Decimal | None) -> Decimal | None:
         return fallback
 
 
-def visit_year(visit: Mapping[str, Any]) -> int | None:
-    """The calendar year of a visit's date of service, or None when it is not a date."""
+def visit_year(visit: Any) -> int | None:
+    """The calendar year of a visit's date of service (a mapping, or anything with ``get``),
+    or None when it is not a date."""
     value = visit.get("date_of_service")
     if isinstance(value, date):
         return value.year

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from therabill.batch.pipeline import DETAILS, Summary, default_workers, plan_outputs, run
+from therabill.batch.pipeline import DETAILS, Summary, plan_outputs, run
 from therabill.batch.readers import InputError, parse_mapping
 from therabill.batch.writers import TABLE_FORMATS
 
@@ -29,7 +30,8 @@ def batch(
         help="full: tables and results.jsonl with every step; compact: the tables only")
     ] = "full",
     workers: Annotated[int, typer.Option(
-        help="Worker processes (0: one per core)", min=0)] = 0,
+        help="Worker processes (default 0: one per core, for 5,000 visits or more)", min=0)
+    ] = 0,
     mapping: Annotated[list[str] | None, typer.Option(
         "--map", help="Rename an input column: OLD=NEW (NEW of - ignores it); repeatable")
     ] = None,
@@ -65,11 +67,17 @@ def batch(
     try:
         outputs = plan_outputs(output, to, detail, fhir)
         with _Progress() as progress:
-            summary = run(inputs, outputs, workers=workers or default_workers(),
+            summary = run(inputs, outputs, workers=workers,
                           mapping=parse_mapping(mapping or ()), progress=progress.update,
                           sink=sink)
     except InputError as exc:
         _fail(str(exc))
+    except BrokenProcessPool as exc:
+        _fail(f"a worker process ended unexpectedly ({exc}); no output was written — try "
+              "--workers 1")
+    except MemoryError:
+        _fail("out of memory holding the input; no output was written — split the file by "
+              "patient")
     except KeyboardInterrupt:
         typer.echo("interrupted: no output written", err=True)
         raise typer.Exit(130) from None

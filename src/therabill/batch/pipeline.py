@@ -3,7 +3,8 @@ write the tables, and account for every record.
 
 1. Read. Each reader yields visits and rejects; rejects go straight to the rejects file, visits
    are held (compactly, as the reader made them) because a patient's visits can be anywhere in
-   the file and must be checked in date order. Memory: about 1 KB per visit held.
+   the file and must be checked in date order. Memory: about 0.7 KiB per visit held (as
+   compact JSON bytes, decoded in the worker), 1 KiB at the peak while a CSV is read.
 2. Order. Visits are grouped by patient and calendar year (in order of each group's first
    record) and sorted by date within a group; a visit without a patient id, or without a
    readable date, is a group of its own. Two records of one patient on one date with one payer
@@ -21,6 +22,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -40,12 +42,14 @@ from therabill.batch.tables import (
     finding_rows,
     line_rows,
 )
-from therabill.batch.writers import TABLE_FORMATS, BytesWriter, TableWriter
+from therabill.batch.writers import TABLE_FORMATS, BytesWriter, TableWriter, encode_rows
 from therabill.decision import decide
 
 BATCH_SOURCE = "therabill batch"
 SLICE_VISITS = 512  # visits a worker takes at a time (whole patient-year groups)
 DETAILS = ("full", "compact")
+AUTO_WORKERS_FROM = 5_000  # visits; fewer are checked in the main process unless told otherwise
+AUTO_POOL_BYTES = 512 * 1024  # inputs this size or more start the workers while being read
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class Outputs:
     results: Path | None
     rejects: Path
     table_format: str
+    stale: tuple[Path, ...] = ()  # an earlier run's files this run replaces by leaving out
     fhir: Path | None = None  # ExplanationOfBenefit resources, NDJSON (with --fhir)
 
 
@@ -68,7 +73,8 @@ def plan_outputs(output: Path, to: str | None = None, detail: str = "full",
     rejects = planned.rejects
     name = "eob.ndjson" if rejects.name == "rejects.csv" else \
         rejects.name.replace(".rejects.csv", ".eob.ndjson")
-    return replace(planned, fhir=rejects.with_name(name))
+    eob = rejects.with_name(name)
+    return replace(planned, fhir=eob, stale=tuple(p for p in planned.stale if p != eob))
 
 
 def _plan(output: Path, to: str | None, detail: str) -> Outputs:
@@ -100,9 +106,12 @@ def _plan(output: Path, to: str | None, detail: str) -> Outputs:
         raise InputError(f"-o {output}: name a directory, or a .parquet, .csv or .jsonl file")
     output.mkdir(parents=True, exist_ok=True)
     fmt = to or "parquet"
+    other = next(f for f in TABLE_FORMATS if f != fmt)
+    stale = (output / f"lines.{other}", output / f"findings.{other}",
+             *((output / "results.jsonl",) if detail != "full" else ()))
     return Outputs(output / f"lines.{fmt}", output / f"findings.{fmt}",
                    output / "results.jsonl" if detail == "full" else None,
-                   output / "rejects.csv", fmt)
+                   output / "rejects.csv", fmt, stale)
 
 
 def _parent_exists(path: Path) -> None:
@@ -113,26 +122,120 @@ def _parent_exists(path: Path) -> None:
 
 # --- what goes to the workers ----------------------------------------------------------------
 
+# The visit fields the ordering reads (patient-year groups, same-day merges), kept beside the
+# encoded visit so it is decoded only in the worker that checks it.
+FACT_KEYS = ("visit_id", "patient_id", "date_of_service", "payer", "locality", "claim_type",
+             "provider_type", "qualifying_apm", "discipline", "lines")
+_ABSENT = object()
+_LIST: list[Any] = []  # stands for "lines is a list" (never changed)
+
+
+class Packed:
+    """A visit held for checking: its dict as compact JSON bytes (orjson), about a third of the
+    dicts' memory and a plain string to send to a worker, with the few fields the ordering reads
+    (``get``). Decoded again in the worker (``unpack``)."""
+
+    __slots__ = ("data", "facts")
+
+    def __init__(self, data: bytes, facts: tuple[Any, ...]) -> None:
+        self.data = data
+        self.facts = facts
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.facts[FACT_KEYS.index(key)]
+        return default if value is _ABSENT else value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # a worker decodes the visit and never reads the facts: only the JSON travels
+        return (Packed, (self.data, ()))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def pack(visit: dict[str, Any]) -> dict[str, Any] | Packed:
+    """A visit as held; a dict JSON cannot carry as it is (an integer over 64 bits, say) is
+    kept as the dict."""
+    import orjson
+
+    try:
+        data = orjson.dumps(visit, default=_json_default)
+    except (TypeError, orjson.JSONEncodeError):
+        return visit
+    lines = visit.get("lines", _ABSENT)
+    facts = tuple(visit.get(key, _ABSENT) for key in FACT_KEYS[:-1])
+    # a copy of exact size: orjson's own bytes keep its whole working buffer (4 KiB)
+    return Packed(memoryview(data).tobytes(), (*facts, _LIST if isinstance(lines, list)
+                                                       else lines))
+
+
+def unpack(visit: dict[str, Any] | Packed) -> dict[str, Any]:
+    if isinstance(visit, Packed):
+        import orjson
+
+        decoded: dict[str, Any] = orjson.loads(visit.data)
+        return decoded
+    return visit
+
+
+Held = dict[str, Any] | Packed
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
-    visit: dict[str, Any]
+    visit: Held
     notes: tuple[str, ...]
     position: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRecord:
+    """A visit record as the run holds it until its patient's turn."""
+
+    visit: Held
+    position: str
+    notes: tuple[str, ...] = ()
 
 
 Group = list[Item]  # one patient-year, in date order
 
 
+@dataclass(frozen=True)
+class SliceJob:
+    """What a worker is asked for besides the visits: which outputs, in which table format."""
+
+    results: bool = True  # the JSON results (full detail)
+    tables: str | None = "parquet"  # table format, or None when no tables are written
+    rows: bool = False  # the rows themselves too (the report reads them)
+    # With a date (one for the whole run, so every worker writes the same bytes): each result
+    # as a FHIR ExplanationOfBenefit too.
+    fhir_created: date | None = None
+
+
 @dataclass(slots=True)
 class SliceOut:
-    """A slice's finished output: encoded results and table rows, in order."""
+    """A slice's finished output, in order: encoded results and table chunks (ready to be
+    copied into the files), the counts and money totals for the summary, and the rows when
+    the job asks for them."""
 
     visits: int = 0
     results: list[bytes] = field(default_factory=list)
     eob: list[bytes] = field(default_factory=list)  # FHIR NDJSON lines (with --fhir)
-    lines: list[Row] = field(default_factory=list)
-    findings: list[Row] = field(default_factory=list)
+    line_count: int = 0
+    finding_count: int = 0
+    lines_chunk: bytes = b""
+    findings_chunk: bytes = b""
+    status: dict[str, int] = field(default_factory=dict)
+    allowed: Decimal = Decimal("0.00")
+    payer_paid: Decimal = Decimal("0.00")
+    patient_owes: Decimal = Decimal("0.00")
+    reductions: Decimal = Decimal("0.00")
     rejects: list[Row] = field(default_factory=list)  # visits the engine failed on
+    lines: list[Row] = field(default_factory=list)  # only when the job asks for rows
+    findings: list[Row] = field(default_factory=list)
 
 
 def _engine() -> Any:
@@ -146,28 +249,26 @@ def _kx_payers(engine: Any) -> frozenset[str]:
     return frozenset(name for name, policy in engine.policies.items() if policy.kx_threshold)
 
 
-def check_slice(groups: Sequence[Group], results: bool = True,
-                fhir_created: date | None = None) -> SliceOut:
-    """Check whole patient-year groups in order; what a worker process runs. With
-    ``fhir_created`` (one date for the whole run, so every worker writes the same bytes) each
-    result is also written as a FHIR ExplanationOfBenefit."""
+def check_slice(groups: Sequence[Group], job: SliceJob = SliceJob()) -> SliceOut:
+    """Check whole patient-year groups in order; what a worker process runs."""
     from therabill.model import RESULT_ADAPTER
-
-    if fhir_created is not None:
-        from therabill.batch.fhir import eob_json
 
     engine = _engine()
     kx_payers = _kx_payers(engine)
     parameters = engine.reference.parameters
     out = SliceOut()
+    lines: list[Row] = []
+    findings: list[Row] = []
     for group in groups:
-        year = visit_year(group[0].visit)
+        visits = [unpack(item.visit) for item in group]
+        year = visit_year(visits[0])
         accrual: PatientYear | None = None
-        if year is not None and group[0].visit.get("patient_id"):
+        if year is not None and visits[0].get("patient_id"):
             found = parameters.at("part_b_deductible", date(year, 1, 1))
             accrual = PatientYear(year, found.value if found is not None else None, kx_payers)
-        for item in group:
-            visit = accrual.prepare(item.visit) if accrual is not None else item.visit
+        for item, visit in zip(group, visits, strict=True):
+            if accrual is not None:
+                visit = accrual.prepare(visit)
             try:
                 result = engine.check(visit)
             except Exception as exc:  # an engine fault must not take the file down with it
@@ -179,13 +280,22 @@ def check_slice(groups: Sequence[Group], results: bool = True,
             for note in item.notes:
                 result.findings.append(decide("input", note, BATCH_SOURCE, "warning"))
             out.visits += 1
-            if results:
+            if job.results:
                 out.results.append(RESULT_ADAPTER.dump_json(result))
-            if fhir_created is not None:
-                out.eob.append(eob_json(result, created=fhir_created,
+            if job.fhir_created is not None:
+                from therabill.batch.fhir import eob_json
+
+                out.eob.append(eob_json(result, created=job.fhir_created,
                                         notes=item.notes).encode())
-            out.lines.extend(line_rows(result))
-            out.findings.extend(finding_rows(result))
+            lines.extend(line_rows(result))
+            findings.extend(finding_rows(result))
+    _tally(out, lines)
+    out.line_count, out.finding_count = len(lines), len(findings)
+    if job.tables is not None:
+        out.lines_chunk = encode_rows(lines, LINE_COLUMNS, job.tables)
+        out.findings_chunk = encode_rows(findings, FINDING_COLUMNS, job.tables)
+    if job.rows:
+        out.lines, out.findings = lines, findings
     return out
 
 
@@ -195,7 +305,7 @@ def _init_worker() -> None:
 
 # --- ordering --------------------------------------------------------------------------------
 
-def _day(visit: dict[str, Any]) -> str:
+def _day(visit: Held) -> str:
     value = visit.get("date_of_service")
     try:
         return date.fromisoformat(str(value)).isoformat()
@@ -206,7 +316,7 @@ def _day(visit: dict[str, Any]) -> str:
 _SAME_DAY = ("payer", "locality", "claim_type", "provider_type", "qualifying_apm")
 
 
-def _day_key(day: str, visit: dict[str, Any]) -> tuple[Any, ...] | None:
+def _day_key(day: str, visit: Held) -> tuple[Any, ...] | None:
     """Records of one patient with the same key are one day's visit: same date, payer,
     locality (billing place), claim and provider type. None: never merged (no readable date,
     or lines that are not a list)."""
@@ -224,11 +334,11 @@ def _with_discipline(visit: dict[str, Any]) -> list[Any]:
             for line in visit.get("lines", [])]
 
 
-def build_groups(records: Iterable[VisitRecord]) -> tuple[list[Group], int]:
+def build_groups(records: Iterable[VisitRecord | HeldRecord]) -> tuple[list[Group], int]:
     """Patient-year groups in order of first appearance, each in date order, with same-day
     records of one patient merged (see ``_day_key``). Returns the groups and how many records
     were merged into another."""
-    keyed: dict[tuple[str, int] | int, list[tuple[str, int, VisitRecord]]] = {}
+    keyed: dict[tuple[str, int] | int, list[tuple[str, int, VisitRecord | HeldRecord]]] = {}
     for seq, record in enumerate(records):
         patient = record.visit.get("patient_id")
         year = visit_year(record.visit)
@@ -251,15 +361,17 @@ def build_groups(records: Iterable[VisitRecord]) -> tuple[list[Group], int]:
                 group.append(Item(record.visit, record.notes, record.position))
                 continue
             first = group[at]
-            visit = dict(first.visit)
-            if first.visit.get("discipline", "PT") != record.visit.get("discipline", "PT"):
-                visit["lines"] = [*_with_discipline(first.visit), *_with_discipline(record.visit)]
+            one, other = unpack(first.visit), unpack(record.visit)
+            visit = dict(one)
+            if one.get("discipline", "PT") != other.get("discipline", "PT"):
+                visit["lines"] = [*_with_discipline(one), *_with_discipline(other)]
             else:
-                visit["lines"] = [*first.visit.get("lines", []), *record.visit.get("lines", [])]
-            note = (f"visit {record.visit.get('visit_id', '?')} ({record.position}) is the "
-                    f"same patient, date and payer as visit {first.visit.get('visit_id')}: "
+                visit["lines"] = [*one.get("lines", []), *other.get("lines", [])]
+            note = (f"visit {other.get('visit_id', '?')} ({record.position}) is the "
+                    f"same patient, date and payer as visit {one.get('visit_id')}: "
                     "checked as one day, units and edits counted across both")
-            group[at] = Item(visit, (*first.notes, *record.notes, note),
+            group[at] = Item(visit if isinstance(first.visit, dict) else pack(visit),
+                             (*first.notes, *record.notes, note),
                              f"{first.position}; {record.position}")
             merged += 1
         groups.append(group)
@@ -298,6 +410,7 @@ class Summary:
     allowed: Decimal = Decimal("0.00")
     payer_paid: Decimal = Decimal("0.00")
     patient_owes: Decimal = Decimal("0.00")
+    reductions: Decimal = Decimal("0.00")  # CQ/CO and sequestration (the lines' reductions)
     seconds: float = 0.0
     workers: int = 1
     outputs: dict[str, str] = field(default_factory=dict)
@@ -306,9 +419,11 @@ class Summary:
     def adds_up(self) -> bool:
         """Every record is in a visit or rejected, every visit is checked or merged into one
         that is, and every line has a status."""
+        money = (self.allowed == self.payer_paid + self.patient_owes + self.reductions
+                 if "reductions" in _LINE_INDEX else True)
         return (self.rejects - self.failed <= self.rejected_records <= self.records
                 and self.visits_read == self.visits + self.merged + self.failed
-                and sum(self.status.values()) == self.lines)
+                and sum(self.status.values()) == self.lines and money)
 
     def text(self) -> list[str]:
         rate = self.visits / self.seconds if self.seconds else 0.0
@@ -330,10 +445,6 @@ class Summary:
             f"{self.workers} worker{'s' if self.workers != 1 else ''})",
         ]
 
-    @property
-    def reductions(self) -> Decimal:
-        return self.allowed - self.payer_paid - self.patient_owes
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "inputs": self.inputs, "unit": self.unit, "records": self.records,
@@ -342,7 +453,8 @@ class Summary:
             "failed": self.failed,
             "lines": self.lines, "findings": self.findings, "status": dict(self.status),
             "allowed": str(self.allowed), "payer_paid": str(self.payer_paid),
-            "patient_owes": str(self.patient_owes), "seconds": round(self.seconds, 3),
+            "patient_owes": str(self.patient_owes), "reductions": str(self.reductions),
+            "seconds": round(self.seconds, 3),
             "workers": self.workers, "outputs": self.outputs, "adds_up": self.adds_up,
         }
 
@@ -357,9 +469,10 @@ def _no_progress(phase: str, done: int, total: int | None) -> None:
 _LINE_INDEX = {name: index for index, (name, _) in enumerate(LINE_COLUMNS)}
 
 
-def _tally(summary: Summary, rows: Sequence[Row]) -> None:
+def _tally(summary: SliceOut, rows: Sequence[Row]) -> None:
     status_at, allowed_at = _LINE_INDEX["status"], _LINE_INDEX.get("allowed")
     paid_at, owes_at = _LINE_INDEX.get("payer_paid"), _LINE_INDEX.get("patient_owes")
+    cut_at = _LINE_INDEX.get("reductions")
     for row in rows:
         status = row[status_at]
         summary.status[status] = summary.status.get(status, 0) + 1
@@ -369,6 +482,8 @@ def _tally(summary: Summary, rows: Sequence[Row]) -> None:
             summary.payer_paid += row[paid_at]
         if owes_at is not None and row[owes_at] is not None:
             summary.patient_owes += row[owes_at]
+        if cut_at is not None and row[cut_at] is not None:
+            summary.reductions += row[cut_at]
 
 
 def default_workers() -> int:
@@ -381,24 +496,46 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
         sink: Callable[[SliceOut], None] | None = None,
         slice_visits: int = SLICE_VISITS) -> Summary:
     """Read, check and write; returns the summary. ``InputError`` for an input that cannot be
-    read at all (nothing is left behind then). ``sink`` sees every slice's rows (the report)."""
+    read at all (nothing is left behind then). ``sink`` sees every slice's rows (the report).
+    ``workers`` of 0 or less: one per core for files of ``AUTO_WORKERS_FROM`` visits or more."""
     started = time.perf_counter()
+    written = {path.resolve() for path in (outputs.lines, outputs.findings, outputs.results,
+                                           outputs.rejects) if path is not None}
+    for path in inputs:
+        if path.resolve() in written:
+            raise InputError(f"{path}: is also an output of this run; choose another -o")
     summary = Summary(inputs=[path.name for path in inputs], workers=max(1, workers))
+    auto = workers <= 0
     writers: list[TableWriter | BytesWriter] = []
+    with ExitStack() as stack:
+        # Workers start (a fresh interpreter and the reference data each, about a second)
+        # while the input is read, when they are likely to be used.
+        size = sum(path.stat().st_size for path in inputs if path.is_file())
+        planned = default_workers() if auto and size >= AUTO_POOL_BYTES else workers
+        pool = stack.enter_context(_pool(planned)) if planned > 1 else None
+        return _run(inputs, outputs, summary, auto, writers, pool, mapping, progress, sink,
+                    slice_visits, started)
+
+
+def _run(inputs: Sequence[Path], outputs: Outputs, summary: Summary, auto: bool,
+         writers: list[TableWriter | BytesWriter], pool: ProcessPoolExecutor | None,
+         mapping: dict[str, str] | None, progress: ProgressHook,
+         sink: Callable[[SliceOut], None] | None, slice_visits: int, started: float
+         ) -> Summary:
     try:
         rejects = TableWriter(outputs.rejects, REJECT_COLUMNS, "csv")
         writers.append(rejects)
         sources: list[Source] = [open_source(path, mapping) for path in inputs]
         units = {source.counts.unit for source in sources}
         summary.unit = units.pop() if len(units) == 1 else "records"
-        held: list[VisitRecord] = []
+        held: list[HeldRecord] = []
         for source in sources:
             for record in source.records:
                 if isinstance(record, Reject):
                     rejects.write([(record.position, record.reason)])
                     summary.rejects += 1
                 else:
-                    held.append(record)
+                    held.append(HeldRecord(pack(record.visit), record.position, record.notes))
                 if (summary.rejects + len(held)) % 5_000 == 0:
                     progress("reading", sum(s.counts.records for s in sources), None)
         summary.records = sum(source.counts.records for source in sources)
@@ -417,22 +554,33 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
         eob = BytesWriter(outputs.fhir) if outputs.fhir is not None else None
         if eob is not None:
             writers.append(eob)
-        created = date.today() if eob is not None else None
         total = summary.visits_read - summary.merged
+        if auto:  # one per core, when the file is worth a worker's start (about a second)
+            summary.workers = default_workers() if total >= AUTO_WORKERS_FROM else 1
+        if pool is None:
+            summary.workers = 1
         progress("checking", 0, total)
-        for out in _checked(slices(groups, slice_visits), summary.workers,
-                            results is not None, created):
+        job = SliceJob(results=results is not None,
+                       tables=outputs.table_format if lines is not None else None,
+                       rows=sink is not None,
+                       fhir_created=date.today() if eob is not None else None)
+        for out in _checked(slices(groups, slice_visits), summary.workers, job, pool):
             summary.visits += out.visits
             if out.rejects:
                 rejects.write(out.rejects)
                 summary.rejects += len(out.rejects)
                 summary.failed += len(out.rejects)
-            summary.lines += len(out.lines)
-            summary.findings += len(out.findings)
-            _tally(summary, out.lines)
+            summary.lines += out.line_count
+            summary.findings += out.finding_count
+            for status, count in out.status.items():
+                summary.status[status] = summary.status.get(status, 0) + count
+            summary.allowed += out.allowed
+            summary.payer_paid += out.payer_paid
+            summary.patient_owes += out.patient_owes
+            summary.reductions += out.reductions
             if lines is not None and findings is not None:
-                lines.write(out.lines)
-                findings.write(out.findings)
+                lines.write_encoded(out.lines_chunk, out.line_count)
+                findings.write_encoded(out.findings_chunk, out.finding_count)
             if results is not None:
                 results.write(out.results)
             if eob is not None:
@@ -442,6 +590,8 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
             progress("checking", summary.visits, total)
         for writer in writers:
             writer.commit()
+        for old in outputs.stale:  # so the folder holds this run's files only
+            old.unlink(missing_ok=True)
     except BaseException:
         for writer in writers:
             writer.discard()
@@ -453,23 +603,38 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
     return summary
 
 
-def _checked(parts: Iterator[list[Group]], workers: int, results: bool,
-             fhir_created: date | None = None) -> Iterator[SliceOut]:
-    """Slices checked in order: here, or in ``workers`` spawned processes (a window of slices
+def _warm() -> None:
+    _engine()
+
+
+@contextmanager
+def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes, spawned (not forked: polars and pyarrow hold threads) and started at
+    once, each loading the engine."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                               initializer=_init_worker)
+    try:
+        for _ in range(workers):
+            pool.submit(_warm)
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _checked(parts: Iterator[list[Group]], workers: int, job: SliceJob,
+             pool: ProcessPoolExecutor | None) -> Iterator[SliceOut]:
+    """Slices checked in order: here, or in the pool's worker processes (a window of slices
     in flight, handed back in input order). A single slice is checked here."""
     first = list(islice(parts, 2))
     parts = chain(first, parts)
-    if workers <= 1 or len(first) < 2:
+    if pool is None or workers <= 1 or len(first) < 2:
         for part in parts:
-            yield check_slice(part, results, fhir_created)
+            yield check_slice(part, job)
         return
-    context = get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_init_worker) as pool:
-        window: list[Future[SliceOut]] = []
-        for part in parts:
-            window.append(pool.submit(check_slice, part, results, fhir_created))
-            if len(window) >= 3 * workers:
-                yield window.pop(0).result()
-        for future in window:
-            yield future.result()
+    window: list[Future[SliceOut]] = []
+    for part in parts:
+        window.append(pool.submit(check_slice, part, job))
+        if len(window) >= 4 * workers:
+            yield window.pop(0).result()
+    for future in window:
+        yield future.result()

@@ -104,8 +104,10 @@ def kind_of(path: Path) -> str:
 def open_source(path: Path, mapping: Mapping[str, str] | None = None) -> Source:
     """Open one input for reading; problems with the file as a whole raise ``InputError``."""
     kind = kind_of(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a file")
     mapping = dict(mapping or {})
     if kind in ("csv", "tsv"):
         counts = Counts("rows")
@@ -240,12 +242,18 @@ def _positions(path: Path, rows: list[int], word: str) -> str:
     return f"{path.name} {word}s {', '.join(map(str, rows))}"
 
 
-@dataclass
 class _Pending:
-    rows: list[int] = field(default_factory=list)
-    visit: dict[str, Any] = field(default_factory=dict)
-    cells: dict[str, str] = field(default_factory=dict)  # visit-level cells as first seen
-    conflict: str = ""
+    """A visit while its file is read: row numbers, visit-level cells (in ``VISIT_COLUMNS``
+    order, None where no row gave one) and each row's line cells (in ``LINE_COLUMNS`` order),
+    as lists and tuples of shared strings: a file's visits are all pending at the end."""
+
+    __slots__ = ("cells", "conflict", "lines", "rows")
+
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+        self.cells: list[str | None] = [None] * len(VISIT_COLUMNS)
+        self.lines: list[tuple[str | None, ...]] = []
+        self.conflict = ""
 
 
 def _visit_fields(cells: Mapping[str, str]) -> dict[str, Any]:
@@ -310,82 +318,124 @@ def _tabular(path: Path, rows: Iterator[Row | Reject], counts: Counts) -> Iterat
             yield Reject(f"{path.name} {word} {number}",
                          "no visit_id, and no patient_id with date_of_service to group it by")
             continue
-        visit_cells = {name: cells[name] for name in VISIT_COLUMNS if name in cells}
         group = pending.get(key)
         if group is None:
-            group = pending[key] = _Pending(cells=visit_cells)
-            group.visit = _visit_fields(visit_cells)
-            if not visit_id:
-                group.visit["visit_id"] = f"{cells['patient_id']}/{cells['date_of_service']}"
-            group.visit["lines"] = []
-        elif not group.conflict:
-            for name, value in visit_cells.items():
-                first = group.cells.get(name)
+            group = pending[key] = _Pending()
+        if not group.conflict:
+            for index, name in enumerate(VISIT_COLUMNS):
+                value = cells.get(name)
+                if value is None:
+                    continue
+                first = group.cells[index]
                 if first is None:
-                    group.cells[name] = value
-                    group.visit.update(_visit_fields({name: value}))
+                    group.cells[index] = value if name == "visit_id" else intern(value)
                 elif first != value:
                     group.conflict = (f"rows of one visit disagree on {name}: {first!r} "
                                       f"(line {group.rows[0]}) and {value!r} (line {number})")
                     break
         group.rows.append(number)
-        group.visit["lines"].append(_line_fields(cells))
+        group.lines.append(tuple(None if (value := cells.get(name)) is None else intern(value)
+                                 for name in LINE_COLUMNS))
     for group in pending.values():
         where = _positions(path, group.rows, word)
-        count, group.rows, group.cells = len(group.rows), [], {}  # not needed any more
+        count = len(group.rows)
         if group.conflict:
             counts.rejected += count
             yield Reject(where, group.conflict)
         else:
-            yield VisitRecord(group.visit, where)
-        group.visit = {}
+            fields = {name: value for name, value in zip(VISIT_COLUMNS, group.cells, strict=True)
+                      if value is not None}
+            visit = _visit_fields(fields)
+            if "visit_id" not in visit:
+                visit["visit_id"] = f"{fields['patient_id']}/{fields['date_of_service']}"
+            visit["lines"] = [
+                _line_fields({name: value for name, value in zip(LINE_COLUMNS, line, strict=True)
+                              if value is not None}) for line in group.lines]
+            yield VisitRecord(visit, where)
+        group.rows, group.cells, group.lines = [], [], []  # freed as the visits are handed on
 
 
 # --- JSON and JSON Lines ----------------------------------------------------------------------
 
 def _json_records(path: Path, counts: Counts) -> Iterator[Record]:
+    """A JSON array or object is read whole; JSON Lines are read a line at a time (a first line
+    that is not JSON on its own means a single pretty-printed object, read whole)."""
     import orjson
 
     try:
-        data = path.read_bytes()
+        handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    stripped = data.strip()
-    if not stripped:
-        raise InputError(f"{path.name}: the file is empty")
-    whole: Any = None
+    with handle:
+        start = handle.read(65_536).lstrip()
+        if not start:
+            raise InputError(f"{path.name}: the file is empty")
+        handle.seek(0)
+        lines = iter(handle) if not start.startswith(b"[") else iter(())
+        number, first = 0, b""
+        for raw in lines:
+            number += 1
+            if raw.strip():
+                first = raw
+                break
+        whole: Any = None
+        if start.startswith(b"[") or _not_json(first):
+            after_first = handle.tell()
+            handle.seek(0)
+            try:
+                whole = orjson.loads(handle.read())
+            except orjson.JSONDecodeError as exc:
+                if start.startswith(b"["):
+                    raise InputError(f"{path.name}: not valid JSON ({exc})") from None
+                handle.seek(after_first)  # JSON Lines after all, with a bad first line
+        if whole is not None:
+            yield from _json_whole(path, whole, counts)
+            return
+        yield from _json_line(path, number, first, counts)
+        for raw in lines:
+            number += 1
+            if raw.strip():
+                yield from _json_line(path, number, raw, counts)
+
+
+def _not_json(raw: bytes) -> bool:
+    import orjson
+
     try:
-        whole = orjson.loads(stripped)
-    except orjson.JSONDecodeError as exc:
-        if stripped.startswith(b"[") or b"\n" not in stripped:
-            raise InputError(f"{path.name}: not valid JSON ({exc})") from None
-    if whole is not None:
-        items = whole if isinstance(whole, list) else [whole]
-        word = "item" if isinstance(whole, list) else "object"
-        for index, item in enumerate(items):
-            counts.records += 1
-            where = f"{path.name} {word} {index}" if word == "item" else path.name
-            if isinstance(item, dict):
-                yield VisitRecord(item, where)
-            else:
-                counts.rejected += 1
-                yield Reject(where, "a visit must be a JSON object")
-        return
-    for number, raw in enumerate(stripped.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return True
+    return False
+
+
+def _json_whole(path: Path, whole: Any, counts: Counts) -> Iterator[Record]:
+    items = whole if isinstance(whole, list) else [whole]
+    word = "item" if isinstance(whole, list) else "object"
+    for index, item in enumerate(items):
         counts.records += 1
-        try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            counts.rejected += 1
-            yield Reject(f"{path.name} line {number}", f"malformed JSON: {exc}")
-            continue
-        if isinstance(value, dict):
-            yield VisitRecord(value, f"{path.name} line {number}")
+        where = f"{path.name} {word} {index}" if word == "item" else path.name
+        if isinstance(item, dict):
+            yield VisitRecord(item, where)
         else:
             counts.rejected += 1
-            yield Reject(f"{path.name} line {number}", "a visit must be a JSON object")
+            yield Reject(where, "a visit must be a JSON object")
+
+
+def _json_line(path: Path, number: int, raw: bytes, counts: Counts) -> Iterator[Record]:
+    import orjson
+
+    counts.records += 1
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        counts.rejected += 1
+        yield Reject(f"{path.name} line {number}", f"malformed JSON: {exc}")
+        return
+    if isinstance(value, dict):
+        yield VisitRecord(value, f"{path.name} line {number}")
+    else:
+        counts.rejected += 1
+        yield Reject(f"{path.name} line {number}", "a visit must be a JSON object")
 
 
 # --- X12 837P ---------------------------------------------------------------------------------

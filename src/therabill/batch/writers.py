@@ -5,6 +5,7 @@ leaves a file that looks whole."""
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Sequence
 from decimal import Decimal
@@ -31,10 +32,43 @@ class AtomicFile:
         self.temporary.unlink(missing_ok=True)
 
 
+def _schema(columns: Sequence[tuple[str, str]]) -> Any:
+    import pyarrow as pa
+
+    kinds = {"str": pa.string(), "int": pa.int64(), "money": pa.decimal128(14, 2)}
+    return pa.schema([(name, kinds[kind]) for name, kind in columns])
+
+
+def _csv_text(rows: Sequence[Row]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(
+        ["" if value is None else format(value, "f") if isinstance(value, Decimal) else value
+         for value in row] for row in rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def encode_rows(rows: Sequence[Row], columns: Sequence[tuple[str, str]], fmt: str) -> bytes:
+    """Rows as a chunk a ``TableWriter`` of that format takes: CSV text, or an Arrow IPC stream
+    for Parquet. Worker processes encode their own rows, so the writing process only copies."""
+    if fmt == "csv":
+        return _csv_text(rows)
+    import pyarrow as pa
+
+    schema = _schema(columns)
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    batch = pa.RecordBatch.from_arrays(
+        [pa.array(column, type=schema.field(i).type) for i, column in enumerate(values)],
+        schema=schema)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as stream:
+        stream.write_batch(batch)
+    return bytes(sink.getvalue())
+
+
 class TableWriter:
     """Rows of one table, as CSV (text; empty cell for none) or Parquet (typed columns: text,
-    64-bit integers, money as decimal(14, 2)). Parquet row groups hold a fixed number of rows,
-    so the same rows make the same bytes however they were handed in."""
+    64-bit integers, money as decimal(14, 2)). Parquet row groups hold a fixed number of rows
+    in contiguous arrays, so the same rows make the same bytes however they were handed in."""
 
     def __init__(self, path: Path, columns: Sequence[tuple[str, str]], fmt: str) -> None:
         if fmt not in TABLE_FORMATS:
@@ -43,52 +77,62 @@ class TableWriter:
         self.columns = tuple(columns)
         self.fmt = fmt
         self.rows = 0
-        self._buffer: list[Row] = []
-        self._handle: IO[str] | None = None
-        self._csv: Any = None
+        self._pending: list[Any] = []  # Arrow tables not yet written as a row group
+        self._pending_rows = 0
+        self._handle: IO[bytes] | None = None
         self._parquet: Any = None
         self._schema: Any = None
         if fmt == "csv":
-            self._handle = self.file.temporary.open("w", newline="", encoding="utf-8")
-            self._csv = csv.writer(self._handle, lineterminator="\n")
-            self._csv.writerow([name for name, _ in self.columns])
+            self._handle = self.file.temporary.open("wb")
+            self._handle.write(_csv_text([tuple(name for name, _ in self.columns)]))
         else:
-            import pyarrow as pa
             import pyarrow.parquet as pq
 
-            kinds = {"str": pa.string(), "int": pa.int64(), "money": pa.decimal128(14, 2)}
-            self._schema = pa.schema([(name, kinds[kind]) for name, kind in self.columns])
+            self._schema = _schema(self.columns)
             self._parquet = pq.ParquetWriter(self.file.temporary, self._schema,
                                              compression="zstd")
 
     def write(self, rows: Sequence[Row]) -> None:
-        self.rows += len(rows)
-        if self._csv is not None:
-            self._csv.writerows(
-                ["" if value is None else format(value, "f") if isinstance(value, Decimal)
-                 else value for value in row] for row in rows)
-            return
-        self._buffer.extend(rows)
-        while len(self._buffer) >= _ROW_GROUP:
-            self._flush(self._buffer[:_ROW_GROUP])
-            del self._buffer[:_ROW_GROUP]
+        self.write_encoded(encode_rows(rows, self.columns, self.fmt), len(rows))
 
-    def _flush(self, rows: Sequence[Row]) -> None:
+    def write_encoded(self, chunk: bytes, rows: int) -> None:
+        """A chunk from ``encode_rows`` holding ``rows`` rows."""
+        self.rows += rows
+        if self._handle is not None:
+            self._handle.write(chunk)
+            return
         import pyarrow as pa
 
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in self.columns]
-        arrays = [pa.array(values, type=self._schema.field(i).type)
-                  for i, values in enumerate(columns)]
-        self._parquet.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
+        table = pa.ipc.open_stream(chunk).read_all()
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        if self._pending_rows >= _ROW_GROUP:
+            self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        import pyarrow as pa
+
+        table = (pa.concat_tables(self._pending) if self._pending
+                 else self._schema.empty_table())
+        start = 0
+        while table.num_rows - start >= _ROW_GROUP or (final and start < table.num_rows):
+            part = table.slice(start, _ROW_GROUP).combine_chunks()
+            self._parquet.write_table(part, row_group_size=_ROW_GROUP)
+            start += part.num_rows
+        rest = table.slice(start)
+        self._pending = [rest] if rest.num_rows else []
+        self._pending_rows = rest.num_rows
+        if final and table.num_rows == 0:
+            self._parquet.write_table(table)
 
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
+            self._handle = None
         if self._parquet is not None:
-            if self._buffer or self.rows == 0:
-                self._flush(self._buffer)
-                self._buffer.clear()
+            self._flush(final=True)
             self._parquet.close()
+            self._parquet = None
 
     def commit(self) -> None:
         self.close()

@@ -509,7 +509,7 @@ def _claim_records(name: str, claim: _Claim, payers: Mapping[str, str],
         visit["lines"] = visit_lines
         first, last = lines[0].segment, lines[-1].last_segment
         where = position if len(by_day) == 1 else (
-            f"{name} claim {claim.claim_id} {day.isoformat()} (segments {first}-{last})")
+            f"{name} claim {claim.claim_id or '?'} {day.isoformat()} (segments {first}-{last})")
         yield VisitRecord(visit, where, tuple(notes))
 
 

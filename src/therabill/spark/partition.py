@@ -27,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from therabill.batch.accrual import visit_year
-from therabill.batch.pipeline import SLICE_VISITS, Group, build_groups, check_slice
+from therabill.batch.pipeline import SLICE_VISITS, Group, SliceJob, build_groups, check_slice
 from therabill.batch.readers import COLUMNS, Counts, _cell_text, _tabular
 from therabill.batch.records import Reject
 from therabill.batch.tables import FINDING_COLUMNS, LINE_COLUMNS, REJECT_COLUMNS, Row
@@ -41,6 +41,9 @@ YEAR = "_tb_year"  # the calendar year of the row's date (None when empty or unr
 DATED = "_tb_dated"  # whether the row has a date at all
 GROUP = "_tb_group"  # the patient-year the row's visit belongs to (or the visit alone)
 TABLE = "_tb_table"  # in the combined output: lines, findings or rejects
+
+# What a Spark task asks of the batch code: the table rows themselves, nothing encoded.
+ROWS_ONLY = SliceJob(results=False, tables=None, rows=True)
 
 # The combined output: which table a row is for, then the union of the three tables' columns.
 KINDS = {"str": pa.string(), "int": pa.int64(), "money": pa.decimal128(14, 2)}
@@ -156,7 +159,7 @@ def check_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatc
 
     def check() -> None:
         nonlocal count
-        done = check_slice(waiting, results=False)
+        done = check_slice(waiting, ROWS_ONLY)
         out.add("lines", done.lines)
         out.add("findings", done.findings)
         out.add("rejects", done.rejects)
