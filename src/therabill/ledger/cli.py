@@ -34,6 +34,8 @@ DatabaseUrl = Annotated[str | None, typer.Option(
     help="SQLAlchemy URL: postgresql://user@host/db or sqlite:///path (default: a SQLite file "
          "in the user data directory)")]
 Format = Annotated[str, typer.Option("--format", "-f", help="table or json")]
+PatientId = Annotated[str, typer.Argument(help="Patient id")]
+Year = Annotated[int, typer.Argument(metavar="YYYY", help="Calendar year", min=1900, max=9999)]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -106,7 +108,7 @@ def post(
 
 @ledger_app.command("delete")
 def delete(
-    patient: Annotated[str, typer.Argument(help="Patient id")],
+    patient: PatientId,
     visit_id: Annotated[str, typer.Argument(help="The visit_id to remove")],
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -129,9 +131,8 @@ def delete(
 
 @ledger_app.command("year")
 def year(
-    patient: Annotated[str, typer.Argument(help="Patient id")],
-    yyyy: Annotated[int, typer.Argument(metavar="YYYY", help="Calendar year", min=1900,
-                                        max=9999)],
+    patient: PatientId,
+    yyyy: Year,
     database_url: DatabaseUrl = None,
     format: Format = "table",
 ) -> None:
@@ -158,9 +159,8 @@ def year(
 
 @ledger_app.command("recheck")
 def recheck(
-    patient: Annotated[str, typer.Argument(help="Patient id")],
-    yyyy: Annotated[int, typer.Argument(metavar="YYYY", help="Calendar year", min=1900,
-                                        max=9999)],
+    patient: PatientId,
+    yyyy: Year,
     database_url: DatabaseUrl = None,
     format: Format = "table",
 ) -> None:

@@ -9,6 +9,7 @@ in its thread pool, and the ledger serialises writers per patient itself.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Request, Response, status
@@ -47,6 +48,18 @@ def ledger_of(request: Request) -> Ledger:
                     raise _problem(exc) from None
                 state.ledger = found
     return found
+
+
+def _for_known_patient(request: Request, patient_id: str, read: Callable[[Ledger], Any]) -> Any:
+    """``read(ledger)`` for a patient the ledger knows; 404 for one it does not."""
+    ledger = ledger_of(request)
+    try:
+        if not ledger.knows(patient_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND,
+                                f"the ledger has no visits of patient {patient_id!r}")
+        return read(ledger)
+    except LedgerError as exc:
+        raise _problem(exc) from None
 
 
 def _problem(exc: LedgerError) -> HTTPException:
@@ -112,14 +125,7 @@ def patient_year(
     yyyy: Annotated[int, PathParam(ge=1900, le=9999, description="Calendar year")],
     request: Request,
 ) -> Any:
-    ledger = ledger_of(request)
-    try:
-        if not ledger.knows(patient_id):
-            raise HTTPException(status.HTTP_404_NOT_FOUND,
-                                f"the ledger has no visits of patient {patient_id!r}")
-        return ledger.year(patient_id, yyyy)
-    except LedgerError as exc:
-        raise _problem(exc) from None
+    return _for_known_patient(request, patient_id, lambda ledger: ledger.year(patient_id, yyyy))
 
 
 @router.post("/{patient_id}/year/{yyyy}/recheck", response_model=list[PostOutcome],
@@ -132,11 +138,5 @@ def recheck_year(
     yyyy: Annotated[int, PathParam(ge=1900, le=9999, description="Calendar year")],
     request: Request,
 ) -> Any:
-    ledger = ledger_of(request)
-    try:
-        if not ledger.knows(patient_id):
-            raise HTTPException(status.HTTP_404_NOT_FOUND,
-                                f"the ledger has no visits of patient {patient_id!r}")
-        return ledger.recheck(patient_id, yyyy)
-    except LedgerError as exc:
-        raise _problem(exc) from None
+    return _for_known_patient(request, patient_id,
+                              lambda ledger: ledger.recheck(patient_id, yyyy))
