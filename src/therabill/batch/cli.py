@@ -42,6 +42,10 @@ def batch(
                        "ExplanationOfBenefit (needs the fhir extra)")] = False,
     summary_format: Annotated[str, typer.Option(
         "--summary", help="How the closing summary is printed: text or json")] = "text",
+    columnar: Annotated[bool, typer.Option(
+        "--columnar/--engine-only", help="Check the common Medicare visits of a plain CSV/TSV "
+        "file as columns (compact detail, no report or FHIR); --engine-only sends every visit "
+        "through the engine")] = True,
 ) -> None:
     """Check claims files: every visit checked, every record accounted for."""
     if summary_format not in ("text", "json"):
@@ -69,7 +73,7 @@ def batch(
         with _Progress() as progress:
             summary = run(inputs, outputs, workers=workers,
                           mapping=parse_mapping(mapping or ()), progress=progress.update,
-                          sink=sink)
+                          sink=sink, columnar=columnar)
     except InputError as exc:
         _fail(str(exc))
     except BrokenProcessPool as exc:

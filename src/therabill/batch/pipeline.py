@@ -236,6 +236,7 @@ class SliceOut:
     rejects: list[Row] = field(default_factory=list)  # visits the engine failed on
     lines: list[Row] = field(default_factory=list)  # only when the job asks for rows
     findings: list[Row] = field(default_factory=list)
+    group_rows: list[tuple[int, int]] = field(default_factory=list)  # lines, findings a group
 
 
 def _engine() -> Any:
@@ -260,6 +261,7 @@ def check_slice(groups: Sequence[Group], job: SliceJob = SliceJob()) -> SliceOut
     lines: list[Row] = []
     findings: list[Row] = []
     for group in groups:
+        counted = (len(lines), len(findings))
         visits = [unpack(item.visit) for item in group]
         year = visit_year(visits[0])
         accrual: PatientYear | None = None
@@ -289,6 +291,7 @@ def check_slice(groups: Sequence[Group], job: SliceJob = SliceJob()) -> SliceOut
                                         notes=item.notes).encode())
             lines.extend(line_rows(result))
             findings.extend(finding_rows(result))
+        out.group_rows.append((len(lines) - counted[0], len(findings) - counted[1]))
     _tally(out, lines)
     out.line_count, out.finding_count = len(lines), len(findings)
     if job.tables is not None:
@@ -338,6 +341,13 @@ def build_groups(records: Iterable[VisitRecord | HeldRecord]) -> tuple[list[Grou
     """Patient-year groups in order of first appearance, each in date order, with same-day
     records of one patient merged (see ``_day_key``). Returns the groups and how many records
     were merged into another."""
+    groups, merged, _ = build_groups_firsts(records)
+    return groups, merged
+
+
+def build_groups_firsts(records: Iterable[VisitRecord | HeldRecord]
+                        ) -> tuple[list[Group], int, list[int]]:
+    """``build_groups``, and for each group the index of its first record."""
     keyed: dict[tuple[str, int] | int, list[tuple[str, int, VisitRecord | HeldRecord]]] = {}
     for seq, record in enumerate(records):
         patient = record.visit.get("patient_id")
@@ -347,8 +357,10 @@ def build_groups(records: Iterable[VisitRecord | HeldRecord]) -> tuple[list[Grou
             else seq)
         keyed.setdefault(key, []).append((_day(record.visit), seq, record))
     groups: list[Group] = []
+    firsts: list[int] = []
     merged = 0
     for members in keyed.values():
+        firsts.append(members[0][1])
         members.sort(key=lambda member: (member[0], member[1]))
         group: Group = []
         days: dict[tuple[Any, ...], int] = {}  # a day's key -> its visit's index in the group
@@ -375,7 +387,7 @@ def build_groups(records: Iterable[VisitRecord | HeldRecord]) -> tuple[list[Grou
                              f"{first.position}; {record.position}")
             merged += 1
         groups.append(group)
-    return groups, merged
+    return groups, merged, firsts
 
 
 def slices(groups: Sequence[Group], size: int = SLICE_VISITS) -> Iterator[list[Group]]:
@@ -413,6 +425,7 @@ class Summary:
     reductions: Decimal = Decimal("0.00")  # CQ/CO and sequestration (the lines' reductions)
     seconds: float = 0.0
     workers: int = 1
+    columnar: int = 0  # visits checked by the columnar path (the rest by the engine)
     outputs: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -442,7 +455,9 @@ class Summary:
             f"allowed ${self.allowed:,.2f} = payer ${self.payer_paid:,.2f} + patient "
             f"${self.patient_owes:,.2f} + reductions ${self.reductions:,.2f}",
             f"{self.visits:,} visits in {self.seconds:.1f} s ({rate:,.0f} visits/s, "
-            f"{self.workers} worker{'s' if self.workers != 1 else ''})",
+            f"{self.workers} worker{'s' if self.workers != 1 else ''}): "
+            f"{self.columnar:,} by the columnar path, {self.visits - self.columnar:,} by the "
+            "engine",
         ]
 
     def as_dict(self) -> dict[str, Any]:
@@ -455,7 +470,8 @@ class Summary:
             "allowed": str(self.allowed), "payer_paid": str(self.payer_paid),
             "patient_owes": str(self.patient_owes), "reductions": str(self.reductions),
             "seconds": round(self.seconds, 3),
-            "workers": self.workers, "outputs": self.outputs, "adds_up": self.adds_up,
+            "workers": self.workers, "columnar": self.columnar,
+            "engine": self.visits - self.columnar, "outputs": self.outputs, "adds_up": self.adds_up,
         }
 
 
@@ -494,10 +510,12 @@ def default_workers() -> int:
 def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
         mapping: dict[str, str] | None = None, progress: ProgressHook = _no_progress,
         sink: Callable[[SliceOut], None] | None = None,
-        slice_visits: int = SLICE_VISITS) -> Summary:
+        slice_visits: int = SLICE_VISITS, columnar: bool = True) -> Summary:
     """Read, check and write; returns the summary. ``InputError`` for an input that cannot be
     read at all (nothing is left behind then). ``sink`` sees every slice's rows (the report).
-    ``workers`` of 0 or less: one per core for files of ``AUTO_WORKERS_FROM`` visits or more."""
+    ``workers`` of 0 or less: one per core for files of ``AUTO_WORKERS_FROM`` visits or more.
+    ``columnar``: check the common visits of a plain CSV/TSV file as columns (see
+    ``therabill.batch.columnar``) when only the tables are written."""
     started = time.perf_counter()
     written = {path.resolve() for path in (outputs.lines, outputs.findings, outputs.results,
                                            outputs.rejects) if path is not None}
@@ -513,8 +531,48 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
         size = sum(path.stat().st_size for path in inputs if path.is_file())
         planned = default_workers() if auto and size >= AUTO_POOL_BYTES else workers
         pool = stack.enter_context(_pool(planned)) if planned > 1 else None
+        plain = None
+        if (columnar and len(inputs) == 1 and sink is None and outputs.results is None
+                and outputs.fhir is None and outputs.lines is not None):
+            from therabill.batch.columnar.read import plain_frame
+            from therabill.batch.readers import kind_of
+
+            plain = plain_frame(inputs[0], kind_of(inputs[0]), mapping or {})
+        if plain is not None:
+            return _run_columnar(inputs[0], plain, outputs, summary, auto, writers, pool,
+                                 progress, slice_visits, started)
         return _run(inputs, outputs, summary, auto, writers, pool, mapping, progress, sink,
                     slice_visits, started)
+
+
+def _run_columnar(path: Path, frame: Any, outputs: Outputs, summary: Summary, auto: bool,
+                  writers: list[TableWriter | BytesWriter], pool: ProcessPoolExecutor | None,
+                  progress: ProgressHook, slice_visits: int, started: float) -> Summary:
+    from therabill.batch.columnar.run import run_columnar
+
+    assert outputs.lines is not None and outputs.findings is not None
+    try:
+        rejects = TableWriter(outputs.rejects, REJECT_COLUMNS, "csv")
+        lines = TableWriter(outputs.lines, LINE_COLUMNS, outputs.table_format)
+        findings = TableWriter(outputs.findings, FINDING_COLUMNS, outputs.table_format)
+        writers.extend((rejects, lines, findings))
+        summary.unit = "rows"
+        workers = default_workers() if auto else summary.workers
+        run_columnar(path, frame, summary, rejects, lines, findings, workers, pool, progress,
+                     slice_visits)
+        for writer in writers:
+            writer.commit()
+        for old in outputs.stale:
+            old.unlink(missing_ok=True)
+    except BaseException:
+        for writer in writers:
+            writer.discard()
+        raise
+    summary.outputs = {name: str(path) for name, path in (
+        ("lines", outputs.lines), ("findings", outputs.findings),
+        ("rejects", outputs.rejects))}
+    summary.seconds = time.perf_counter() - started
+    return summary
 
 
 def _run(inputs: Sequence[Path], outputs: Outputs, summary: Summary, auto: bool,

@@ -42,8 +42,9 @@ def _schema(columns: Sequence[tuple[str, str]]) -> Any:
 def _csv_text(rows: Sequence[Row]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(
-        ["" if value is None else format(value, "f") if isinstance(value, Decimal) else value
-         for value in row] for row in rows)
+        # money always with its two decimals (a fee table's 31.5 × 2 is 63.00, not 63.0)
+        ["" if value is None else format(value, ".2f") if isinstance(value, Decimal)
+         else value for value in row] for row in rows)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -104,6 +105,25 @@ class TableWriter:
         import pyarrow as pa
 
         table = pa.ipc.open_stream(chunk).read_all()
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        if self._pending_rows >= _ROW_GROUP:
+            self._flush(final=False)
+
+    def write_arrow(self, table: Any) -> None:
+        """An Arrow table with this writer's columns, in order (money as decimal(14, 2))."""
+        self.rows += table.num_rows
+        if self._handle is not None:
+            import polars as pl
+
+            frame = pl.from_arrow(table)
+            assert isinstance(frame, pl.DataFrame)
+            # an empty text is an empty cell, as the csv module writes it (not "")
+            frame = frame.with_columns(pl.col(pl.String).replace("", None))
+            frame.write_csv(self._handle, include_header=False, null_value="",
+                            line_terminator="\n")
+            return
+        table = table.cast(self._schema)
         self._pending.append(table)
         self._pending_rows += table.num_rows
         if self._pending_rows >= _ROW_GROUP:

@@ -145,6 +145,13 @@ def _priced(line: WorkLine, day: PriceDay, policy: PayerPolicy, pkey: int,
     return found
 
 
+def unit_price_for(code: str, rvu: RvuRecord | None, day: PriceDay, policy: PayerPolicy
+                   ) -> UnitPrice | None:
+    """What ``policy`` pays a unit of ``code`` on ``day`` (None: not priced), the price the
+    pricing step would use; for work outside the engine that needs the same figures."""
+    return _unit_price(code, rvu, day, policy, [])
+
+
 def _unit_price(code: str, rvu: RvuRecord | None, day: PriceDay, policy: PayerPolicy,
                 steps: list[Decision]) -> UnitPrice | None:
     """Per-unit amounts, or None with the reason in ``steps`` when the code is not priced."""

@@ -1,0 +1,371 @@
+"""The common visit, checked as columns: which visits are covered, and their lines and findings.
+
+1. Rows become visits (by ``visit_id``, or patient and date) in order of their first row, as
+   the streaming reader groups them. A visit is a candidate when every cell is one the engine
+   reads one way only (plain text, whole minutes, whole-cent amounts), it is Medicare's, its
+   codes are in the file's plain set (``facts.code_facts``) and priced on the date and place,
+   no NCCI pair of the date joins two of them, its units stay within the MUEs, no unit of the
+   8-minute rule is a tie between codes, and every timed line earns a unit.
+2. Visits group into patient-years (first appearance, then date), as the batch orders them. A
+   patient-year is covered when all its visits are candidates, no two share a date, and its
+   spending stays under the KX threshold; any other patient-year goes to the engine whole.
+3. Covered lines get their money in whole cents: MPPR (one unit of the highest PE at full
+   price), the allowed amount, the deductible accrued through the patient's year, coinsurance,
+   sequestration; and each visit its findings, in the engine's words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from therabill import sources
+from therabill.batch.columnar.facts import PAYER, RATE_SCALE, Facts
+from therabill.batch.columnar.read import ROW
+from therabill.engine import Engine
+from therabill.vocabulary import DISCIPLINE_MODIFIER
+
+# Cells a covered visit may fill, and what each must look like (anything else: the engine).
+_AMOUNT = r"^(0|[1-9][0-9]{0,7})\.[0-9]{2}$"  # as the engine echoes it: 52.00
+_WHOLE = r"^(0|[1-9][0-9]{0,3})$"
+_TEXT = r"^[!-~]([ -~]{0,198}[!-~])?$"  # printable ASCII, no blank at either end
+_ALLOWED_EMPTY = ("claim_type", "provider_type", "qualifying_apm", "deductible_remaining",
+                  "ytd_threshold_ot", "line_discipline", "modifiers", "performed_by")
+_DISCIPLINES = ("PT", "OT", "SLP")
+_THRESHOLD_GROUP = {"PT": "pt_slp", "SLP": "pt_slp", "OT": "ot"}
+_LABEL = {"PT": "(PT)", "OT": "(OT)", "SLP": "(SLP)"}
+
+
+@dataclass
+class Covered:
+    """The columnar path's share of a file: its lines and findings (with the order keys
+    ``__rank`` and ``__sub``), and the row numbers of every visit it checked."""
+
+    lines: pl.DataFrame
+    findings: pl.DataFrame
+    rows: pl.Series  # frame row numbers of the covered visits
+    visits: int
+    seqs: pl.Series  # the covered visits, by their place in the file (first rows' order)
+    all_visits: int  # visits in the file (rows that name one)
+
+
+def _raw(frame: pl.DataFrame, name: str) -> pl.Expr:
+    return pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.String)
+
+
+def _cell(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """A cell as the streaming reader takes it: trimmed, and null when empty."""
+    trimmed = _raw(frame, name).str.strip_chars()
+    return pl.when(trimmed == "").then(None).otherwise(trimmed)
+
+
+def _plain(expr: pl.Expr) -> pl.Expr:
+    return expr.is_null() | expr.str.contains(_TEXT)
+
+
+def candidates(frame: pl.DataFrame, facts: Facts) -> pl.DataFrame:
+    """One row per service line with the visit facts joined; ``ok`` says whether the visit
+    is a candidate (see the module's text)."""
+    cell = {name: _cell(frame, name) for name in (
+        "visit_id", "patient_id", "date_of_service", "payer", "locality", "discipline",
+        "ytd_threshold_pt_slp", "code", "minutes", "assistant_minutes", "charge",
+        *_ALLOWED_EMPTY)}
+    codes = pl.DataFrame(
+        {"code": list(facts.codes), "bit": [1 << f.bit for f in facts.codes.values()],
+         "timed": [f.timed for f in facts.codes.values()],
+         "evaluation": [f.evaluation for f in facts.codes.values()],
+         "eval_disciplines": [",".join(f.disciplines) for f in facts.codes.values()],
+         "therapy_word": [f.therapy_word for f in facts.codes.values()]},
+        schema={"code": pl.String, "bit": pl.Int64, "timed": pl.Boolean,
+                "evaluation": pl.Boolean, "eval_disciplines": pl.String,
+                "therapy_word": pl.String})
+    row_ok = pl.all_horizontal(
+        *(_plain(_raw(frame, name)) for name in cell),
+        *(cell[name].is_null() for name in _ALLOWED_EMPTY),
+        cell["payer"].is_null() | (cell["payer"] == PAYER),
+        cell["discipline"].is_null() | cell["discipline"].is_in(_DISCIPLINES),
+        cell["patient_id"].is_not_null(),
+        cell["date_of_service"].str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+        cell["minutes"].is_null() | cell["minutes"].str.contains(_WHOLE),
+        cell["assistant_minutes"].is_null() | (cell["assistant_minutes"] == "0"),
+        cell["charge"].is_null() | cell["charge"].str.contains(_AMOUNT),
+        cell["ytd_threshold_pt_slp"].is_null() | cell["ytd_threshold_pt_slp"].str.contains(
+            _AMOUNT),
+        # a year-to-date PT/SLP amount on an OT visit restarts a count the visit is not in
+        cell["ytd_threshold_pt_slp"].is_null() | (cell["discipline"].fill_null("PT") != "OT"),
+    ).fill_null(False)
+    lines = frame.select(
+        pl.col(ROW),
+        pl.when(cell["visit_id"].is_not_null()).then(pl.lit("i\x1f") + cell["visit_id"])
+        .when(cell["patient_id"].is_not_null() & cell["date_of_service"].is_not_null())
+        .then(pl.lit("d\x1f") + cell["patient_id"] + pl.lit("\x1f") + cell["date_of_service"])
+        .alias("vkey"),
+        cell["visit_id"].alias("visit_id_cell"), cell["patient_id"].alias("patient_id"),
+        cell["date_of_service"].alias("dos"),
+        cell["locality"].fill_null("national").alias("locality"),
+        cell["discipline"].fill_null("PT").alias("discipline"),
+        cell["ytd_threshold_pt_slp"].alias("ytd_given"), cell["code"].alias("code"),
+        cell["minutes"].cast(pl.Int64, strict=False).alias("minutes"),
+        cell["charge"].alias("charge_text"),
+        row_ok.alias("row_ok"),
+        # visit cells, to find rows of one visit that disagree (the reader rejects those)
+        *(cell[name].alias(f"v_{name}") for name in (
+            "payer", "locality", "discipline", "ytd_threshold_pt_slp", "patient_id",
+            "date_of_service")),
+    ).filter(pl.col("vkey").is_not_null())
+    lines = lines.join(codes, on="code", how="left")
+    lines = lines.with_columns(
+        (pl.col("row_ok") & pl.col("bit").is_not_null()
+         & (~pl.col("timed").fill_null(False) | pl.col("minutes").is_not_null())
+         & (pl.col("minutes").fill_null(0) <= 24 * 60)).alias("row_ok"),
+        pl.col("dos").str.to_date("%Y-%m-%d", strict=False).alias("date"),
+        (pl.int_range(pl.len()).over("vkey")).alias("line"),
+    )
+    visits = lines.group_by("vkey", maintain_order=True).agg(
+        pl.col(ROW).min().alias("first_row"),
+        pl.col("row_ok").all().alias("rows_ok"),
+        *(pl.col(f"v_{name}").drop_nulls().n_unique().le(1).alias(f"same_{name}")
+          for name in ("payer", "locality", "discipline", "ytd_threshold_pt_slp", "patient_id",
+                       "date_of_service")),
+        pl.col("code").n_unique().eq(pl.len()).alias("codes_unique"),
+        pl.col("evaluation").fill_null(False).sum().alias("evaluations"),
+        pl.col("bit").fill_null(0).sum().alias("mask"),  # codes are unique when it counts
+    ).with_columns(pl.int_range(pl.len()).alias("seq"))
+    visits = visits.with_columns(pl.all_horizontal(
+        "rows_ok", "codes_unique", pl.col("evaluations") <= 1,
+        *(f"same_{name}" for name in ("payer", "locality", "discipline", "ytd_threshold_pt_slp",
+                                      "patient_id", "date_of_service"))).alias("visit_ok"))
+    lines = lines.drop(*(c for c in lines.columns if c.startswith("v_"))).join(
+        visits.select("vkey", "seq", "visit_ok", "mask"), on="vkey", how="left")
+    # visit fields: the visit's first non-empty value of each (they agree when visit_ok)
+    firsts = lines.group_by("seq").agg(
+        pl.col("visit_id_cell").drop_nulls().first(), pl.col("patient_id").drop_nulls().first(),
+        pl.col("dos").drop_nulls().first(), pl.col("date").drop_nulls().first(),
+        pl.col("locality").drop_nulls().first(), pl.col("discipline").drop_nulls().first(),
+        pl.col("ytd_given").drop_nulls().first())
+    lines = lines.drop("visit_id_cell", "patient_id", "dos", "date", "locality", "discipline",
+                       "ytd_given").join(firsts, on="seq", how="left")
+    lines = lines.with_columns(
+        pl.when(pl.col("evaluation") & (pl.col("eval_disciplines") != ""))
+        .then(pl.col("eval_disciplines").str.split(",").list.contains(pl.col("discipline")))
+        .otherwise(True).alias("fits"))
+    return _with_days(lines, facts)
+
+
+def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
+    """Join each candidate line's day (prices, rates, edits) and work out its units."""
+    places = lines.filter(pl.col("visit_ok") & pl.col("date").is_not_null()) \
+        .select("date", "locality").unique()
+    rows: dict[str, list[object]] = {name: [] for name in (
+        "date", "locality", "price_key", "kx", "share", "seq_rate", "mppr", "edits")}
+    for day, locality in places.iter_rows():
+        found = facts.day(day, locality)
+        if found is None:
+            continue
+        for name, value in (("date", day), ("locality", locality), ("price_key", found.price_key),
+                            ("kx", found.kx_cents), ("share", found.payer_share_ppm),
+                            ("seq_rate", found.sequestration_ppm), ("mppr", found.mppr),
+                            ("edits", found.edits_key)):
+            rows[name].append(value)
+    days = pl.DataFrame(rows, schema={
+        "date": pl.Date, "locality": pl.String, "price_key": pl.Int64, "kx": pl.Int64,
+        "share": pl.Int64, "seq_rate": pl.Int64, "mppr": pl.Boolean, "edits": pl.Int64})
+    prices = pl.DataFrame(
+        [(key, code, p.full_cents, p.reduced_cents, p.pe, p.mppr)
+         for (key, code), p in facts.prices.items()],
+        schema={"price_key": pl.Int64, "code": pl.String, "full": pl.Int64,
+                "reduced": pl.Int64, "pe": pl.Int64, "mppr_code": pl.Boolean}, orient="row")
+    edits = pl.DataFrame(
+        {"edits": [k for k, _ in facts.conflicts], "code": [c for _, c in facts.conflicts],
+         "conflicts": list(facts.conflicts.values())},
+        schema={"edits": pl.Int64, "code": pl.String, "conflicts": pl.Int64})
+    mues = pl.DataFrame(
+        {"edits": [k for k, _ in facts.mue], "code": [c for _, c in facts.mue],
+         "mue": list(facts.mue.values())},
+        schema={"edits": pl.Int64, "code": pl.String, "mue": pl.Int64})
+    lines = lines.join(days, on=["date", "locality"], how="left") \
+        .join(prices, on=["price_key", "code"], how="left") \
+        .join(edits, on=["edits", "code"], how="left") \
+        .join(mues, on=["edits", "code"], how="left")
+    timed_minutes = pl.when(pl.col("timed")).then(pl.col("minutes")).otherwise(0)
+    rest = pl.when(pl.col("timed")).then(pl.col("minutes") % 15).otherwise(0)
+    lines = lines.with_columns(
+        timed_minutes.alias("timed_minutes"), rest.alias("rest"),
+        (timed_minutes // 15).alias("full_units"))
+    lines = lines.with_columns(
+        ((pl.col("timed_minutes").sum().over("seq") + 7) // 15
+         - pl.col("full_units").sum().over("seq")).alias("remaining"),
+        # places among the visit's leftovers: most minutes left first, equal leftovers share
+        pl.when(pl.col("rest") > 0).then(
+            pl.col("rest").rank("min", descending=True).over("seq")).alias("place"),
+        pl.when(pl.col("rest") > 0).then(
+            pl.col("rest").rank("max", descending=True).over("seq")).alias("place_last"),
+    )
+    extra = (pl.col("place").fill_null(1 << 30) <= pl.col("remaining"))
+    lines = lines.with_columns(
+        pl.when(pl.col("timed")).then(pl.col("full_units") + extra.cast(pl.Int64))
+        .otherwise(1).alias("units"),
+        (extra & (pl.col("place_last") > pl.col("remaining"))).fill_null(False).alias("tie"),
+    )
+    line_ok = (pl.col("fits") & pl.col("price_key").is_not_null() & pl.col("full").is_not_null()
+               & ((pl.col("conflicts").fill_null(0) & pl.col("mask")) == 0)
+               & (pl.col("units") <= pl.col("mue").fill_null(1 << 30))
+               & (pl.col("units") > 0) & ~pl.col("tie")).fill_null(False)
+    return lines.with_columns(
+        (pl.col("visit_ok") & line_ok.all().over("seq")).alias("visit_ok"))
+
+
+def check(frame: pl.DataFrame, engine: Engine) -> Covered:
+    """The covered patient-years of ``frame`` (see the module's text), checked."""
+    codes = frame.get_column("code").drop_nulls().unique().to_list() \
+        if "code" in frame.columns else []
+    facts = Facts(engine, codes)
+    lines = candidates(frame, facts)
+    visits = lines.group_by("seq").agg(
+        pl.col("visit_ok").first(), pl.col("patient_id").first(), pl.col("date").first(),
+        pl.col("dos").first()).sort("seq")
+    visits = visits.with_columns(
+        (pl.col("patient_id") + pl.lit("\x1f") + pl.col("date").dt.year().cast(pl.String))
+        .alias("pyear"))
+    # a patient-year is ranked by its first visit, and covered only if every visit is
+    groups = visits.filter(pl.col("pyear").is_not_null()).group_by("pyear").agg(
+        pl.col("seq").min().alias("rank"), pl.col("visit_ok").all().alias("group_ok"),
+        pl.col("date").n_unique().eq(pl.len()).alias("days_apart"))
+    visits = visits.join(groups, on="pyear", how="left").with_columns(
+        (pl.col("group_ok") & pl.col("days_apart")).fill_null(False).alias("group_ok"))
+    lines = lines.join(visits.select("seq", "pyear", "rank", "group_ok"), on="seq", how="left") \
+        .filter(pl.col("group_ok"))
+    lines = _money(lines, facts)
+    # a patient-year whose spending passes the KX threshold goes to the engine whole
+    crossing = lines.group_by("pyear").agg(pl.col("crosses").any()).filter(pl.col("crosses"))
+    lines = lines.join(crossing.select("pyear"), on="pyear", how="anti")
+    lines = lines.sort("rank", "visit_pos", "line")
+    seqs = lines.get_column("seq").unique()
+    return Covered(_line_table(lines), _finding_table(lines), lines.get_column(ROW),
+                   seqs.len(), seqs, visits.height)
+
+
+def _money(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
+    """Fee, MPPR, allowed, deductible, coinsurance and sequestration of every line, in whole
+    cents, and whether the line's patient-year passes the KX threshold."""
+    # visits in date order within the patient-year (then first appearance)
+    order = lines.select("seq", "pyear", "dos").unique("seq").sort("dos", "seq") \
+        .with_columns(pl.int_range(pl.len()).over("pyear").alias("visit_pos"))
+    # MPPR: one unit, of the highest PE (then full price, then code), paid in full
+    in_mppr = pl.col("mppr") & pl.col("mppr_code")
+    owner = lines.filter(in_mppr).sort(
+        ["seq", "pe", "full", "code"], descending=[False, True, True, False]) \
+        .unique("seq", keep="first", maintain_order=True).select("seq", pl.col("line")
+                                                                .alias("owner"))
+    deductibles = pl.DataFrame(
+        [(year, facts.deductible_cents(year)) for year in
+         lines.get_column("date").dt.year().unique().to_list()],
+        schema={"year": pl.Int32, "deductible_year": pl.Int64}, orient="row")
+    # every join first: the running sums below read the lines in order
+    lines = lines.join(order.select("seq", "visit_pos"), on="seq", how="left") \
+        .join(owner, on="seq", how="left") \
+        .with_columns(pl.col("date").dt.year().alias("year")) \
+        .join(deductibles, on="year", how="left") \
+        .sort("rank", "visit_pos", "line")
+    units = pl.col("units")
+    fee = (pl.when(~in_mppr).then(pl.col("full") * units)
+           .when(pl.col("line") == pl.col("owner"))
+           .then(pl.col("full") + pl.col("reduced") * (units - 1))
+           .otherwise(pl.col("reduced") * units))
+    charge = (pl.col("charge_text").cast(pl.Decimal(12, 2)) * 100).cast(pl.Int64)
+    lines = lines.with_columns(fee.alias("fee"), charge.alias("charge_cents"))
+    lines = lines.with_columns(
+        (pl.col("full") * units - pl.col("fee")).alias("mppr_reduction"),
+        pl.when(pl.col("charge_cents") < pl.col("fee")).then(pl.col("charge_cents"))
+        .otherwise(pl.col("fee")).alias("allowed"))
+    # the deductible, taken by the lines in order through the patient's year
+    before = pl.col("allowed").cum_sum().over("pyear") - pl.col("allowed")
+    left = pl.max_horizontal(pl.col("deductible_year") - before, pl.lit(0))
+    lines = lines.with_columns(pl.min_horizontal(pl.col("allowed"), left).alias("deductible"))
+    base = pl.col("allowed") - pl.col("deductible")
+    lines = lines.with_columns(
+        ((base * pl.col("share") + RATE_SCALE // 2) // RATE_SCALE).alias("payer_share"))
+    lines = lines.with_columns(
+        (base - pl.col("payer_share")).alias("coinsurance"),
+        ((pl.col("payer_share") * pl.col("seq_rate") + RATE_SCALE // 2) // RATE_SCALE)
+        .alias("sequestration"))
+    lines = lines.with_columns(
+        (pl.col("payer_share") - pl.col("sequestration")).alias("payer_paid"),
+        (pl.col("deductible") + pl.col("coinsurance")).alias("patient_owes"))
+    # threshold: spending of the discipline group through the year (a given year-to-date
+    # amount restarts PT and SLP's count there), against the KX amount of the date
+    group = pl.col("discipline").replace_strict(_THRESHOLD_GROUP)
+    given = (pl.col("ytd_given").cast(pl.Decimal(12, 2)) * 100).cast(pl.Int64)
+    lines = lines.with_columns(group.alias("tgroup"), given.alias("given_cents"))
+    first_of_visit = pl.col("line") == 0
+    restart = (first_of_visit & pl.col("given_cents").is_not_null()
+               & (pl.col("tgroup") == "pt_slp")).cast(pl.Int64)
+    lines = lines.with_columns(restart.cum_sum().over("pyear", "tgroup").alias("segment"))
+    lines = lines.with_columns(
+        pl.col("given_cents").fill_null(0).max().over("pyear", "tgroup", "segment")
+        .alias("start"))
+    lines = lines.with_columns(
+        (pl.col("start") + pl.col("allowed").cum_sum().over("pyear", "tgroup", "segment"))
+        .alias("spent"))
+    return lines.with_columns((pl.col("spent") > pl.col("kx")).alias("crosses"))
+
+
+_MONEY = ("charge", "fee_schedule_amount", "mppr_reduction", "charge_reduction", "allowed",
+          "deductible", "coinsurance", "assistant_reduction", "sequestration", "payer_paid",
+          "patient_owes", "reductions", "threshold_amount")
+
+
+def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
+    modifier = pl.col("discipline").replace_strict(DISCIPLINE_MODIFIER)
+    zero = pl.lit(0, dtype=pl.Int64)
+    return lines.select(
+        visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
+        patient_id="patient_id", date_of_service="dos", payer=pl.lit(PAYER), line="line",
+        code="code", units="units", modifiers=modifier, status=pl.lit("payable"),
+        status_rule=pl.lit(None, dtype=pl.String), discipline="discipline",
+        minutes="minutes", assistant_minutes=zero, ncci_unlocked=pl.lit(None, dtype=pl.String),
+        charge="charge_cents", fee_schedule_amount="full", mppr_reduction="mppr_reduction",
+        charge_reduction=pl.col("fee") - pl.col("allowed"), allowed="allowed",
+        deductible="deductible", coinsurance="coinsurance", assistant_reduction=zero,
+        sequestration="sequestration", payer_paid="payer_paid", patient_owes="patient_owes",
+        reductions="sequestration", threshold_amount="allowed",
+        __rank="rank", __sub=pl.int_range(pl.len()).over("rank"))
+
+
+def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
+    """Per visit: the 8-minute rule's summary (when it has timed lines), then the discipline
+    modifier each line was given, in line order."""
+    head = dict(visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
+                patient_id=pl.col("patient_id"), date_of_service=pl.col("dos"),
+                payer=pl.lit(PAYER))
+    timed = lines.filter(pl.col("timed")).group_by("seq", maintain_order=True).agg(
+        pl.col("rank").first(), pl.col("visit_pos").first(),
+        pl.col("visit_id_cell").first(), pl.col("patient_id").first(), pl.col("dos").first(),
+        pl.col("discipline").first(), pl.col("timed_minutes").sum().alias("total"),
+        pl.col("units").sum().alias("total_units"), pl.col("code").sort().str.join(" ")
+        .alias("codes"))
+    summary = timed.select(
+        **head, line=pl.lit(None, dtype=pl.Int64), rule=pl.lit("units.cms_total_time"),
+        severity=pl.lit("info"), codes="codes",
+        message=pl.format("{} timed minutes {} make {} unit(s) under the 8-minute rule; each "
+                          "code first gets its whole 15-minute units, the rest go to the codes "
+                          "with the most minutes left", "total",
+                          pl.col("discipline").replace_strict(_LABEL), "total_units"),
+        source=pl.lit(sources.CPM5_20_2), __rank="rank", __visit="visit_pos",
+        __order=pl.lit(-1, dtype=pl.Int64))
+    modifier = pl.col("discipline").replace_strict(DISCIPLINE_MODIFIER)
+    settled = lines.select(
+        **head, line="line", rule=pl.lit("modifier.discipline"), severity=pl.lit("warning"),
+        codes="code",
+        message=pl.format("{} added: {} is {} a therapy service and needs the {} "
+                          "plan-of-care modifier", modifier, "code", "therapy_word",
+                          "discipline"),
+        source=pl.lit(sources.CPM5_20_1), __rank="rank", __visit="visit_pos",
+        __order="line")
+    table = pl.concat([summary, settled]).sort("__rank", "__visit", "__order")
+    return table.drop("__visit", "__order").with_columns(
+        pl.int_range(pl.len()).over("__rank").alias("__sub"))
+
+
+__all__ = ["Covered", "candidates", "check"]

@@ -1,0 +1,74 @@
+"""A CSV or TSV claims file as one polars frame of text cells, when the file is plain enough
+that the frame's rows are exactly the rows the streaming reader sees.
+
+Plain means: UTF-8 without a byte-order mark, no quoted cells, no carriage returns and no blank
+lines, every row as wide as the header. Then row ``i`` of the frame is line ``i + 2`` of the file,
+as the streaming reader numbers it. Any other file is read by the streaming reader alone (None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import polars as pl
+
+from therabill.batch.readers import IGNORE, Row, _header
+
+ROW = "__row"  # the frame's row number (0-based)
+
+
+def plain_frame(path: Path, kind: str, mapping: Mapping[str, str]) -> pl.DataFrame | None:
+    """The file's cells (text; empty cells null), its columns named in therabill's terms, with
+    the row number in ``ROW``; None when the file is not plain (see the module's text).
+    ``InputError`` for a header the streaming reader would refuse too."""
+    if kind not in ("csv", "tsv"):
+        return None
+    data = path.read_bytes()
+    if (data.startswith(b"\xef\xbb\xbf") or b'"' in data or b"\r" in data
+            or b"\n\n" in data.rstrip(b"\n") or not data.strip()):
+        return None
+    try:
+        text_header = data[:data.index(b"\n") if b"\n" in data else len(data)].decode()
+    except UnicodeDecodeError:
+        return None
+    delimiter = "\t" if kind == "tsv" else ","
+    names = text_header.split(delimiter)
+    columns = _header(path, names, mapping)
+    positional = [f"c{index}" for index in range(len(columns))]
+    try:
+        frame = pl.read_csv(data, separator=delimiter, has_header=True, new_columns=positional,
+                            infer_schema=False, quote_char=None, encoding="utf8")
+    except (pl.exceptions.PolarsError, UnicodeDecodeError):
+        return None
+    if frame.width != len(columns):
+        return None
+    keep = [(name, column) for name, column in zip(positional, columns, strict=True)
+            if column != IGNORE]
+    return frame.select([pl.col(name).alias(column) for name, column in keep]) \
+        .with_row_index(ROW)
+
+
+def rows_of(frame: pl.DataFrame) -> Iterator[Row]:
+    """Rows as the streaming reader hands them on: the line number and the non-empty cells,
+    trimmed; a row of empty cells is skipped, as the streaming reader skips it."""
+    names = [name for name in frame.columns if name != ROW]
+    for values in frame.select([ROW, *names]).iter_rows():
+        cells = {}
+        for name, value in zip(names, values[1:], strict=True):
+            if value is not None:
+                value = value.strip()
+                if value:
+                    cells[name] = value
+        if cells:
+            yield values[0] + 2, cells
+
+
+def blank_rows(frame: pl.DataFrame) -> int:
+    """Rows whose cells are all empty (not records)."""
+    names = [name for name in frame.columns if name != ROW]
+    if not names:
+        return frame.height
+    empty = pl.all_horizontal([pl.col(name).is_null() | (pl.col(name).str.strip_chars() == "")
+                               for name in names])
+    return int(frame.select(empty.sum()).item())
