@@ -46,9 +46,12 @@ def _minutes(rng: random.Random) -> int:
 
 
 def generate(visits: int, seed: int = 13, clinic: bool = False,
-             start: date = date(2024, 1, 1), days: int = 730) -> Iterator[tuple[str, ...]]:
+             start: date = date(2024, 1, 1), days: int = 730,
+             plain: bool = False) -> Iterator[tuple[str, ...]]:
     """Rows (in HEADER order) of about ``visits`` visits: ``clinic`` is one clinic's month
-    (one locality, one month), otherwise two years over several localities."""
+    (one locality, one month), otherwise two years over several localities. ``plain``: the
+    common visit only (Medicare, priced localities, no assistant, no modifier, no group
+    session), the visits the columnar path of the batch is built for."""
     rng = random.Random(seed)
     if clinic:
         start, days = date(2025, 3, 3), 28
@@ -58,14 +61,15 @@ def generate(visits: int, seed: int = 13, clinic: bool = False,
         patient += 1
         pid = f"P{patient:06d}"
         discipline = rng.choices(("PT", "OT", "SLP"), (7, 2, 1))[0]
-        payer = rng.choice(PAYERS)
-        locality = CLINIC_LOCALITY if clinic else rng.choice(LOCALITIES)
+        payer = "medicare" if plain else rng.choice(PAYERS)
+        locality = CLINIC_LOCALITY if clinic else rng.choice(
+            LOCALITIES[:-1] if plain else LOCALITIES)
         count = min(visits - made, rng.randint(3, 12))
         day = start + timedelta(days=rng.randint(0, max(0, days - 30)))
         ledger = ""
         if payer == "medicare" and discipline != "OT" and rng.random() < 0.15:
             ledger = rng.choice(("1800.00", "2200.00", "2350.00"))
-        assistant = rng.random() < 0.35
+        assistant = not plain and rng.random() < 0.35
         for index in range(count):
             made += 1
             visit_id = f"V{made:07d}"
@@ -78,10 +82,12 @@ def generate(visits: int, seed: int = 13, clinic: bool = False,
                 for code in rng.sample(TIMED[discipline], rng.choice((1, 2, 2, 3, 3, 3))):
                     minutes = _minutes(rng)
                     helped = rng.randint(0, minutes) if assistant and rng.random() < 0.6 else 0
-                    modifiers = "59" if code == "97140" and rng.random() < 0.3 else ""
+                    modifiers = "59" if code == "97140" and rng.random() < 0.3 and not plain \
+                        else ""
                     lines.append((code, str(minutes), str(helped) if helped else "", modifiers))
                 if index and rng.random() < 0.3:
-                    lines.append((rng.choice(UNTIMED[discipline]), "", "", ""))
+                    untimed = [c for c in UNTIMED[discipline] if not plain or c != "97150"]
+                    lines.append((rng.choice(untimed), "", "", ""))
             for code, minutes, helped, modifiers in lines:
                 yield (visit_id, pid, day.isoformat(), payer, locality, discipline,
                        ledger if index == 0 else "", code, minutes, helped, modifiers,
@@ -91,13 +97,14 @@ def generate(visits: int, seed: int = 13, clinic: bool = False,
                 break
 
 
-def write(path: Path, visits: int, seed: int = 13, clinic: bool = False) -> int:
+def write(path: Path, visits: int, seed: int = 13, clinic: bool = False,
+          plain: bool = False) -> int:
     """Write a generated file; returns the number of rows."""
     rows = 0
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle, lineterminator="\n")
         out.writerow(HEADER)
-        for row in generate(visits, seed, clinic):
+        for row in generate(visits, seed, clinic, plain=plain):
             out.writerow(row)
             rows += 1
     return rows
@@ -109,9 +116,11 @@ def main() -> int:
     parser.add_argument("--visits", type=int, default=400)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--clinic", action="store_true", help="one clinic's month")
+    parser.add_argument("--plain", action="store_true",
+                        help="common Medicare visits only (the batch's columnar path)")
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
-    rows = write(args.output, args.visits, args.seed, args.clinic)
+    rows = write(args.output, args.visits, args.seed, args.clinic, args.plain)
     print(f"{rows:,} rows written to {args.output}", file=sys.stderr)
     return 0
 

@@ -184,11 +184,17 @@ def unpack(visit: dict[str, Any] | Packed) -> dict[str, Any]:
 Held = dict[str, Any] | Packed
 
 
+# Where a patient's year stands before the visits of a group (the columnar path checked the
+# earlier ones): PT/SLP and OT threshold amounts and the deductible left.
+Seed = tuple[Decimal, Decimal, Decimal]
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     visit: Held
     notes: tuple[str, ...]
     position: str
+    seed: Seed | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +204,7 @@ class HeldRecord:
     visit: Held
     position: str
     notes: tuple[str, ...] = ()
+    seed: Seed | None = None
 
 
 Group = list[Item]  # one patient-year, in date order
@@ -268,6 +275,8 @@ def check_slice(groups: Sequence[Group], job: SliceJob = SliceJob()) -> SliceOut
         if year is not None and visits[0].get("patient_id"):
             found = parameters.at("part_b_deductible", date(year, 1, 1))
             accrual = PatientYear(year, found.value if found is not None else None, kx_payers)
+            if group[0].seed is not None:
+                accrual.pt_slp, accrual.ot, accrual.deductible_left = group[0].seed
         for item, visit in zip(group, visits, strict=True):
             if accrual is not None:
                 visit = accrual.prepare(visit)
@@ -370,7 +379,8 @@ def build_groups_firsts(records: Iterable[VisitRecord | HeldRecord]
             if at is None:
                 if key_of_day is not None:
                     days[key_of_day] = len(group)
-                group.append(Item(record.visit, record.notes, record.position))
+                group.append(Item(record.visit, record.notes, record.position,
+                                  getattr(record, "seed", None)))
                 continue
             first = group[at]
             one, other = unpack(first.visit), unpack(record.visit)
@@ -384,7 +394,7 @@ def build_groups_firsts(records: Iterable[VisitRecord | HeldRecord]
                     "checked as one day, units and edits counted across both")
             group[at] = Item(visit if isinstance(first.visit, dict) else pack(visit),
                              (*first.notes, *record.notes, note),
-                             f"{first.position}; {record.position}")
+                             f"{first.position}; {record.position}", first.seed)
             merged += 1
         groups.append(group)
     return groups, merged, firsts

@@ -48,6 +48,10 @@ class Covered:
     visits: int
     seqs: pl.Series  # the covered visits, by their place in the file (first rows' order)
     all_visits: int  # visits in the file (rows that name one)
+    ranks: dict[int, int]  # every visit's patient-year rank, by its place in the file
+    # (patient, year) -> PT/SLP and OT threshold amounts and deductible left, in cents, after
+    # the covered visits: where the engine goes on from
+    seeds: dict[tuple[str, int], tuple[int, int, int]]
 
 
 def _raw(frame: pl.DataFrame, name: str) -> pl.Expr:
@@ -208,16 +212,20 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         .otherwise(1).alias("units"),
         (extra & (pl.col("place_last") > pl.col("remaining"))).fill_null(False).alias("tie"),
     )
+    # A timed line that earns no unit is off the claim (not billable): no NCCI pair with it.
+    billed = pl.col("units") > 0
+    lines = lines.with_columns(
+        pl.when(billed).then(pl.col("bit")).otherwise(0).sum().over("seq").alias("mask"))
     line_ok = (pl.col("fits") & pl.col("price_key").is_not_null() & pl.col("full").is_not_null()
-               & ((pl.col("conflicts").fill_null(0) & pl.col("mask")) == 0)
+               & (~billed | ((pl.col("conflicts").fill_null(0) & pl.col("mask")) == 0))
                & (pl.col("units") <= pl.col("mue").fill_null(1 << 30))
-               & (pl.col("units") > 0) & ~pl.col("tie")).fill_null(False)
+               & ~pl.col("tie")).fill_null(False)
     return lines.with_columns(
         (pl.col("visit_ok") & line_ok.all().over("seq")).alias("visit_ok"))
 
 
 def check(frame: pl.DataFrame, engine: Engine) -> Covered:
-    """The covered patient-years of ``frame`` (see the module's text), checked."""
+    """The covered visits of ``frame`` (see the module's text), checked."""
     codes = frame.get_column("code").drop_nulls().unique().to_list() \
         if "code" in frame.columns else []
     facts = Facts(engine, codes)
@@ -228,32 +236,49 @@ def check(frame: pl.DataFrame, engine: Engine) -> Covered:
     visits = visits.with_columns(
         (pl.col("patient_id") + pl.lit("\x1f") + pl.col("date").dt.year().cast(pl.String))
         .alias("pyear"))
-    # a patient-year is ranked by its first visit, and covered only if every visit is
-    groups = visits.filter(pl.col("pyear").is_not_null()).group_by("pyear").agg(
-        pl.col("seq").min().alias("rank"), pl.col("visit_ok").all().alias("group_ok"),
-        pl.col("date").n_unique().eq(pl.len()).alias("days_apart"))
-    visits = visits.join(groups, on="pyear", how="left").with_columns(
-        (pl.col("group_ok") & pl.col("days_apart")).fill_null(False).alias("group_ok"))
-    lines = lines.join(visits.select("seq", "pyear", "rank", "group_ok"), on="seq", how="left") \
-        .filter(pl.col("group_ok"))
+    # Patient-years rank by their first visit (a visit without one is its own), visits go
+    # by date within them; two visits on one date are left to the engine (it merges them).
+    visits = visits.sort("dos", "seq").with_columns(
+        pl.int_range(pl.len()).over("pyear").alias("visit_pos"),
+        pl.coalesce(pl.col("seq").min().over("pyear"), pl.col("seq")).alias("rank"),
+        (pl.col("visit_ok") & pl.col("pyear").is_not_null()
+         & (pl.len().over("pyear", "date") == 1)).fill_null(False).alias("visit_ok"))
+    # the covered part of a patient-year is its visits before the first the path cannot take
+    visits = visits.with_columns(
+        pl.when(~pl.col("visit_ok")).then(pl.col("visit_pos")).otherwise(1 << 40)
+        .min().over("pyear").alias("cut"))
+    lines = lines.join(visits.select("seq", "pyear", "rank", "visit_pos", "cut"), on="seq",
+                       how="left").filter(pl.col("visit_pos") < pl.col("cut"))
     lines = _money(lines, facts)
-    # a patient-year whose spending passes the KX threshold goes to the engine whole
-    crossing = lines.group_by("pyear").agg(pl.col("crosses").any()).filter(pl.col("crosses"))
-    lines = lines.join(crossing.select("pyear"), on="pyear", how="anti")
-    lines = lines.sort("rank", "visit_pos", "line")
+    # ... and before the first visit that passes the KX threshold
+    lines = lines.with_columns(
+        pl.when(pl.col("crosses")).then(pl.col("visit_pos")).otherwise(1 << 40)
+        .min().over("pyear").alias("cut"))
+    lines = lines.filter(pl.col("visit_pos") < pl.col("cut")).sort("rank", "visit_pos", "line")
     seqs = lines.get_column("seq").unique()
     return Covered(_line_table(lines), _finding_table(lines), lines.get_column(ROW),
-                   seqs.len(), seqs, visits.height)
+                   seqs.len(), seqs, visits.height,
+                   dict(visits.select("seq", "rank").iter_rows()), _seeds(lines, facts))
+
+
+def _seeds(lines: pl.DataFrame, facts: Facts) -> dict[tuple[str, int], tuple[int, int, int]]:
+    """Where each covered patient-year stands after its covered visits, for the engine to go on
+    from: PT/SLP and OT threshold amounts and the deductible left, in cents."""
+    ends = lines.group_by("patient_id", "year", "tgroup").agg(
+        pl.col("spent").last(), pl.col("allowed").sum().alias("allowed"))
+    seeds: dict[tuple[str, int], list[int]] = {}
+    for patient, year, group, spent, allowed in ends.iter_rows():
+        seed = seeds.setdefault((patient, year), [0, 0, facts.deductible_cents(year) or 0])
+        seed[0 if group == "pt_slp" else 1] = spent
+        seed[2] = max(0, seed[2] - allowed)
+    return {key: (a, b, c) for key, (a, b, c) in seeds.items()}
 
 
 def _money(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     """Fee, MPPR, allowed, deductible, coinsurance and sequestration of every line, in whole
     cents, and whether the line's patient-year passes the KX threshold."""
-    # visits in date order within the patient-year (then first appearance)
-    order = lines.select("seq", "pyear", "dos").unique("seq").sort("dos", "seq") \
-        .with_columns(pl.int_range(pl.len()).over("pyear").alias("visit_pos"))
     # MPPR: one unit, of the highest PE (then full price, then code), paid in full
-    in_mppr = pl.col("mppr") & pl.col("mppr_code")
+    in_mppr = pl.col("mppr") & pl.col("mppr_code") & (pl.col("units") > 0)
     owner = lines.filter(in_mppr).sort(
         ["seq", "pe", "full", "code"], descending=[False, True, True, False]) \
         .unique("seq", keep="first", maintain_order=True).select("seq", pl.col("line")
@@ -263,8 +288,7 @@ def _money(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
          lines.get_column("date").dt.year().unique().to_list()],
         schema={"year": pl.Int32, "deductible_year": pl.Int64}, orient="row")
     # every join first: the running sums below read the lines in order
-    lines = lines.join(order.select("seq", "visit_pos"), on="seq", how="left") \
-        .join(owner, on="seq", how="left") \
+    lines = lines.join(owner, on="seq", how="left") \
         .with_columns(pl.col("date").dt.year().alias("year")) \
         .join(deductibles, on="year", how="left") \
         .sort("rank", "visit_pos", "line")
@@ -278,7 +302,7 @@ def _money(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     lines = lines.with_columns(
         (pl.col("full") * units - pl.col("fee")).alias("mppr_reduction"),
         pl.when(pl.col("charge_cents") < pl.col("fee")).then(pl.col("charge_cents"))
-        .otherwise(pl.col("fee")).alias("allowed"))
+        .otherwise(pl.col("fee")).alias("allowed"))  # zero for a line earning no unit
     # the deductible, taken by the lines in order through the patient's year
     before = pl.col("allowed").cum_sum().over("pyear") - pl.col("allowed")
     left = pl.max_horizontal(pl.col("deductible_year") - before, pl.lit(0))
@@ -319,17 +343,22 @@ _MONEY = ("charge", "fee_schedule_amount", "mppr_reduction", "charge_reduction",
 def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
     modifier = pl.col("discipline").replace_strict(DISCIPLINE_MODIFIER)
     zero = pl.lit(0, dtype=pl.Int64)
+    billed = pl.col("units") > 0
     return lines.select(
         visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
         patient_id="patient_id", date_of_service="dos", payer=pl.lit(PAYER), line="line",
-        code="code", units="units", modifiers=modifier, status=pl.lit("payable"),
-        status_rule=pl.lit(None, dtype=pl.String), discipline="discipline",
+        code="code", units="units", modifiers=pl.when(billed).then(modifier).otherwise(pl.lit("")),
+        status=pl.when(billed).then(pl.lit("payable")).otherwise(pl.lit("not_billable")),
+        status_rule=pl.when(billed).then(pl.lit(None, dtype=pl.String))
+        .otherwise(pl.lit("units.cms_total_time")), discipline="discipline",
         minutes="minutes", assistant_minutes=zero, ncci_unlocked=pl.lit(None, dtype=pl.String),
-        charge="charge_cents", fee_schedule_amount="full", mppr_reduction="mppr_reduction",
+        charge="charge_cents",
+        fee_schedule_amount=pl.when(billed).then(pl.col("full")),
+        mppr_reduction="mppr_reduction",
         charge_reduction=pl.col("fee") - pl.col("allowed"), allowed="allowed",
         deductible="deductible", coinsurance="coinsurance", assistant_reduction=zero,
         sequestration="sequestration", payer_paid="payer_paid", patient_owes="patient_owes",
-        reductions="sequestration", threshold_amount="allowed",
+        reductions="sequestration", threshold_amount=pl.when(billed).then(pl.col("allowed")),
         __rank="rank", __sub=pl.int_range(pl.len()).over("rank"))
 
 
@@ -355,7 +384,7 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
         source=pl.lit(sources.CPM5_20_2), __rank="rank", __visit="visit_pos",
         __order=pl.lit(-1, dtype=pl.Int64))
     modifier = pl.col("discipline").replace_strict(DISCIPLINE_MODIFIER)
-    settled = lines.select(
+    settled = lines.filter(pl.col("units") > 0).select(
         **head, line="line", rule=pl.lit("modifier.discipline"), severity=pl.lit("warning"),
         codes="code",
         message=pl.format("{} added: {} is {} a therapy service and needs the {} "

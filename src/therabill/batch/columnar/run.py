@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from therabill.batch.accrual import visit_year
 from therabill.batch.columnar.check import Covered, check
 from therabill.batch.columnar.read import ROW, rows_of
 from therabill.batch.readers import Counts, Row, _tabular
@@ -24,6 +25,7 @@ from therabill.batch.tables import FINDING_COLUMNS, LINE_COLUMNS
 from therabill.batch.writers import TableWriter
 
 RANK, SUB = "__rank", "__sub"
+AFTER = 1 << 40  # the engine's rows of a patient-year sort after the columnar ones
 _KINDS = {"str": pl.String, "int": pl.Int64, "money": pl.Decimal(14, 2)}
 
 
@@ -81,15 +83,19 @@ def run_columnar(path: Path, frame: pl.DataFrame, summary: object, rejects: Tabl
             summary.rejects += 1
             continue
         assert seq is not None
+        year = visit_year(record.visit)
+        cents = covered.seeds.get((record.visit.get("patient_id"), year)) \
+            if year is not None else None
+        seed = None if cents is None else tuple(Decimal(c).scaleb(-2) for c in cents)
         held.append(pipeline.HeldRecord(pipeline.pack(record.visit), record.position,
-                                        record.notes))
+                                        record.notes, seed))  # type: ignore[arg-type]
         held_seqs.append(seq)
     summary.records = counts.records + covered.rows.len()
     summary.rejected_records = counts.rejected
     summary.visits_read = len(held) + covered.visits
     groups, summary.merged, firsts = pipeline.build_groups_firsts(held)
     del held
-    ranks = iter([held_seqs[index] for index in firsts])
+    ranks = iter([covered.ranks[held_seqs[index]] for index in firsts])
     total = summary.visits_read - summary.merged
     summary.visits = covered.visits
     job = pipeline.SliceJob(results=False, tables=None, rows=True)
@@ -109,8 +115,9 @@ def run_columnar(path: Path, frame: pl.DataFrame, summary: object, rejects: Tabl
             summary.failed += len(out.rejects)
         for lines_of, findings_of in out.group_rows:
             rank = next(ranks)
-            line_keys.extend((rank, sub) for sub in range(lines_of))
-            finding_keys.extend((rank, sub) for sub in range(findings_of))
+            # after the patient-year's covered visits, which are earlier in its year
+            line_keys.extend((rank, AFTER + sub) for sub in range(lines_of))
+            finding_keys.extend((rank, AFTER + sub) for sub in range(findings_of))
         line_rows.extend(out.lines)
         finding_rows.extend(out.findings)
         report("checking", summary.visits, total)
