@@ -21,8 +21,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from therabill import sources
+from therabill.batch.accrual import visit_year
 from therabill.batch.columnar.facts import PAYER, RATE_SCALE, Facts
 from therabill.batch.columnar.read import ROW
+from therabill.batch.readers import VISIT_COLUMNS
 from therabill.engine import Engine
 from therabill.vocabulary import DISCIPLINE_MODIFIER
 
@@ -114,11 +116,9 @@ def candidates(frame: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         cell["charge"].alias("charge_text"),
         row_ok.alias("row_ok"),
         # visit cells, to find rows of one visit that disagree (the reader rejects those)
-        *(cell[name].alias(f"v_{name}") for name in (
-            "payer", "locality", "discipline", "ytd_threshold_pt_slp", "patient_id",
-            "date_of_service")),
+        *(_cell(frame, name).alias(f"v_{name}") for name in VISIT_COLUMNS),
     ).filter(pl.col("vkey").is_not_null())
-    lines = lines.join(codes, on="code", how="left")
+    lines = lines.join(codes, on="code", how="left").sort(ROW)  # joins may reorder
     lines = lines.with_columns(
         (pl.col("row_ok") & pl.col("bit").is_not_null()
          & (~pl.col("timed").fill_null(False) | pl.col("minutes").is_not_null())
@@ -129,19 +129,17 @@ def candidates(frame: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     visits = lines.group_by("vkey", maintain_order=True).agg(
         pl.col(ROW).min().alias("first_row"),
         pl.col("row_ok").all().alias("rows_ok"),
-        *(pl.col(f"v_{name}").drop_nulls().n_unique().le(1).alias(f"same_{name}")
-          for name in ("payer", "locality", "discipline", "ytd_threshold_pt_slp", "patient_id",
-                       "date_of_service")),
+        pl.any_horizontal(*(pl.col(f"v_{name}").drop_nulls().n_unique() > 1
+                            for name in VISIT_COLUMNS)).alias("conflict"),
         pl.col("code").n_unique().eq(pl.len()).alias("codes_unique"),
         pl.col("evaluation").fill_null(False).sum().alias("evaluations"),
         pl.col("bit").fill_null(0).sum().alias("mask"),  # codes are unique when it counts
-    ).with_columns(pl.int_range(pl.len()).alias("seq"))
+    ).sort("first_row").with_columns(pl.int_range(pl.len()).alias("seq"))
     visits = visits.with_columns(pl.all_horizontal(
-        "rows_ok", "codes_unique", pl.col("evaluations") <= 1,
-        *(f"same_{name}" for name in ("payer", "locality", "discipline", "ytd_threshold_pt_slp",
-                                      "patient_id", "date_of_service"))).alias("visit_ok"))
+        "rows_ok", "codes_unique", pl.col("evaluations") <= 1, ~pl.col("conflict"))
+        .alias("visit_ok"))
     lines = lines.drop(*(c for c in lines.columns if c.startswith("v_"))).join(
-        visits.select("vkey", "seq", "visit_ok", "mask"), on="vkey", how="left")
+        visits.select("vkey", "seq", "visit_ok", "mask", "conflict"), on="vkey", how="left")
     # visit fields: the visit's first non-empty value of each (they agree when visit_ok)
     firsts = lines.group_by("seq").agg(
         pl.col("visit_id_cell").drop_nulls().first(), pl.col("patient_id").drop_nulls().first(),
@@ -232,15 +230,20 @@ def check(frame: pl.DataFrame, engine: Engine) -> Covered:
     lines = candidates(frame, facts)
     visits = lines.group_by("seq").agg(
         pl.col("visit_ok").first(), pl.col("patient_id").first(), pl.col("date").first(),
-        pl.col("dos").first()).sort("seq")
+        pl.col("dos").first(), pl.col("conflict").first()).sort("seq")
+    # the patient-year as the batch sees it (a rejected visit is in none)
+    years = {text: visit_year({"date_of_service": text})
+             for text in visits.get_column("dos").drop_nulls().unique().to_list()}
+    year = pl.col("dos").replace_strict(years, default=None, return_dtype=pl.Int64)
     visits = visits.with_columns(
-        (pl.col("patient_id") + pl.lit("\x1f") + pl.col("date").dt.year().cast(pl.String))
-        .alias("pyear"))
+        pl.when(~pl.col("conflict")).then(
+            pl.col("patient_id") + pl.lit("\x1f") + year.cast(pl.String)).alias("pyear"))
     # Patient-years rank by their first visit (a visit without one is its own), visits go
     # by date within them; two visits on one date are left to the engine (it merges them).
     visits = visits.sort("dos", "seq").with_columns(
         pl.int_range(pl.len()).over("pyear").alias("visit_pos"),
-        pl.coalesce(pl.col("seq").min().over("pyear"), pl.col("seq")).alias("rank"),
+        pl.when(pl.col("pyear").is_null()).then(pl.col("seq"))
+        .otherwise(pl.col("seq").min().over("pyear")).alias("rank"),
         (pl.col("visit_ok") & pl.col("pyear").is_not_null()
          & (pl.len().over("pyear", "date") == 1)).fill_null(False).alias("visit_ok"))
     # the covered part of a patient-year is its visits before the first the path cannot take

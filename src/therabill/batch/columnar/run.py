@@ -84,8 +84,9 @@ def run_columnar(path: Path, frame: pl.DataFrame, summary: object, rejects: Tabl
             continue
         assert seq is not None
         year = visit_year(record.visit)
-        cents = covered.seeds.get((record.visit.get("patient_id"), year)) \
-            if year is not None else None
+        patient = record.visit.get("patient_id")
+        cents = covered.seeds.get((patient, year)) \
+            if year is not None and isinstance(patient, str) else None
         seed = None if cents is None else tuple(Decimal(c).scaleb(-2) for c in cents)
         held.append(pipeline.HeldRecord(pipeline.pack(record.visit), record.position,
                                         record.notes, seed))  # type: ignore[arg-type]
