@@ -59,19 +59,21 @@ class WorkerPeaks(threading.Thread):
                         self.peak_kib = max(self.peak_kib, int(line.split()[1]))
 
 
-def measure_batch(path: Path, out: Path, workers: int) -> dict[str, float]:
+def measure_batch(path: Path, out: Path, workers: int, columnar: bool = True
+                  ) -> dict[str, float]:
     from therabill.batch.pipeline import plan_outputs, run
 
     peaks = WorkerPeaks()
     peaks.start()
     started, cpu = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
-    summary = run([path], plan_outputs(out, "parquet", "compact"), workers=workers)
+    summary = run([path], plan_outputs(out, "parquet", "compact"), workers=workers,
+                  columnar=columnar)
     seconds = time.perf_counter() - started
     peaks.done.set()
     peaks.join()
     return {"visits": summary.visits, "lines": summary.lines, "seconds": seconds,
             "rate": summary.visits / seconds, "peak_mib": _peak_mib(resource.RUSAGE_SELF),
-            "worker_peak_mib": peaks.peak_kib / 1024,
+            "worker_peak_mib": peaks.peak_kib / 1024, "columnar": summary.columnar,
             "cpu_main": _cpu(resource.RUSAGE_SELF) - cpu,
             "cpu_workers": _cpu(resource.RUSAGE_CHILDREN)}
 
@@ -89,7 +91,7 @@ def measure_floor(path: Path, out: Path) -> dict[str, float]:
     return {"visits": visits, "lines": frame.height, "seconds": seconds,
             "rate": visits / seconds, "peak_mib": _peak_mib(resource.RUSAGE_SELF),
             "worker_peak_mib": 0.0, "cpu_main": _cpu(resource.RUSAGE_SELF) - cpu,
-            "cpu_workers": 0.0}
+            "cpu_workers": 0.0, "columnar": 0}
 
 
 def main() -> int:
@@ -98,26 +100,32 @@ def main() -> int:
     parser.add_argument("--visits", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/therabill-bench-batch"))
     parser.add_argument("--workers", default="1,2", help="worker counts to run (default 1,2)")
+    parser.add_argument("--plain", action="store_true",
+                        help="common Medicare visits only (claims_gen --plain)")
+    parser.add_argument("--engine-only", action="store_true",
+                        help="every visit through the engine (no columnar path)")
     parser.add_argument("--once", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    source = args.workdir / f"visits-{args.visits}.csv"
+    source = args.workdir / f"visits-{args.visits}{'-plain' if args.plain else ''}.csv"
     if args.once:
         target = args.workdir / f"out-{args.once}"
         figures = (measure_floor(source, target) if args.once == "floor"
-                   else measure_batch(source, target, int(args.once)))
+                   else measure_batch(source, target, int(args.once), not args.engine_only))
         print(json.dumps(figures))
         return 0
     if not source.exists():
         sys.path.insert(0, str(HERE))
         from claims_gen import write
 
-        rows = write(source, args.visits, seed=21)
+        rows = write(source, args.visits, seed=21, plain=args.plain)
         print(f"generated {args.visits:,} visits ({rows:,} rows) in {source}")
     runs = {}
     for name in ("floor", *args.workers.split(",")):
+        flags = [*(["--plain"] if args.plain else []),
+                 *(["--engine-only"] if args.engine_only else [])]
         done = subprocess.run([sys.executable, __file__, "--visits", str(args.visits),
-                               "--workdir", str(args.workdir), "--once", name],
+                               "--workdir", str(args.workdir), "--once", name, *flags],
                               check=True, capture_output=True, text=True)
         runs[name] = figures = json.loads(done.stdout.strip().splitlines()[-1])
         label = "polars floor" if name == "floor" else f"{name} worker(s)"
@@ -126,7 +134,8 @@ def main() -> int:
         print(f"{label:>14}: {figures['visits']:,} visits ({figures['lines']:,} lines) in "
               f"{figures['seconds']:.2f} s = {figures['rate']:,.0f} visits/s; peak "
               f"{figures['peak_mib']:.0f} MiB{extra}; CPU {figures['cpu_main']:.1f} s main + "
-              f"{figures['cpu_workers']:.1f} s workers")
+              f"{figures['cpu_workers']:.1f} s workers; {figures['columnar']:,} visits by the "
+              "columnar path")
     floor = runs["floor"]["seconds"]
     floor_cpu = runs["floor"]["cpu_main"]
     for name, figures in runs.items():
