@@ -570,17 +570,27 @@ def _run_columnar(path: Path, frame: Any, outputs: Outputs, summary: Summary, au
         workers = default_workers() if auto else summary.workers
         run_columnar(path, frame, summary, rejects, lines, findings, workers, pool, progress,
                      slice_visits)
-        for writer in writers:
-            writer.commit()
-        for old in outputs.stale:
-            old.unlink(missing_ok=True)
+        _commit(writers, outputs)
     except BaseException:
         for writer in writers:
             writer.discard()
         raise
+    return _finished(summary, outputs, started)
+
+
+def _commit(writers: list[TableWriter | BytesWriter], outputs: Outputs) -> None:
+    """Every output renamed into place, and an earlier run's other files removed (so the
+    folder holds this run's files only)."""
+    for writer in writers:
+        writer.commit()
+    for old in outputs.stale:
+        old.unlink(missing_ok=True)
+
+
+def _finished(summary: Summary, outputs: Outputs, started: float) -> Summary:
     summary.outputs = {name: str(path) for name, path in (
-        ("lines", outputs.lines), ("findings", outputs.findings),
-        ("rejects", outputs.rejects))}
+        ("lines", outputs.lines), ("findings", outputs.findings), ("results", outputs.results),
+        ("fhir", outputs.fhir), ("rejects", outputs.rejects)) if path is not None}
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -656,19 +666,12 @@ def _run(inputs: Sequence[Path], outputs: Outputs, summary: Summary, auto: bool,
             if sink is not None:
                 sink(out)
             progress("checking", summary.visits, total)
-        for writer in writers:
-            writer.commit()
-        for old in outputs.stale:  # so the folder holds this run's files only
-            old.unlink(missing_ok=True)
+        _commit(writers, outputs)
     except BaseException:
         for writer in writers:
             writer.discard()
         raise
-    summary.outputs = {name: str(path) for name, path in (
-        ("lines", outputs.lines), ("findings", outputs.findings), ("results", outputs.results),
-        ("fhir", outputs.fhir), ("rejects", outputs.rejects)) if path is not None}
-    summary.seconds = time.perf_counter() - started
-    return summary
+    return _finished(summary, outputs, started)
 
 
 def _warm() -> None:
