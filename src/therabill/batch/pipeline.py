@@ -561,7 +561,7 @@ def _run_columnar(path: Path, frame: Any, outputs: Outputs, summary: Summary, au
     from therabill.batch.columnar.run import run_columnar
 
     assert outputs.lines is not None and outputs.findings is not None
-    try:
+    with _all_or_nothing(writers, outputs):
         rejects = TableWriter(outputs.rejects, REJECT_COLUMNS, "csv")
         lines = TableWriter(outputs.lines, LINE_COLUMNS, outputs.table_format)
         findings = TableWriter(outputs.findings, FINDING_COLUMNS, outputs.table_format)
@@ -570,21 +570,24 @@ def _run_columnar(path: Path, frame: Any, outputs: Outputs, summary: Summary, au
         workers = default_workers() if auto else summary.workers
         run_columnar(path, frame, summary, rejects, lines, findings, workers, pool, progress,
                      slice_visits)
-        _commit(writers, outputs)
+    return _finished(summary, outputs, started)
+
+
+@contextmanager
+def _all_or_nothing(writers: list[TableWriter | BytesWriter], outputs: Outputs
+                    ) -> Iterator[None]:
+    """Every output renamed into place when the block ends well, and an earlier run's other
+    files removed (so the folder holds this run's files only); none left when it fails."""
+    try:
+        yield
+        for writer in writers:
+            writer.commit()
+        for old in outputs.stale:
+            old.unlink(missing_ok=True)
     except BaseException:
         for writer in writers:
             writer.discard()
         raise
-    return _finished(summary, outputs, started)
-
-
-def _commit(writers: list[TableWriter | BytesWriter], outputs: Outputs) -> None:
-    """Every output renamed into place, and an earlier run's other files removed (so the
-    folder holds this run's files only)."""
-    for writer in writers:
-        writer.commit()
-    for old in outputs.stale:
-        old.unlink(missing_ok=True)
 
 
 def _finished(summary: Summary, outputs: Outputs, started: float) -> Summary:
@@ -600,7 +603,7 @@ def _run(inputs: Sequence[Path], outputs: Outputs, summary: Summary, auto: bool,
          mapping: dict[str, str] | None, progress: ProgressHook,
          sink: Callable[[SliceOut], None] | None, slice_visits: int, started: float
          ) -> Summary:
-    try:
+    with _all_or_nothing(writers, outputs):
         rejects = TableWriter(outputs.rejects, REJECT_COLUMNS, "csv")
         writers.append(rejects)
         sources: list[Source] = [open_source(path, mapping) for path in inputs]
@@ -666,11 +669,6 @@ def _run(inputs: Sequence[Path], outputs: Outputs, summary: Summary, auto: bool,
             if sink is not None:
                 sink(out)
             progress("checking", summary.visits, total)
-        _commit(writers, outputs)
-    except BaseException:
-        for writer in writers:
-            writer.discard()
-        raise
     return _finished(summary, outputs, started)
 
 
