@@ -549,13 +549,15 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
 
             plain = plain_frame(inputs[0], kind_of(inputs[0]), mapping or {})
         if plain is not None:
-            return _run_columnar(inputs[0], plain, outputs, summary, auto, writers, pool,
+            frames = [plain]  # handed over, so the rows are freed once read
+            del plain
+            return _run_columnar(inputs[0], frames, outputs, summary, auto, writers, pool,
                                  progress, slice_visits, started)
         return _run(inputs, outputs, summary, auto, writers, pool, mapping, progress, sink,
                     slice_visits, started)
 
 
-def _run_columnar(path: Path, frame: Any, outputs: Outputs, summary: Summary, auto: bool,
+def _run_columnar(path: Path, frames: list[Any], outputs: Outputs, summary: Summary, auto: bool,
                   writers: list[TableWriter | BytesWriter], pool: ProcessPoolExecutor | None,
                   progress: ProgressHook, slice_visits: int, started: float) -> Summary:
     from therabill.batch.columnar.run import run_columnar
@@ -568,7 +570,7 @@ def _run_columnar(path: Path, frame: Any, outputs: Outputs, summary: Summary, au
         writers.extend((rejects, lines, findings))
         summary.unit = "rows"
         workers = default_workers() if auto else summary.workers
-        run_columnar(path, frame, summary, rejects, lines, findings, workers, pool, progress,
+        run_columnar(path, frames, summary, rejects, lines, findings, workers, pool, progress,
                      slice_visits)
     return _finished(summary, outputs, started)
 

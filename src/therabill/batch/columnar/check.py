@@ -50,7 +50,7 @@ class Covered:
     visits: int
     seqs: pl.Series  # the covered visits, by their place in the file (first rows' order)
     all_visits: int  # visits in the file (rows that name one)
-    ranks: dict[int, int]  # every visit's patient-year rank, by its place in the file
+    ranks: list[int]  # every visit's patient-year rank, by its place in the file (seq)
     # (patient, year) -> PT/SLP and OT threshold amounts and deductible left, in cents, after
     # the covered visits: where the engine goes on from
     seeds: dict[tuple[str, int], tuple[int, int, int]]
@@ -70,89 +70,109 @@ def _plain(expr: pl.Expr) -> pl.Expr:
     return expr.is_null() | expr.str.contains(_TEXT)
 
 
-def candidates(frame: pl.DataFrame, facts: Facts) -> pl.DataFrame:
-    """One row per service line with the visit facts joined; ``ok`` says whether the visit
-    is a candidate (see the module's text)."""
-    cell = {name: _cell(frame, name) for name in (
-        "visit_id", "patient_id", "date_of_service", "payer", "locality", "discipline",
-        "ytd_threshold_pt_slp", "code", "minutes", "assistant_minutes", "charge",
-        *_ALLOWED_EMPTY)}
-    codes = pl.DataFrame(
-        {"code": list(facts.codes), "bit": [1 << f.bit for f in facts.codes.values()],
-         "timed": [f.timed for f in facts.codes.values()],
-         "evaluation": [f.evaluation for f in facts.codes.values()],
-         "eval_disciplines": [",".join(f.disciplines) for f in facts.codes.values()],
-         "therapy_word": [f.therapy_word for f in facts.codes.values()]},
+def _codes(facts: Facts) -> pl.DataFrame:
+    known = facts.codes.values()
+    return pl.DataFrame(
+        {"code": list(facts.codes), "bit": [1 << f.bit for f in known],
+         "timed": [f.timed for f in known], "evaluation": [f.evaluation for f in known],
+         "eval_disciplines": [",".join(f.disciplines) for f in known],
+         "therapy_word": [f.therapy_word for f in known]},
         schema={"code": pl.String, "bit": pl.Int64, "timed": pl.Boolean,
                 "evaluation": pl.Boolean, "eval_disciplines": pl.String,
                 "therapy_word": pl.String})
+
+
+def candidates(frame: pl.DataFrame, facts: Facts) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every visit (``seq``: its place in the file; its patient, date, whether the reader
+    rejects it, whether it is a candidate: ``visit_ok``, see the module's text), and the
+    service lines of the candidates with what their money needs. A candidate's rows are plain
+    and alike in every visit cell, so each row carries its visit's values as they are."""
+    raw = {name: _raw(frame, name) for name in (
+        *VISIT_COLUMNS, "code", "minutes", "assistant_minutes", "charge", "line_discipline",
+        "modifiers", "performed_by")}
+    key = {name: _cell(frame, name) for name in ("visit_id", "patient_id", "date_of_service")}
     row_ok = pl.all_horizontal(
-        *(_plain(_raw(frame, name)) for name in cell),
-        *(cell[name].is_null() for name in _ALLOWED_EMPTY),
-        cell["payer"].is_null() | (cell["payer"] == PAYER),
-        cell["discipline"].is_null() | cell["discipline"].is_in(_DISCIPLINES),
-        cell["patient_id"].is_not_null(),
-        cell["date_of_service"].str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
-        cell["minutes"].is_null() | cell["minutes"].str.contains(_WHOLE),
-        cell["assistant_minutes"].is_null() | (cell["assistant_minutes"] == "0"),
-        cell["charge"].is_null() | cell["charge"].str.contains(_AMOUNT),
-        cell["ytd_threshold_pt_slp"].is_null() | cell["ytd_threshold_pt_slp"].str.contains(
+        *(_plain(expr) for expr in raw.values()),
+        *(raw[name].is_null() for name in _ALLOWED_EMPTY),
+        raw["payer"].is_null() | (raw["payer"] == PAYER),
+        raw["discipline"].is_null() | raw["discipline"].is_in(_DISCIPLINES),
+        raw["patient_id"].is_not_null(),
+        raw["date_of_service"].str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+        raw["minutes"].is_null() | raw["minutes"].str.contains(_WHOLE),
+        raw["assistant_minutes"].is_null() | (raw["assistant_minutes"] == "0"),
+        raw["charge"].is_null() | raw["charge"].str.contains(_AMOUNT),
+        raw["ytd_threshold_pt_slp"].is_null() | raw["ytd_threshold_pt_slp"].str.contains(
             _AMOUNT),
         # a year-to-date PT/SLP amount on an OT visit restarts a count the visit is not in
-        cell["ytd_threshold_pt_slp"].is_null() | (cell["discipline"].fill_null("PT") != "OT"),
+        raw["ytd_threshold_pt_slp"].is_null() | (raw["discipline"].fill_null("PT") != "OT"),
     ).fill_null(False)
-    lines = frame.select(
+    visit_cells = [name for name in VISIT_COLUMNS if name in frame.columns]
+    rows = frame.lazy().select(
         pl.col(ROW),
-        pl.when(cell["visit_id"].is_not_null()).then(pl.lit("i\x1f") + cell["visit_id"])
-        .when(cell["patient_id"].is_not_null() & cell["date_of_service"].is_not_null())
-        .then(pl.lit("d\x1f") + cell["patient_id"] + pl.lit("\x1f") + cell["date_of_service"])
+        pl.when(key["visit_id"].is_not_null()).then(pl.lit("i\x1f") + key["visit_id"])
+        .when(key["patient_id"].is_not_null() & key["date_of_service"].is_not_null())
+        .then(pl.lit("d\x1f") + key["patient_id"] + pl.lit("\x1f") + key["date_of_service"])
         .alias("vkey"),
-        cell["visit_id"].alias("visit_id_cell"), cell["patient_id"].alias("patient_id"),
-        cell["date_of_service"].alias("dos"),
-        cell["locality"].fill_null("national").alias("locality"),
-        cell["discipline"].fill_null("PT").alias("discipline"),
-        cell["ytd_threshold_pt_slp"].alias("ytd_given"), cell["code"].alias("code"),
-        cell["minutes"].cast(pl.Int64, strict=False).alias("minutes"),
-        cell["charge"].alias("charge_text"),
-        row_ok.alias("row_ok"),
-        # visit cells, to find rows of one visit that disagree (the reader rejects those)
-        *(_cell(frame, name).alias(f"v_{name}") for name in VISIT_COLUMNS),
-    ).filter(pl.col("vkey").is_not_null())
-    lines = lines.join(codes, on="code", how="left").sort(ROW)  # joins may reorder
-    lines = lines.with_columns(
+        key["visit_id"].alias("visit_id_cell"), key["patient_id"].alias("patient_id"),
+        key["date_of_service"].alias("dos"),
+        raw["locality"].fill_null("national").alias("locality"),
+        raw["discipline"].fill_null("PT").alias("discipline"),
+        raw["ytd_threshold_pt_slp"].alias("ytd_given"), raw["code"].alias("code"),
+        raw["minutes"].cast(pl.Int64, strict=False).alias("minutes"),
+        raw["charge"].alias("charge_text"), row_ok.alias("row_ok"),
+        # rows of one visit alike in every visit cell (the rest are looked at in _conflicts)
+        (pl.struct(visit_cells).hash() if visit_cells else pl.lit(0, dtype=pl.UInt64))
+        .alias("cells"),
+    ).filter(pl.col("vkey").is_not_null()).with_columns(
+        (pl.col(ROW).min().over("vkey").rank("dense") - 1).cast(pl.Int64).alias("seq"),
+    ).join(_codes(facts).lazy(), on="code", how="left").with_columns(
         (pl.col("row_ok") & pl.col("bit").is_not_null()
          & (~pl.col("timed").fill_null(False) | pl.col("minutes").is_not_null())
          & (pl.col("minutes").fill_null(0) <= 24 * 60)).alias("row_ok"),
         pl.col("dos").str.to_date("%Y-%m-%d", strict=False).alias("date"),
-        (pl.int_range(pl.len()).over("vkey")).alias("line"),
-    )
-    visits = lines.group_by("vkey", maintain_order=True).agg(
-        pl.col(ROW).min().alias("first_row"),
-        pl.col("row_ok").all().alias("rows_ok"),
-        pl.any_horizontal(*(pl.col(f"v_{name}").drop_nulls().n_unique() > 1
-                            for name in VISIT_COLUMNS)).alias("conflict"),
-        pl.col("code").n_unique().eq(pl.len()).alias("codes_unique"),
-        pl.col("evaluation").fill_null(False).sum().alias("evaluations"),
-        pl.col("bit").fill_null(0).sum().alias("mask"),  # codes are unique when it counts
-    ).sort("first_row").with_columns(pl.int_range(pl.len()).alias("seq"))
-    visits = visits.with_columns(pl.all_horizontal(
-        "rows_ok", "codes_unique", pl.col("evaluations") <= 1, ~pl.col("conflict"))
-        .alias("visit_ok"))
-    lines = lines.drop(*(c for c in lines.columns if c.startswith("v_"))).join(
-        visits.select("vkey", "seq", "visit_ok", "mask", "conflict"), on="vkey", how="left")
-    # visit fields: the visit's first non-empty value of each (they agree when visit_ok)
-    firsts = lines.group_by("seq").agg(
-        pl.col("visit_id_cell").drop_nulls().first(), pl.col("patient_id").drop_nulls().first(),
-        pl.col("dos").drop_nulls().first(), pl.col("date").drop_nulls().first(),
-        pl.col("locality").drop_nulls().first(), pl.col("discipline").drop_nulls().first(),
-        pl.col("ytd_given").drop_nulls().first())
-    lines = lines.drop("visit_id_cell", "patient_id", "dos", "date", "locality", "discipline",
-                       "ytd_given").join(firsts, on="seq", how="left")
-    lines = lines.with_columns(
+        (pl.col(ROW).rank("ordinal").over("seq") - 1).cast(pl.Int64).alias("line"),
         pl.when(pl.col("evaluation") & (pl.col("eval_disciplines") != ""))
         .then(pl.col("eval_disciplines").str.split(",").list.contains(pl.col("discipline")))
-        .otherwise(True).alias("fits"))
-    return _with_days(lines, facts)
+        .otherwise(True).alias("fits"),
+    )
+    per_visit = rows.group_by("seq").agg(
+        pl.col("row_ok").all().alias("rows_ok"),
+        (pl.col("cells").min() == pl.col("cells").max()).alias("alike"),
+        (pl.col("bit").sum() == pl.col("bit").bitwise_or()).alias("codes_unique"),
+        pl.col("evaluation").fill_null(False).sum().alias("evaluations"),
+        pl.col("bit").fill_null(0).sum().alias("mask"),  # codes are unique when it counts
+    ).with_columns(pl.all_horizontal(
+        "rows_ok", "alike", "codes_unique", pl.col("evaluations") <= 1).alias("visit_ok"))
+    found = rows.join(per_visit.select("seq", "visit_ok", "mask", "alike"), on="seq",
+                       how="left").collect()
+    found = _conflicts(found, frame)
+    visits = found.unique("seq", keep="first").select(
+        "seq", "patient_id", "date", "dos", "conflict", "visit_ok")
+    lines = _with_days(found.filter(pl.col("visit_ok")), facts)
+    taken = lines.filter(pl.col("visit_ok")).select("seq").unique()
+    visits = visits.with_columns(pl.col("visit_ok") & pl.col("seq").is_in(taken["seq"].implode()))
+    return visits.sort("seq"), lines.filter(pl.col("visit_ok"))
+
+
+def _conflicts(lines: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """Whether the reader rejects a visit (rows that disagree on a visit cell, blanks aside),
+    and its patient and date as the batch reads them (the first given), for the visits whose
+    rows are not alike; an alike visit conflicts with nothing and its rows say the rest."""
+    odd = lines.filter(~pl.col("alike")).select("seq", ROW)
+    if odd.height == 0:
+        return lines.with_columns(pl.lit(False).alias("conflict"))
+    cells = frame.join(odd, on=ROW, how="semi").select(
+        ROW, *(_cell(frame, name).alias(name) for name in VISIT_COLUMNS)).join(odd, on=ROW) \
+        .sort(ROW)
+    seen = cells.group_by("seq").agg(
+        pl.any_horizontal(*(pl.col(name).drop_nulls().n_unique() > 1
+                            for name in VISIT_COLUMNS)).alias("conflict"),
+        pl.col("patient_id").drop_nulls().first().alias("first_patient"),
+        pl.col("date_of_service").drop_nulls().first().alias("first_dos"))
+    return lines.join(seen, on="seq", how="left").with_columns(
+        pl.col("conflict").fill_null(False),
+        pl.coalesce("first_patient", "patient_id").alias("patient_id"),
+        pl.coalesce("first_dos", "dos").alias("dos")).drop("first_patient", "first_dos")
 
 
 def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
@@ -174,10 +194,11 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         "date": pl.Date, "locality": pl.String, "price_key": pl.Int64, "kx": pl.Int64,
         "share": pl.Int64, "seq_rate": pl.Int64, "mppr": pl.Boolean, "edits": pl.Int64})
     prices = pl.DataFrame(
-        [(key, code, p.full_cents, p.reduced_cents, p.pe, p.mppr)
+        [(key, code, p.full_cents, p.reduced_cents, p.pe, p.mppr, p.value)
          for (key, code), p in facts.prices.items()],
         schema={"price_key": pl.Int64, "code": pl.String, "full": pl.Int64,
-                "reduced": pl.Int64, "pe": pl.Int64, "mppr_code": pl.Boolean}, orient="row")
+                "reduced": pl.Int64, "pe": pl.Int64, "mppr_code": pl.Boolean,
+                "value": pl.Int64}, orient="row")
     edits = pl.DataFrame(
         {"edits": [k for k, _ in facts.conflicts], "code": [c for _, c in facts.conflicts],
          "conflicts": list(facts.conflicts.values())},
@@ -195,29 +216,36 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     lines = lines.with_columns(
         timed_minutes.alias("timed_minutes"), rest.alias("rest"),
         (timed_minutes // 15).alias("full_units"))
+    # The remaining units go to the most minutes left, a tie to the higher total RVUs, then
+    # the code (rules.units.cms_total_time): each leftover's place in that order, from 1.
+    lines = lines.sort(["seq", "rest", "value", "code"], descending=[False, True, True, False])
     lines = lines.with_columns(
         ((pl.col("timed_minutes").sum().over("seq") + 7) // 15
          - pl.col("full_units").sum().over("seq")).alias("remaining"),
-        # places among the visit's leftovers: most minutes left first, equal leftovers share
-        pl.when(pl.col("rest") > 0).then(
-            pl.col("rest").rank("min", descending=True).over("seq")).alias("place"),
-        pl.when(pl.col("rest") > 0).then(
-            pl.col("rest").rank("max", descending=True).over("seq")).alias("place_last"),
-    )
-    extra = (pl.col("place").fill_null(1 << 30) <= pl.col("remaining"))
+        pl.when(pl.col("rest") > 0).then(pl.int_range(1, pl.len() + 1).over("seq"))
+        .alias("place"))
+    remaining = pl.col("remaining")
+    boundary = pl.col("rest").filter(pl.col("place") == remaining).first().over("seq")
+    after = pl.col("rest").filter(pl.col("place") == remaining + 1).first().over("seq")
     lines = lines.with_columns(
-        pl.when(pl.col("timed")).then(pl.col("full_units") + extra.cast(pl.Int64))
-        .otherwise(1).alias("units"),
-        (extra & (pl.col("place_last") > pl.col("remaining"))).fill_null(False).alias("tie"),
-    )
+        (pl.col("place").fill_null(1 << 30) <= remaining).alias("extra"),
+        # equal leftovers on both sides of the cut: the other split is as compliant
+        (boundary.is_not_null() & (boundary == after)).fill_null(False).alias("tie"))
+    lines = lines.with_columns(
+        pl.when(pl.col("timed")).then(pl.col("full_units") + pl.col("extra").cast(pl.Int64))
+        .otherwise(1).alias("units"))
+    lines = lines.with_columns(
+        (pl.col("units") - (pl.col("tie") & (pl.col("place") == remaining)).fill_null(False)
+         .cast(pl.Int64)
+         + (pl.col("tie") & (pl.col("place") == remaining + 1)).fill_null(False)
+         .cast(pl.Int64)).alias("alternative"))
     # A timed line that earns no unit is off the claim (not billable): no NCCI pair with it.
     billed = pl.col("units") > 0
     lines = lines.with_columns(
         pl.when(billed).then(pl.col("bit")).otherwise(0).sum().over("seq").alias("mask"))
     line_ok = (pl.col("fits") & pl.col("price_key").is_not_null() & pl.col("full").is_not_null()
                & (~billed | ((pl.col("conflicts").fill_null(0) & pl.col("mask")) == 0))
-               & (pl.col("units") <= pl.col("mue").fill_null(1 << 30))
-               & ~pl.col("tie")).fill_null(False)
+               & (pl.col("units") <= pl.col("mue").fill_null(1 << 30))).fill_null(False)
     return lines.with_columns(
         (pl.col("visit_ok") & line_ok.all().over("seq")).alias("visit_ok"))
 
@@ -227,10 +255,7 @@ def check(frame: pl.DataFrame, engine: Engine) -> Covered:
     codes = frame.get_column("code").drop_nulls().unique().to_list() \
         if "code" in frame.columns else []
     facts = Facts(engine, codes)
-    lines = candidates(frame, facts)
-    visits = lines.group_by("seq").agg(
-        pl.col("visit_ok").first(), pl.col("patient_id").first(), pl.col("date").first(),
-        pl.col("dos").first(), pl.col("conflict").first()).sort("seq")
+    visits, lines = candidates(frame, facts)
     # the patient-year as the batch sees it (a rejected visit is in none)
     years = {text: visit_year({"date_of_service": text})
              for text in visits.get_column("dos").drop_nulls().unique().to_list()}
@@ -259,9 +284,9 @@ def check(frame: pl.DataFrame, engine: Engine) -> Covered:
         .min().over("pyear").alias("cut"))
     lines = lines.filter(pl.col("visit_pos") < pl.col("cut")).sort("rank", "visit_pos", "line")
     seqs = lines.get_column("seq").unique()
+    ranks = visits.sort("seq").get_column("rank").to_list()
     return Covered(_line_table(lines), _finding_table(lines), lines.get_column(ROW),
-                   seqs.len(), seqs, visits.height,
-                   dict(visits.select("seq", "rank").iter_rows()), _seeds(lines, facts))
+                   seqs.len(), seqs, visits.height, ranks, _seeds(lines, facts))
 
 
 def _seeds(lines: pl.DataFrame, facts: Facts) -> dict[tuple[str, int], tuple[int, int, int]]:
@@ -376,14 +401,20 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
         pl.col("visit_id_cell").first(), pl.col("patient_id").first(), pl.col("dos").first(),
         pl.col("discipline").first(), pl.col("timed_minutes").sum().alias("total"),
         pl.col("units").sum().alias("total_units"), pl.col("code").sort().str.join(" ")
-        .alias("codes"))
+        .alias("codes"), pl.col("tie").first(),
+        pl.format("{} × {}", "code", "alternative").sort_by("code").str.join(", ")
+        .alias("alternative"))
     summary = timed.select(
         **head, line=pl.lit(None, dtype=pl.Int64), rule=pl.lit("units.cms_total_time"),
         severity=pl.lit("info"), codes="codes",
         message=pl.format("{} timed minutes {} make {} unit(s) under the 8-minute rule; each "
                           "code first gets its whole 15-minute units, the rest go to the codes "
                           "with the most minutes left", "total",
-                          pl.col("discipline").replace_strict(_LABEL), "total_units"),
+                          pl.col("discipline").replace_strict(_LABEL), "total_units")
+        + pl.when(pl.col("tie")).then(
+            pl.lit(". Tie on the remaining minutes: resolved by the higher-paying code, then "
+                   "code order; an equally compliant alternative is ") + pl.col("alternative"))
+        .otherwise(pl.lit("")),
         source=pl.lit(sources.CPM5_20_2), __rank="rank", __visit="visit_pos",
         __order=pl.lit(-1, dtype=pl.Int64))
     modifier = pl.col("discipline").replace_strict(DISCIPLINE_MODIFIER)

@@ -102,6 +102,7 @@ class Price:
     reduced_cents: int
     pe: int  # PE RVUs × PE_SCALE (MPPR: the highest PE keeps its first unit whole)
     mppr: bool  # the code is inside the therapy MPPR
+    value: int  # total RVUs × PE_SCALE (a tie for a unit goes to the higher)
 
 
 def _cents(amount: Decimal) -> int:
@@ -173,10 +174,11 @@ class Facts:
                 continue
             price = unit_price_for(code, rvu, day, self.policy)
             pe = _scaled(rvu.pe_nonfacility, PE_SCALE)
-            if price is None or pe is None:
+            value = _scaled(rvu.work + rvu.pe_nonfacility + rvu.mp, PE_SCALE)
+            if price is None or pe is None or value is None:
                 continue
             self.prices[(price_key, code)] = Price(_cents(price.full), _cents(price.reduced),
-                                                   pe, mppr_applies(rvu))
+                                                   pe, mppr_applies(rvu), value)
 
     def _edits_key(self, dos: date) -> int | None:
         """A number for the NCCI tables of a date (the same tables, the same conflicts), or

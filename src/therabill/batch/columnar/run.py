@@ -55,21 +55,23 @@ class _Rows:
         self.done = True
 
 
-def run_columnar(path: Path, frame: pl.DataFrame, summary: object, rejects: TableWriter,
+def run_columnar(path: Path, frames: list[pl.DataFrame], summary: object, rejects: TableWriter,
                  lines_out: TableWriter, findings_out: TableWriter, workers: int,
                  pool: ProcessPoolExecutor | None, progress: object, slice_visits: int) -> None:
-    """Check ``frame`` (``path``'s rows) into the writers, filling ``summary`` (a pipeline
-    ``Summary``)."""
+    """Check the frame of ``path``'s rows (taken from ``frames``, so that it is freed once
+    read) into the writers, filling ``summary`` (a pipeline ``Summary``)."""
     from therabill.batch import pipeline
     from therabill.engine import default_engine
 
     assert isinstance(summary, pipeline.Summary)
     report = progress if callable(progress) else pipeline._no_progress
+    frame = frames.pop()
     covered = check(frame, default_engine())
     summary.columnar = covered.visits
     report("checking", covered.visits, None)
     taken = frame.get_column(ROW).is_in(covered.rows.implode())
     fallback = frame.filter(~taken)
+    del frame, taken
     fallback_visits = _fallback_seqs(covered)
     counts = Counts("rows")
     rows = _Rows(rows_of(fallback))
@@ -99,14 +101,13 @@ def run_columnar(path: Path, frame: pl.DataFrame, summary: object, rejects: Tabl
     ranks = iter([covered.ranks[held_seqs[index]] for index in firsts])
     total = summary.visits_read - summary.merged
     summary.visits = covered.visits
-    job = pipeline.SliceJob(results=False, tables=None, rows=True)
-    line_rows: list[Row] = []
-    finding_rows: list[Row] = []
-    line_keys: list[tuple[int, int]] = []
-    finding_keys: list[tuple[int, int]] = []
+    # encoded Arrow chunks (whatever the output format): merged here with the covered rows
+    job = pipeline.SliceJob(results=False, tables="parquet", rows=False)
     if len(groups) < pipeline.AUTO_WORKERS_FROM // pipeline.SLICE_VISITS:
         workers = 1
     summary.workers = workers if pool is not None else 1
+    lines = _Merge(covered.lines, LINE_COLUMNS, lines_out, summary)
+    findings = _Merge(covered.findings, FINDING_COLUMNS, findings_out, None)
     for out in pipeline._checked(pipeline.slices(groups, slice_visits), summary.workers, job,
                                  pool):
         summary.visits += out.visits
@@ -114,43 +115,77 @@ def run_columnar(path: Path, frame: pl.DataFrame, summary: object, rejects: Tabl
             rejects.write(out.rejects)
             summary.rejects += len(out.rejects)
             summary.failed += len(out.rejects)
-        for lines_of, findings_of in out.group_rows:
-            rank = next(ranks)
-            # after the patient-year's covered visits, which are earlier in its year
-            line_keys.extend((rank, AFTER + sub) for sub in range(lines_of))
-            finding_keys.extend((rank, AFTER + sub) for sub in range(findings_of))
-        line_rows.extend(out.lines)
-        finding_rows.extend(out.findings)
+        slice_ranks = [next(ranks) for _ in out.group_rows]
+        lines.add(out.lines_chunk, slice_ranks, [n for n, _ in out.group_rows])
+        findings.add(out.findings_chunk, slice_ranks, [n for _, n in out.group_rows])
         report("checking", summary.visits, total)
-    lines = _merged(covered.lines, line_rows, line_keys, LINE_COLUMNS, money=True)
-    findings = _merged(covered.findings, finding_rows, finding_keys, FINDING_COLUMNS,
-                       money=False)
-    lines_out.write_arrow(lines.to_arrow())
-    findings_out.write_arrow(findings.to_arrow())
-    summary.lines, summary.findings = lines.height, findings.height
-    for status, count in lines.group_by("status").len().iter_rows():
-        summary.status[status] = count
-    sums = lines.select(pl.col("allowed", "payer_paid", "patient_owes", "reductions")
-                        .cast(pl.Decimal(20, 2)).sum()).row(0)
-    summary.allowed, summary.payer_paid, summary.patient_owes, summary.reductions = (
-        Decimal(value or 0).quantize(Decimal("0.01")) for value in sums)
+    lines.finish()
+    findings.finish()
+    summary.lines, summary.findings = lines.rows, findings.rows
+
+
+class _Merge:
+    """One output table: the covered rows (sorted by rank) and the engine's slices (arriving
+    in rank order) written in one order, a slice at a time, so memory holds one slice beside
+    the covered rows."""
+
+    def __init__(self, covered: pl.DataFrame, columns: tuple[tuple[str, str], ...],
+                 out: TableWriter, summary: object) -> None:
+        self.schema = _schema(columns)
+        money = any(kind == "money" for _, kind in columns)
+        self.covered = (_as_money(covered) if money else covered).select(
+            [pl.col(name).cast(kind) for name, kind in self.schema.items()]
+            + [pl.col(RANK).cast(pl.Int64), pl.col(SUB).cast(pl.Int64)])
+        self.ranks = self.covered.get_column(RANK).to_numpy()
+        self.at = 0  # covered rows written so far
+        self.out = out
+        self.summary = summary  # the lines table adds up statuses and money
+        self.rows = 0
+
+    def add(self, chunk: bytes, ranks: list[int], counts: list[int]) -> None:
+        import numpy as np
+        import pyarrow as pa
+
+        table = pa.ipc.open_stream(chunk).read_all()
+        engine = pl.from_arrow(table)
+        assert isinstance(engine, pl.DataFrame)
+        # a patient-year's engine rows come after its covered visits, which are earlier
+        engine = engine.cast(self.schema).with_columns(  # type: ignore[arg-type]
+            pl.Series(RANK, np.repeat(np.asarray(ranks, dtype=np.int64), counts)))
+        engine = engine.with_columns((AFTER + pl.int_range(pl.len()).over(RANK)).alias(SUB))
+        upto = int(np.searchsorted(self.ranks, ranks[-1], side="right")) if ranks else self.at
+        self._write(pl.concat([self.covered.slice(self.at, upto - self.at), engine])
+                    .sort(RANK, SUB))
+        self.at = upto
+
+    def finish(self) -> None:
+        self._write(self.covered.slice(self.at))
+        self.at = self.covered.height
+
+    def _write(self, part: pl.DataFrame) -> None:
+        part = part.drop(RANK, SUB)
+        if part.height == 0:
+            return
+        self.out.write_arrow(part.to_arrow())
+        self.rows += part.height
+        from therabill.batch.pipeline import Summary
+
+        if isinstance(self.summary, Summary):
+            for status, count in part.group_by("status").len().iter_rows():
+                self.summary.status[status] = self.summary.status.get(status, 0) + count
+            sums = part.select(pl.col("allowed", "payer_paid", "patient_owes", "reductions")
+                               .cast(pl.Decimal(20, 2)).sum()).row(0)
+            self.summary.allowed += _money(sums[0])
+            self.summary.payer_paid += _money(sums[1])
+            self.summary.patient_owes += _money(sums[2])
+            self.summary.reductions += _money(sums[3])
+
+
+def _money(value: object) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
 def _fallback_seqs(covered: Covered) -> list[int]:
     """The visits left to the engine, in the order of their first row."""
     taken = set(covered.seqs.to_list())
     return [seq for seq in range(covered.all_visits) if seq not in taken]
-
-
-def _merged(columnar: pl.DataFrame, rows: list[Row], keys: list[tuple[int, int]],
-            columns: tuple[tuple[str, str], ...], money: bool) -> pl.DataFrame:
-    schema = _schema(columns)
-    engine = pl.DataFrame(rows, schema=schema, orient="row")
-    engine = engine.with_columns(
-        pl.Series(RANK, [rank for rank, _ in keys], dtype=pl.Int64),
-        pl.Series(SUB, [sub for _, sub in keys], dtype=pl.Int64))
-    if money:
-        columnar = _as_money(columnar)
-    columnar = columnar.select([pl.col(name).cast(kind) for name, kind in schema.items()]
-                               + [pl.col(RANK).cast(pl.Int64), pl.col(SUB).cast(pl.Int64)])
-    return pl.concat([columnar, engine]).sort(RANK, SUB).drop(RANK, SUB)
