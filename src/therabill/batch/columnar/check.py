@@ -82,11 +82,13 @@ def _codes(facts: Facts) -> pl.DataFrame:
                 "therapy_word": pl.String})
 
 
-def candidates(frame: pl.DataFrame, facts: Facts) -> tuple[pl.DataFrame, pl.DataFrame]:
+def candidates(frame: pl.DataFrame, facts: Facts
+               ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Every visit (``seq``: its place in the file; its patient, date, whether the reader
     rejects it, whether it is a candidate: ``visit_ok``, see the module's text), and the
     service lines of the candidates with what their money needs. A candidate's rows are plain
-    and alike in every visit cell, so each row carries its visit's values as they are."""
+    and alike in every visit cell, so each row carries its visit's values as they are. Also
+    each row's visit (the frame's row number and ``seq``)."""
     raw = {name: _raw(frame, name) for name in (
         *VISIT_COLUMNS, "code", "minutes", "assistant_minutes", "charge", "line_discipline",
         "modifiers", "performed_by")}
@@ -119,7 +121,9 @@ def candidates(frame: pl.DataFrame, facts: Facts) -> tuple[pl.DataFrame, pl.Data
         raw["discipline"].fill_null("PT").alias("discipline"),
         raw["ytd_threshold_pt_slp"].alias("ytd_given"), raw["code"].alias("code"),
         raw["minutes"].cast(pl.Int64, strict=False).alias("minutes"),
-        raw["charge"].alias("charge_text"), row_ok.alias("row_ok"),
+        # whole cents: a candidate's charge is written 52.00
+        raw["charge"].str.replace(".", "", literal=True).cast(pl.Int64, strict=False)
+        .alias("charge_cents"), row_ok.alias("row_ok"),
         # rows of one visit alike in every visit cell (the rest are looked at in _conflicts)
         (pl.struct(visit_cells).hash() if visit_cells else pl.lit(0, dtype=pl.UInt64))
         .alias("cells"),
@@ -130,28 +134,46 @@ def candidates(frame: pl.DataFrame, facts: Facts) -> tuple[pl.DataFrame, pl.Data
          & (~pl.col("timed").fill_null(False) | pl.col("minutes").is_not_null())
          & (pl.col("minutes").fill_null(0) <= 24 * 60)).alias("row_ok"),
         pl.col("dos").str.to_date("%Y-%m-%d", strict=False).alias("date"),
-        (pl.col(ROW).rank("ordinal").over("seq") - 1).cast(pl.Int64).alias("line"),
         pl.when(pl.col("evaluation") & (pl.col("eval_disciplines") != ""))
         .then(pl.col("eval_disciplines").str.split(",").list.contains(pl.col("discipline")))
         .otherwise(True).alias("fits"),
     )
+    untimed = pl.col("bit").filter(~pl.col("timed").fill_null(True))
     per_visit = rows.group_by("seq").agg(
         pl.col("row_ok").all().alias("rows_ok"),
         (pl.col("cells").min() == pl.col("cells").max()).alias("alike"),
-        (pl.col("bit").sum() == pl.col("bit").bitwise_or()).alias("codes_unique"),
+        # an untimed code twice is two services (the engine's edits decide): not here
+        (untimed.sum().fill_null(0) == untimed.bitwise_or().fill_null(0)).alias("once"),
         pl.col("evaluation").fill_null(False).sum().alias("evaluations"),
-        pl.col("bit").fill_null(0).sum().alias("mask"),  # codes are unique when it counts
+        pl.col("bit").bitwise_or().fill_null(0).alias("mask"),
     ).with_columns(pl.all_horizontal(
-        "rows_ok", "alike", "codes_unique", pl.col("evaluations") <= 1).alias("visit_ok"))
+        "rows_ok", "alike", "once", pl.col("evaluations") <= 1).alias("visit_ok"))
     found = rows.join(per_visit.select("seq", "visit_ok", "mask", "alike"), on="seq",
                        how="left").collect()
     found = _conflicts(found, frame)
     visits = found.unique("seq", keep="first").select(
         "seq", "patient_id", "date", "dos", "conflict", "visit_ok")
-    lines = _with_days(found.filter(pl.col("visit_ok")), facts)
+    lines = _with_days(_combined(found.filter(pl.col("visit_ok"))), facts)
     taken = lines.filter(pl.col("visit_ok")).select("seq").unique()
     visits = visits.with_columns(pl.col("visit_ok") & pl.col("seq").is_in(taken["seq"].implode()))
-    return visits.sort("seq"), lines.filter(pl.col("visit_ok"))
+    return visits.sort("seq"), lines.filter(pl.col("visit_ok")), found.select(ROW, "seq")
+
+
+def _combined(lines: pl.DataFrame) -> pl.DataFrame:
+    """Lines of one timed code combined into one claim line, as intake combines them: the
+    first line's place, the minutes and charges added up; each line numbered by its place."""
+    lines = lines.sort(ROW)
+    repeated = pl.col("code").is_duplicated().over("seq")
+    once, twice = lines.filter(~repeated), lines.filter(repeated)
+    if twice.height:
+        charged = pl.col("charge_cents").count() > 0
+        twice = twice.group_by("seq", "code", maintain_order=True).agg(
+            pl.all().exclude("minutes", "charge_cents").first(),
+            pl.col("minutes").sum(),
+            pl.when(charged).then(pl.col("charge_cents").sum()).alias("charge_cents"))
+        lines = pl.concat([once, twice.select(once.columns)]).sort(ROW)
+    return lines.with_columns(
+        (pl.col(ROW).rank("ordinal").over("seq") - 1).cast(pl.Int64).alias("line"))
 
 
 def _conflicts(lines: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
@@ -255,7 +277,7 @@ def check(frame: pl.DataFrame, engine: Engine) -> Covered:
     codes = frame.get_column("code").drop_nulls().unique().to_list() \
         if "code" in frame.columns else []
     facts = Facts(engine, codes)
-    visits, lines = candidates(frame, facts)
+    visits, lines, row_visits = candidates(frame, facts)
     # the patient-year as the batch sees it (a rejected visit is in none)
     years = {text: visit_year({"date_of_service": text})
              for text in visits.get_column("dos").drop_nulls().unique().to_list()}
@@ -285,7 +307,8 @@ def check(frame: pl.DataFrame, engine: Engine) -> Covered:
     lines = lines.filter(pl.col("visit_pos") < pl.col("cut")).sort("rank", "visit_pos", "line")
     seqs = lines.get_column("seq").unique()
     ranks = visits.sort("seq").get_column("rank").to_list()
-    return Covered(_line_table(lines), _finding_table(lines), lines.get_column(ROW),
+    rows = row_visits.filter(pl.col("seq").is_in(seqs.implode())).get_column(ROW)
+    return Covered(_line_table(lines), _finding_table(lines), rows,
                    seqs.len(), seqs, visits.height, ranks, _seeds(lines, facts))
 
 
@@ -325,8 +348,7 @@ def _money(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
            .when(pl.col("line") == pl.col("owner"))
            .then(pl.col("full") + pl.col("reduced") * (units - 1))
            .otherwise(pl.col("reduced") * units))
-    charge = (pl.col("charge_text").cast(pl.Decimal(12, 2)) * 100).cast(pl.Int64)
-    lines = lines.with_columns(fee.alias("fee"), charge.alias("charge_cents"))
+    lines = lines.with_columns(fee.alias("fee"))
     lines = lines.with_columns(
         (pl.col("full") * units - pl.col("fee")).alias("mppr_reduction"),
         pl.when(pl.col("charge_cents") < pl.col("fee")).then(pl.col("charge_cents"))

@@ -61,14 +61,20 @@ MASK_BITS = 63  # a visit's codes as one 64-bit integer (NCCI pairs)
 
 def code_facts(engine: Engine, wanted: Iterable[str]) -> dict[str, CodeFacts]:
     """Of the codes ``wanted`` (a file's), those a therapist may bill Medicare that the path
-    counts: therapy codes timed in 15 minutes (not add-on pairs) or untimed, with no Medicare
-    coverage note in the catalogue. At most ``MASK_BITS`` of them; the rest go to the engine."""
+    counts: therapy codes timed in 15 minutes (not add-on pairs) or untimed, that the
+    catalogue's Medicare notes leave payable to a therapist. At most ``MASK_BITS`` of them;
+    the rest go to the engine."""
     policy = engine.policies[PAYER]
     catalogue = engine.reference.catalogue.by_code
     found: dict[str, CodeFacts] = {}
     for code in sorted(set(wanted)):
         info = catalogue.get(code)
-        if info is None or info.therapy == "never" or info.medicare is not None:
+        if info is None or info.therapy == "never":
+            continue
+        # a Medicare note that takes a therapist's line off the claim is the engine's to say
+        medicare = info.medicare
+        if medicare is not None and (medicare.not_payable_to_therapists
+                                     or medicare.not_therapy_provider):
             continue
         basis = info.time.basis
         timed = basis == "timed" and (info.time.unit_minutes or 15) == 15
