@@ -22,7 +22,7 @@ import polars as pl
 
 from therabill import sources
 from therabill.batch.accrual import visit_year
-from therabill.batch.columnar.facts import PAYER, RATE_SCALE, Facts
+from therabill.batch.columnar.facts import MEDICARE, RATE_SCALE, Facts
 from therabill.batch.columnar.read import ROW
 from therabill.batch.readers import VISIT_COLUMNS
 from therabill.engine import Engine
@@ -71,15 +71,23 @@ def _plain(expr: pl.Expr) -> pl.Expr:
 
 
 def _codes(facts: Facts) -> pl.DataFrame:
-    known = facts.codes.values()
+    """Each payer's codes, with how they are counted and their bit."""
+    known = [(payer, f) for payer, codes in facts.codes.items() for f in codes.values()]
     return pl.DataFrame(
-        {"code": list(facts.codes), "bit": [1 << f.bit for f in known],
-         "timed": [f.timed for f in known], "evaluation": [f.evaluation for f in known],
-         "eval_disciplines": [",".join(f.disciplines) for f in known],
-         "therapy_word": [f.therapy_word for f in known]},
-        schema={"code": pl.String, "bit": pl.Int64, "timed": pl.Boolean,
+        [(payer, f.code, 1 << f.bit, f.timed, f.evaluation, ",".join(f.disciplines),
+          f.therapy_word) for payer, f in known],
+        schema={"payer": pl.String, "code": pl.String, "bit": pl.Int64, "timed": pl.Boolean,
                 "evaluation": pl.Boolean, "eval_disciplines": pl.String,
-                "therapy_word": pl.String})
+                "therapy_word": pl.String}, orient="row")
+
+
+def _payers(facts: Facts) -> pl.DataFrame:
+    """How each payer's visits are checked: units method, the patient's year, deductible,
+    daily cap."""
+    return pl.DataFrame(
+        [(p.name, p.cms_units, p.kx, p.deductible, p.unit_cap) for p in facts.payers.values()],
+        schema={"payer": pl.String, "cms": pl.Boolean, "kx_payer": pl.Boolean,
+                "deductible_payer": pl.Boolean, "unit_cap": pl.Int64}, orient="row")
 
 
 def candidates(frame: pl.DataFrame, facts: Facts
@@ -96,7 +104,7 @@ def candidates(frame: pl.DataFrame, facts: Facts
     row_ok = pl.all_horizontal(
         *(_plain(expr) for expr in raw.values()),
         *(raw[name].is_null() for name in _ALLOWED_EMPTY),
-        raw["payer"].is_null() | (raw["payer"] == PAYER),
+        raw["payer"].fill_null(MEDICARE).is_in(list(facts.payers)),
         raw["discipline"].is_null() | raw["discipline"].is_in(_DISCIPLINES),
         raw["patient_id"].is_not_null(),
         raw["date_of_service"].str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
@@ -116,7 +124,7 @@ def candidates(frame: pl.DataFrame, facts: Facts
         .then(pl.lit("d\x1f") + key["patient_id"] + pl.lit("\x1f") + key["date_of_service"])
         .alias("vkey"),
         key["visit_id"].alias("visit_id_cell"), key["patient_id"].alias("patient_id"),
-        key["date_of_service"].alias("dos"),
+        key["date_of_service"].alias("dos"), raw["payer"].fill_null(MEDICARE).alias("payer"),
         raw["locality"].fill_null("national").alias("locality"),
         raw["discipline"].fill_null("PT").alias("discipline"),
         raw["ytd_threshold_pt_slp"].alias("ytd_given"), raw["code"].alias("code"),
@@ -129,7 +137,7 @@ def candidates(frame: pl.DataFrame, facts: Facts
         .alias("cells"),
     ).filter(pl.col("vkey").is_not_null()).with_columns(
         (pl.col(ROW).min().over("vkey").rank("dense") - 1).cast(pl.Int64).alias("seq"),
-    ).join(_codes(facts).lazy(), on="code", how="left").with_columns(
+    ).join(_codes(facts).lazy(), on=["payer", "code"], how="left").with_columns(
         (pl.col("row_ok") & pl.col("bit").is_not_null()
          & (~pl.col("timed").fill_null(False) | pl.col("minutes").is_not_null())
          & (pl.col("minutes").fill_null(0) <= 24 * 60)).alias("row_ok"),
@@ -200,20 +208,22 @@ def _conflicts(lines: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
 def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     """Join each candidate line's day (prices, rates, edits) and work out its units."""
     places = lines.filter(pl.col("visit_ok") & pl.col("date").is_not_null()) \
-        .select("date", "locality").unique()
+        .select("date", "locality", "payer").unique()
     rows: dict[str, list[object]] = {name: [] for name in (
-        "date", "locality", "price_key", "kx", "share", "seq_rate", "mppr", "edits")}
-    for day, locality in places.iter_rows():
-        found = facts.day(day, locality)
+        "date", "locality", "payer", "price_key", "kx", "share", "seq_rate", "mppr", "edits")}
+    for day, locality, payer in places.iter_rows():
+        found = facts.day(day, locality, payer)
         if found is None:
             continue
-        for name, value in (("date", day), ("locality", locality), ("price_key", found.price_key),
+        for name, value in (("date", day), ("locality", locality), ("payer", payer),
+                            ("price_key", found.price_key),
                             ("kx", found.kx_cents), ("share", found.payer_share_ppm),
                             ("seq_rate", found.sequestration_ppm), ("mppr", found.mppr),
                             ("edits", found.edits_key)):
             rows[name].append(value)
     days = pl.DataFrame(rows, schema={
-        "date": pl.Date, "locality": pl.String, "price_key": pl.Int64, "kx": pl.Int64,
+        "date": pl.Date, "locality": pl.String, "payer": pl.String, "price_key": pl.Int64,
+        "kx": pl.Int64,
         "share": pl.Int64, "seq_rate": pl.Int64, "mppr": pl.Boolean, "edits": pl.Int64})
     prices = pl.DataFrame(
         [(key, code, p.full_cents, p.reduced_cents, p.pe, p.mppr, p.value)
@@ -229,7 +239,8 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         {"edits": [k for k, _ in facts.mue], "code": [c for _, c in facts.mue],
          "mue": list(facts.mue.values())},
         schema={"edits": pl.Int64, "code": pl.String, "mue": pl.Int64})
-    lines = lines.join(days, on=["date", "locality"], how="left") \
+    lines = lines.join(days, on=["date", "locality", "payer"], how="left") \
+        .join(_payers(facts), on="payer", how="left") \
         .join(prices, on=["price_key", "code"], how="left") \
         .join(edits, on=["edits", "code"], how="left") \
         .join(mues, on=["edits", "code"], how="left")
@@ -253,9 +264,13 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         (pl.col("place").fill_null(1 << 30) <= remaining).alias("extra"),
         # equal leftovers on both sides of the cut: the other split is as compliant
         (boundary.is_not_null() & (boundary == after)).fill_null(False).alias("tie"))
+    # per code (CPT): a unit at every 15 minutes and one more past the midpoint of the rest
+    per_code = pl.col("full_units") + (2 * pl.col("rest") > 15).cast(pl.Int64)
     lines = lines.with_columns(
-        pl.when(pl.col("timed")).then(pl.col("full_units") + pl.col("extra").cast(pl.Int64))
-        .otherwise(1).alias("units"))
+        pl.when(~pl.col("timed")).then(1)
+        .when(pl.col("cms")).then(pl.col("full_units") + pl.col("extra").cast(pl.Int64))
+        .otherwise(per_code).alias("units"),
+        pl.col("tie") & pl.col("cms"))
     lines = lines.with_columns(
         (pl.col("units") - (pl.col("tie") & (pl.col("place") == remaining)).fill_null(False)
          .cast(pl.Int64)
@@ -268,8 +283,19 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     line_ok = (pl.col("fits") & pl.col("price_key").is_not_null() & pl.col("full").is_not_null()
                & (~billed | ((pl.col("conflicts").fill_null(0) & pl.col("mask")) == 0))
                & (pl.col("units") <= pl.col("mue").fill_null(1 << 30))).fill_null(False)
+    # a payer's own limits, left to the engine when they bite: its daily cap on timed units
+    # and the pairs it never pays together
+    timed_units = pl.when(pl.col("timed")).then(pl.col("units")).otherwise(0).sum().over("seq")
+    limits_ok = timed_units <= pl.col("unit_cap").fill_null(1 << 30)
+    for payer in facts.payers.values():
+        for first, second in payer.denied_pairs:
+            pair = facts.bits.get(first, 0) | facts.bits.get(second, 0)
+            if facts.bits.get(first) and facts.bits.get(second):
+                limits_ok = limits_ok & ~((pl.col("payer") == payer.name)
+                                          & ((pl.col("mask") & pair) == pair))
     return lines.with_columns(
-        (pl.col("visit_ok") & line_ok.all().over("seq")).alias("visit_ok"))
+        (pl.col("visit_ok") & (line_ok & limits_ok).fill_null(False).all().over("seq"))
+        .alias("visit_ok"))
 
 
 def check(frame: pl.DataFrame, engine: Engine) -> Covered:
@@ -315,7 +341,7 @@ def check(frame: pl.DataFrame, engine: Engine) -> Covered:
 def _seeds(lines: pl.DataFrame, facts: Facts) -> dict[tuple[str, int], tuple[int, int, int]]:
     """Where each covered patient-year stands after its covered visits, for the engine to go on
     from: PT/SLP and OT threshold amounts and the deductible left, in cents."""
-    ends = lines.group_by("patient_id", "year", "tgroup").agg(
+    ends = lines.filter(pl.col("kx_payer")).group_by("patient_id", "year", "tgroup").agg(
         pl.col("spent").last(), pl.col("allowed").sum().alias("allowed"))
     seeds: dict[tuple[str, int], list[int]] = {}
     for patient, year, group, spent, allowed in ends.iter_rows():
@@ -353,10 +379,16 @@ def _money(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         (pl.col("full") * units - pl.col("fee")).alias("mppr_reduction"),
         pl.when(pl.col("charge_cents") < pl.col("fee")).then(pl.col("charge_cents"))
         .otherwise(pl.col("fee")).alias("allowed"))  # zero for a line earning no unit
-    # the deductible, taken by the lines in order through the patient's year
-    before = pl.col("allowed").cum_sum().over("pyear") - pl.col("allowed")
+    # The deductible, taken by the lines in order through the patient's year: a payer that
+    # keeps the year (Medicare; batch.accrual). Another payer's visit gives no deductible
+    # left, and the engine takes none.
+    kept = pl.when(pl.col("kx_payer")).then(pl.col("allowed")).otherwise(0)
+    lines = lines.with_columns(kept.alias("kept"))
+    before = pl.col("kept").cum_sum().over("pyear") - pl.col("kept")
     left = pl.max_horizontal(pl.col("deductible_year") - before, pl.lit(0))
-    lines = lines.with_columns(pl.min_horizontal(pl.col("allowed"), left).alias("deductible"))
+    lines = lines.with_columns(
+        pl.when(pl.col("kx_payer")).then(pl.min_horizontal(pl.col("allowed"), left))
+        .otherwise(0).alias("deductible"))
     base = pl.col("allowed") - pl.col("deductible")
     lines = lines.with_columns(
         ((base * pl.col("share") + RATE_SCALE // 2) // RATE_SCALE).alias("payer_share"))
@@ -370,7 +402,8 @@ def _money(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     # threshold: spending of the discipline group through the year (a given year-to-date
     # amount restarts PT and SLP's count there), against the KX amount of the date
     group = pl.col("discipline").replace_strict(_THRESHOLD_GROUP)
-    given = (pl.col("ytd_given").cast(pl.Decimal(12, 2)) * 100).cast(pl.Int64)
+    given = pl.when(pl.col("kx_payer")).then(
+        pl.col("ytd_given").str.replace(".", "", literal=True).cast(pl.Int64))
     lines = lines.with_columns(group.alias("tgroup"), given.alias("given_cents"))
     first_of_visit = pl.col("line") == 0
     restart = (first_of_visit & pl.col("given_cents").is_not_null()
@@ -380,9 +413,11 @@ def _money(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         pl.col("given_cents").fill_null(0).max().over("pyear", "tgroup", "segment")
         .alias("start"))
     lines = lines.with_columns(
-        (pl.col("start") + pl.col("allowed").cum_sum().over("pyear", "tgroup", "segment"))
+        (pl.col("start") + pl.col("kept").cum_sum().over("pyear", "tgroup", "segment"))
         .alias("spent"))
-    return lines.with_columns((pl.col("spent") > pl.col("kx")).alias("crosses"))
+    return lines.with_columns(
+        (pl.col("kx_payer") & (pl.col("spent") > pl.col("kx"))).fill_null(False)
+        .alias("crosses"))
 
 
 _MONEY = ("charge", "fee_schedule_amount", "mppr_reduction", "charge_reduction", "allowed",
@@ -396,11 +431,11 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
     billed = pl.col("units") > 0
     return lines.select(
         visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
-        patient_id="patient_id", date_of_service="dos", payer=pl.lit(PAYER), line="line",
+        patient_id="patient_id", date_of_service="dos", payer="payer", line="line",
         code="code", units="units", modifiers=pl.when(billed).then(modifier).otherwise(pl.lit("")),
         status=pl.when(billed).then(pl.lit("payable")).otherwise(pl.lit("not_billable")),
         status_rule=pl.when(billed).then(pl.lit(None, dtype=pl.String))
-        .otherwise(pl.lit("units.cms_total_time")), discipline="discipline",
+        .otherwise(_UNITS_RULE), discipline="discipline",
         minutes="minutes", assistant_minutes=zero, ncci_unlocked=pl.lit(None, dtype=pl.String),
         charge="charge_cents",
         fee_schedule_amount=pl.when(billed).then(pl.col("full")),
@@ -408,37 +443,57 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
         charge_reduction=pl.col("fee") - pl.col("allowed"), allowed="allowed",
         deductible="deductible", coinsurance="coinsurance", assistant_reduction=zero,
         sequestration="sequestration", payer_paid="payer_paid", patient_owes="patient_owes",
-        reductions="sequestration", threshold_amount=pl.when(billed).then(pl.col("allowed")),
+        reductions="sequestration",
+        threshold_amount=pl.when(billed & pl.col("kx_payer")).then(pl.col("allowed")),
         __rank="rank", __sub=pl.int_range(pl.len()).over("rank"))
 
 
+_UNITS_RULE = pl.when(pl.col("cms")).then(pl.lit("units.cms_total_time")) \
+    .otherwise(pl.lit("units.cpt_per_code"))
+_ASSUMED = ("no deductible_remaining given, so the Part B deductible is taken as already met "
+            "this year (give them on the visit, or keep the patient's year in the ledger)")
+
+
 def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
-    """Per visit: the 8-minute rule's summary (when it has timed lines), then the discipline
+    """Per visit: what was assumed (a payer without the patient's year that applies a
+    deductible: none left), the units' summary (when it has timed lines), then the discipline
     modifier each line was given, in line order."""
     head = dict(visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
                 patient_id=pl.col("patient_id"), date_of_service=pl.col("dos"),
-                payer=pl.lit(PAYER))
+                payer=pl.col("payer"))
+    assumed = lines.filter(~pl.col("kx_payer") & pl.col("deductible_payer")).unique(
+        "seq", keep="first").select(
+        **head, line=pl.lit(None, dtype=pl.Int64), rule=pl.lit("input.assumed"),
+        severity=pl.lit("info"), codes=pl.lit(""), message=pl.lit(_ASSUMED),
+        source=pl.lit("therabill visit format"), __rank="rank", __visit="visit_pos",
+        __order=pl.lit(-2, dtype=pl.Int64))
     timed = lines.filter(pl.col("timed")).group_by("seq", maintain_order=True).agg(
         pl.col("rank").first(), pl.col("visit_pos").first(),
         pl.col("visit_id_cell").first(), pl.col("patient_id").first(), pl.col("dos").first(),
+        pl.col("payer").first(), pl.col("cms").first(),
         pl.col("discipline").first(), pl.col("timed_minutes").sum().alias("total"),
         pl.col("units").sum().alias("total_units"), pl.col("code").sort().str.join(" ")
         .alias("codes"), pl.col("tie").first(),
         pl.format("{} × {}", "code", "alternative").sort_by("code").str.join(", ")
         .alias("alternative"))
+    scope = pl.col("discipline").replace_strict(_LABEL)
+    total_time = pl.format(
+        "{} timed minutes {} make {} unit(s) under the 8-minute rule; each code first gets its "
+        "whole 15-minute units, the rest go to the codes with the most minutes left", "total",
+        scope, "total_units") + pl.when(pl.col("tie")).then(
+        pl.lit(". Tie on the remaining minutes: resolved by the higher-paying code, then code "
+               "order; an equally compliant alternative is ") + pl.col("alternative")) \
+        .otherwise(pl.lit(""))
+    per_code = pl.format(
+        "units counted per code {}: each code's minutes give a unit at every 15 minutes and at "
+        "8 minutes past; {} unit(s) in all", scope, "total_units")
     summary = timed.select(
-        **head, line=pl.lit(None, dtype=pl.Int64), rule=pl.lit("units.cms_total_time"),
+        **head, line=pl.lit(None, dtype=pl.Int64), rule=_UNITS_RULE,
         severity=pl.lit("info"), codes="codes",
-        message=pl.format("{} timed minutes {} make {} unit(s) under the 8-minute rule; each "
-                          "code first gets its whole 15-minute units, the rest go to the codes "
-                          "with the most minutes left", "total",
-                          pl.col("discipline").replace_strict(_LABEL), "total_units")
-        + pl.when(pl.col("tie")).then(
-            pl.lit(". Tie on the remaining minutes: resolved by the higher-paying code, then "
-                   "code order; an equally compliant alternative is ") + pl.col("alternative"))
-        .otherwise(pl.lit("")),
-        source=pl.lit(sources.CPM5_20_2), __rank="rank", __visit="visit_pos",
-        __order=pl.lit(-1, dtype=pl.Int64))
+        message=pl.when(pl.col("cms")).then(total_time).otherwise(per_code),
+        source=pl.when(pl.col("cms")).then(pl.lit(sources.CPM5_20_2))
+        .otherwise(pl.lit("CPT time rule (midpoint per code), payer policy")),
+        __rank="rank", __visit="visit_pos", __order=pl.lit(-1, dtype=pl.Int64))
     modifier = pl.col("discipline").replace_strict(DISCIPLINE_MODIFIER)
     settled = lines.filter(pl.col("units") > 0).select(
         **head, line="line", rule=pl.lit("modifier.discipline"), severity=pl.lit("warning"),
@@ -448,7 +503,7 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
                           "discipline"),
         source=pl.lit(sources.CPM5_20_1), __rank="rank", __visit="visit_pos",
         __order="line")
-    table = pl.concat([summary, settled]).sort("__rank", "__visit", "__order")
+    table = pl.concat([assumed, summary, settled]).sort("__rank", "__visit", "__order")
     return table.drop("__visit", "__order").with_columns(
         pl.int_range(pl.len()).over("__rank").alias("__sub"))
 

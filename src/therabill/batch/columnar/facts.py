@@ -27,7 +27,7 @@ from therabill.rules.coverage import STATUS_MEANING
 from therabill.rules.ncci import _edit_in_force, _ncci_day
 from therabill.vocabulary import DISCIPLINE_MODIFIER, NO_MINUTES_BASES
 
-PAYER = "medicare"
+MEDICARE = "medicare"  # the payer of a visit that names none
 RATE_SCALE = 1_000_000  # rates as whole millionths: exact for every published rate
 PE_SCALE = 10_000  # PE RVUs as whole ten-thousandths
 
@@ -45,31 +45,26 @@ class CodeFacts:
 
 
 def policy_fits(policy: PayerPolicy | None) -> bool:
-    """The payer settings the path reproduces: Medicare's fee schedule, total-time units per
-    discipline, NCCI, discipline modifiers, no published plan rules or caps of its own."""
-    return (policy is not None and policy.unit_method == "cms_total_time"
-            and not policy.pool_disciplines and policy.ncci and policy.discipline_modifiers
-            and policy.kx_threshold and policy.rules is None
-            and getattr(policy, "unit_cap", None) is None
-            and policy.pricing.basis == "medicare_fee_schedule" and policy.pricing.deductible
-            and policy.pricing.coinsurance is None and not policy.not_covered
-            and not policy.replacements)
+    """The payer settings the path reproduces: per-discipline units by the total-time or the
+    per-code method, NCCI, discipline modifiers, its pricing from the fee schedule, a share
+    of it or a fee table, and no published plan rules (one code a day, caps by discipline,
+    massage terms, citations) beyond a combined daily cap and pairs it denies."""
+    return (policy is not None and not policy.pool_disciplines and policy.ncci
+            and policy.discipline_modifiers and policy.rules is None)
 
 
 MASK_BITS = 63  # a visit's codes as one 64-bit integer (NCCI pairs)
 
 
-def code_facts(engine: Engine, wanted: Iterable[str]) -> dict[str, CodeFacts]:
-    """Of the codes ``wanted`` (a file's), those a therapist may bill Medicare that the path
-    counts: therapy codes timed in 15 minutes (not add-on pairs) or untimed, that the
-    catalogue's Medicare notes leave payable to a therapist. At most ``MASK_BITS`` of them;
-    the rest go to the engine."""
-    policy = engine.policies[PAYER]
-    catalogue = engine.reference.catalogue.by_code
+def countable_codes(engine: Engine, wanted: Iterable[str]) -> dict[str, CodeFacts]:
+    """Of the codes ``wanted`` (a file's), those the path counts: therapy codes timed in 15
+    minutes (not add-on pairs) or untimed, that the catalogue's Medicare notes leave payable
+    to a therapist; each with its bit in a visit's code mask (at most ``MASK_BITS`` codes, the
+    rest go to the engine)."""
     found: dict[str, CodeFacts] = {}
     for code in sorted(set(wanted)):
-        info = catalogue.get(code)
-        if info is None or info.therapy == "never":
+        info = engine.reference.catalogue.by_code.get(code)
+        if info is None or info.therapy == "never" or len(found) == MASK_BITS:
             continue
         # a Medicare note that takes a therapist's line off the claim is the engine's to say
         medicare = info.medicare
@@ -80,22 +75,38 @@ def code_facts(engine: Engine, wanted: Iterable[str]) -> dict[str, CodeFacts]:
         timed = basis == "timed" and (info.time.unit_minutes or 15) == 15
         if not timed and basis not in NO_MINUTES_BASES:
             continue
-        if policy.performer_allowed("therapist", code) is None:
-            continue
-        if len(found) == MASK_BITS:
-            break
         found[code] = CodeFacts(code, len(found), timed, info.evaluation,
                                 tuple(info.disciplines) if info.evaluation else (),
                                 "always" if info.therapy == "always" else "here")
     return found
 
 
+def code_facts(policy: PayerPolicy, countable: dict[str, CodeFacts]) -> dict[str, CodeFacts]:
+    """The countable codes ``policy`` covers from a therapist."""
+    barred = {rule.code for rule in policy.not_covered} | \
+        {rule.code for rule in policy.replacements}
+    return {code: facts for code, facts in countable.items()
+            if code not in barred and policy.performer_allowed("therapist", code) is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class PayerFacts:
+    """How one payer's visits are checked on the path."""
+
+    name: str
+    cms_units: bool  # the total-time method (else per code)
+    kx: bool  # keeps the therapy threshold, and so the patient's year (Medicare)
+    deductible: bool  # applies a deductible (a payer without the year: none given, none)
+    unit_cap: int | None  # timed units a day, combined
+    denied_pairs: tuple[tuple[str, str], ...]  # pairs the payer never pays together
+
+
 @dataclass(frozen=True, slots=True)
 class DayFacts:
-    """What one date of service and place settle for a visit."""
+    """What one date of service, place and payer settle for a visit."""
 
-    price_key: int  # the pricing period (day serial) and RVU release together
-    kx_cents: int
+    price_key: int  # the payer, pricing period (day serial) and RVU release together
+    kx_cents: int | None  # the KX threshold, for a payer that keeps it
     payer_share_ppm: int  # 1 - coinsurance, in millionths
     sequestration_ppm: int
     mppr: bool
@@ -121,22 +132,32 @@ def _scaled(value: Decimal, scale: int) -> int | None:
 
 
 class Facts:
-    """The engine's figures for the dates, places and codes of one file, built on demand."""
+    """The engine's figures for the payers, dates, places and codes of one file, built on
+    demand."""
 
     def __init__(self, engine: Engine, codes: Iterable[str]) -> None:
         self.engine = engine
-        self.policy = engine.policies.get(PAYER)
-        self.codes = code_facts(engine, codes) if policy_fits(self.policy) else {}
+        countable = countable_codes(engine, codes)
+        self.policies = {name: policy for name, policy in engine.policies.items()
+                         if policy_fits(policy)}
+        self.codes = {name: code_facts(policy, countable)
+                      for name, policy in self.policies.items()}
+        self.bits = {code: 1 << facts.bit for code, facts in countable.items()}
+        self.payers = {name: PayerFacts(
+            name, policy.unit_method == "cms_total_time", policy.kx_threshold,
+            policy.pricing.deductible,
+            policy.unit_cap.timed_units_per_day if policy.unit_cap is not None else None,
+            tuple((pair.column_1, pair.column_2) for pair in policy.denied_pairs))
+            for name, policy in self.policies.items()}
         self.prices: dict[tuple[int, str], Price] = {}
-        self._price_keys: dict[tuple[int, str], int] = {}
-        self._filled: set[int] = set()
+        self._price_keys: dict[tuple[str, int, str], int] = {}
         self._edits: dict[date, int | None] = {}
         self.conflicts: dict[tuple[int, str], int] = {}  # (edits key, code) -> mask of codes
         self.mue: dict[tuple[int, str], int] = {}
 
-    def day(self, dos: date, locality: str) -> DayFacts | None:
-        policy, reference = self.policy, self.engine.reference
-        if policy is None or not self.codes:
+    def day(self, dos: date, locality: str, payer: str) -> DayFacts | None:
+        policy, reference = self.policies.get(payer), self.engine.reference
+        if policy is None or not self.codes[payer]:
             return None
         release = reference.rvu_release(dos)
         if release is None:
@@ -146,25 +167,27 @@ class Facts:
         if day.problems or day.conversion_factor is None or day.gpcis is None:
             return None
         params = reference.parameters
-        kx = params.at("kx_threshold", dos)
-        if kx is None or params.at("part_b_deductible", date(dos.year, 1, 1)) is None:
+        kx = params.at("kx_threshold", dos) if policy.kx_threshold else None
+        if policy.kx_threshold and (
+                kx is None or params.at("part_b_deductible", date(dos.year, 1, 1)) is None):
             return None
-        coinsurance = value_or(day.coinsurance, TWENTY_PERCENT)
+        coinsurance = (policy.pricing.coinsurance if policy.pricing.coinsurance is not None
+                       else value_or(day.coinsurance, TWENTY_PERCENT))
         sequestration = value_or(day.sequestration, ZERO) if policy.pricing.sequestration \
             else ZERO
         share = _scaled(Decimal(1) - coinsurance, RATE_SCALE)
         taken = _scaled(sequestration, RATE_SCALE)
         if share is None or taken is None or not 0 <= share <= RATE_SCALE:
             return None
-        edits = self._edits_key(dos)
+        edits = self._edits_key(dos, policy)
         if edits is None:
             return None
-        price_key = self._price_keys.setdefault((day.serial, release.release_id),
-                                                len(self._price_keys))
-        if price_key not in self._filled:
-            self._filled.add(price_key)
-            self._fill_prices(price_key, release.records, day)
-        return DayFacts(price_key, _cents(kx.value), share, taken,
+        key = (payer, day.serial, release.release_id)
+        price_key = self._price_keys.get(key)
+        if price_key is None:
+            price_key = self._price_keys[key] = len(self._price_keys)
+            self._fill_prices(price_key, release.records, day, policy, payer)
+        return DayFacts(price_key, _cents(kx.value) if kx is not None else None, share, taken,
                         policy.mppr_on(dos) and day.pe_paid_share is not None, edits)
 
     def deductible_cents(self, year: int) -> int | None:
@@ -172,13 +195,12 @@ class Facts:
         return None if found is None else _cents(found.value)
 
     def _fill_prices(self, price_key: int, records: Mapping[tuple[str, str], RvuRecord],
-                     day: PriceDay) -> None:
-        assert self.policy is not None
-        for code in self.codes:
+                     day: PriceDay, policy: PayerPolicy, payer: str) -> None:
+        for code in self.codes[payer]:
             rvu = records.get((code, ""))
             if rvu is None or rvu.status in STATUS_MEANING:
                 continue
-            price = unit_price_for(code, rvu, day, self.policy)
+            price = unit_price_for(code, rvu, day, policy)
             pe = _scaled(rvu.pe_nonfacility, PE_SCALE)
             value = _scaled(rvu.work + rvu.pe_nonfacility + rvu.mp, PE_SCALE)
             if price is None or pe is None or value is None:
@@ -186,32 +208,31 @@ class Facts:
             self.prices[(price_key, code)] = Price(_cents(price.full), _cents(price.reduced),
                                                    pe, mppr_applies(rvu), value)
 
-    def _edits_key(self, dos: date) -> int | None:
+    def _edits_key(self, dos: date, policy: PayerPolicy) -> int | None:
         """A number for the NCCI tables of a date (the same tables, the same conflicts), or
         None when the engine would say something about them (a missing or partial table)."""
+        if not policy.ncci_on(dos):
+            return None
         if dos in self._edits:
             return self._edits[dos]
-        assert self.policy is not None
         key: int | None = None
-        if self.policy.ncci_on(dos):
-            ncci = _ncci_day(self.engine.reference, dos,
-                             self.engine.caches.memo("rules.ncci.days"))
-            if ncci.table is not None and not ncci.warnings:
-                key = len(self._edits)
-                bits = {code: facts.bit for code, facts in self.codes.items()}
-                for (first, second), edits in ncci.table.by_pair.items():
-                    if first in bits and second in bits and _edit_in_force(edits, dos):
-                        for one, other in ((first, second), (second, first)):
-                            self.conflicts[(key, one)] = (self.conflicts.get((key, one), 0)
-                                                          | 1 << bits[other])
-                if ncci.mue is not None:
-                    for code in bits:
-                        mue = ncci.mue.records.get(code)
-                        if mue is not None:
-                            self.mue[(key, code)] = mue.value
+        ncci = _ncci_day(self.engine.reference, dos, self.engine.caches.memo("rules.ncci.days"))
+        if ncci.table is not None and not ncci.warnings:
+            key = len(self._edits)
+            bits = self.bits
+            for (first, second), edits in ncci.table.by_pair.items():
+                if first in bits and second in bits and _edit_in_force(edits, dos):
+                    for one, other in ((first, second), (second, first)):
+                        self.conflicts[(key, one)] = (self.conflicts.get((key, one), 0)
+                                                      | bits[other])
+            if ncci.mue is not None:
+                for code in bits:
+                    mue = ncci.mue.records.get(code)
+                    if mue is not None:
+                        self.mue[(key, code)] = mue.value
         self._edits[dos] = key
         return key
 
 
-__all__ = ["DISCIPLINE_MODIFIER", "PAYER", "CodeFacts", "DayFacts", "Facts", "Price",
+__all__ = ["DISCIPLINE_MODIFIER", "CodeFacts", "DayFacts", "Facts", "PayerFacts", "Price",
            "policy_fits"]

@@ -98,7 +98,12 @@ def run_columnar(path: Path, frames: list[pl.DataFrame], summary: object, reject
     summary.visits_read = len(held) + covered.visits
     groups, summary.merged, firsts = pipeline.build_groups_firsts(held)
     del held
-    ranks = iter([covered.ranks[held_seqs[index]] for index in firsts])
+    # The engine's patient-years in the order of the whole file's: one whose covered visits
+    # come first in the file ranks by them, not by its first visit left to the engine.
+    group_ranks = [covered.ranks[held_seqs[index]] for index in firsts]
+    order = sorted(range(len(groups)), key=group_ranks.__getitem__)
+    groups = [groups[index] for index in order]
+    ranks = iter([group_ranks[index] for index in order])
     total = summary.visits_read - summary.merged
     summary.visits = covered.visits
     # encoded Arrow chunks (whatever the output format): merged here with the covered rows
