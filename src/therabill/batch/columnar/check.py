@@ -210,7 +210,8 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     places = lines.filter(pl.col("visit_ok") & pl.col("date").is_not_null()) \
         .select("date", "locality", "payer").unique()
     rows: dict[str, list[object]] = {name: [] for name in (
-        "date", "locality", "payer", "price_key", "kx", "share", "seq_rate", "mppr", "edits")}
+        "date", "locality", "payer", "price_key", "kx", "share", "seq_rate", "mppr", "edits",
+        "unpriced")}
     for day, locality, payer in places.iter_rows():
         found = facts.day(day, locality, payer)
         if found is None:
@@ -219,12 +220,13 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
                             ("price_key", found.price_key),
                             ("kx", found.kx_cents), ("share", found.payer_share_ppm),
                             ("seq_rate", found.sequestration_ppm), ("mppr", found.mppr),
-                            ("edits", found.edits_key)):
+                            ("edits", found.edits_key), ("unpriced", found.unpriced)):
             rows[name].append(value)
     days = pl.DataFrame(rows, schema={
         "date": pl.Date, "locality": pl.String, "payer": pl.String, "price_key": pl.Int64,
         "kx": pl.Int64,
-        "share": pl.Int64, "seq_rate": pl.Int64, "mppr": pl.Boolean, "edits": pl.Int64})
+        "share": pl.Int64, "seq_rate": pl.Int64, "mppr": pl.Boolean, "edits": pl.Int64,
+        "unpriced": pl.String})
     prices = pl.DataFrame(
         [(key, code, p.full_cents, p.reduced_cents, p.pe, p.mppr, p.value)
          for (key, code), p in facts.prices.items()],
@@ -280,7 +282,10 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     billed = pl.col("units") > 0
     lines = lines.with_columns(
         pl.when(billed).then(pl.col("bit")).otherwise(0).sum().over("seq").alias("mask"))
-    line_ok = (pl.col("fits") & pl.col("price_key").is_not_null() & pl.col("full").is_not_null()
+    # a tie on a day without prices would need the RVUs the prices carry: the engine's
+    unpriced = pl.col("unpriced").is_not_null()
+    line_ok = (pl.col("fits") & pl.col("price_key").is_not_null()
+               & (pl.col("full").is_not_null() | unpriced) & ~(unpriced & pl.col("tie"))
                & (~billed | ((pl.col("conflicts").fill_null(0) & pl.col("mask")) == 0))
                & (pl.col("units") <= pl.col("mue").fill_null(1 << 30))).fill_null(False)
     # a payer's own limits, left to the engine when they bite: its daily cap on timed units
@@ -382,7 +387,8 @@ def _money(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     # The deductible, taken by the lines in order through the patient's year: a payer that
     # keeps the year (Medicare; batch.accrual). Another payer's visit gives no deductible
     # left, and the engine takes none.
-    kept = pl.when(pl.col("kx_payer")).then(pl.col("allowed")).otherwise(0)
+    kept = pl.when(pl.col("kx_payer") & pl.col("allowed").is_not_null()) \
+        .then(pl.col("allowed")).otherwise(0)
     lines = lines.with_columns(kept.alias("kept"))
     before = pl.col("kept").cum_sum().over("pyear") - pl.col("kept")
     left = pl.max_horizontal(pl.col("deductible_year") - before, pl.lit(0))
@@ -415,9 +421,10 @@ def _money(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     lines = lines.with_columns(
         (pl.col("start") + pl.col("kept").cum_sum().over("pyear", "tgroup", "segment"))
         .alias("spent"))
+    # a visit without prices is not counted toward the threshold at all
     return lines.with_columns(
-        (pl.col("kx_payer") & (pl.col("spent") > pl.col("kx"))).fill_null(False)
-        .alias("crosses"))
+        (pl.col("kx_payer") & pl.col("unpriced").is_null() & (pl.col("spent") > pl.col("kx")))
+        .fill_null(False).alias("crosses"))
 
 
 _MONEY = ("charge", "fee_schedule_amount", "mppr_reduction", "charge_reduction", "allowed",
@@ -429,7 +436,7 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
     modifier = pl.col("discipline").replace_strict(DISCIPLINE_MODIFIER)
     zero = pl.lit(0, dtype=pl.Int64)
     billed = pl.col("units") > 0
-    return lines.select(
+    table = lines.select(
         visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
         patient_id="patient_id", date_of_service="dos", payer="payer", line="line",
         code="code", units="units", modifiers=pl.when(billed).then(modifier).otherwise(pl.lit("")),
@@ -445,7 +452,13 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
         sequestration="sequestration", payer_paid="payer_paid", patient_owes="patient_owes",
         reductions="sequestration",
         threshold_amount=pl.when(billed & pl.col("kx_payer")).then(pl.col("allowed")),
-        __rank="rank", __sub=pl.int_range(pl.len()).over("rank"))
+        __rank="rank", __sub=pl.int_range(pl.len()).over("rank"),
+        __unpriced=pl.col("unpriced").is_not_null())
+    # a visit without prices has no amounts at all (pricing stops before any)
+    computed = [name for name in _MONEY if name != "charge"]
+    return table.with_columns(
+        pl.when(~pl.col("__unpriced")).then(pl.col(name)).alias(name) for name in computed
+    ).drop("__unpriced")
 
 
 _UNITS_RULE = pl.when(pl.col("cms")).then(pl.lit("units.cms_total_time")) \
@@ -503,7 +516,14 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
                           "discipline"),
         source=pl.lit(sources.CPM5_20_1), __rank="rank", __visit="visit_pos",
         __order="line")
-    table = pl.concat([assumed, summary, settled]).sort("__rank", "__visit", "__order")
+    unpriced = lines.filter(pl.col("unpriced").is_not_null()).unique("seq", keep="first") \
+        .select(**head, line=pl.lit(None, dtype=pl.Int64), rule=pl.lit("input"),
+                severity=pl.lit("error"), codes=pl.lit(""),
+                message=pl.lit("not priced: ") + pl.col("unpriced"),
+                source=pl.lit("therabill reference data"), __rank="rank",
+                __visit="visit_pos", __order=pl.lit(1 << 30, dtype=pl.Int64))
+    table = pl.concat([assumed, summary, settled, unpriced]) \
+        .sort("__rank", "__visit", "__order")
     return table.drop("__visit", "__order").with_columns(
         pl.int_range(pl.len()).over("__rank").alias("__sub"))
 

@@ -111,6 +111,9 @@ class DayFacts:
     sequestration_ppm: int
     mppr: bool
     edits_key: int  # the NCCI tables of the date
+    # Why the visit has no amounts (a locality the year's GPCI file does not hold), as the
+    # engine says it; None when it is priced.
+    unpriced: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +167,14 @@ class Facts:
             return None
         caches = self.engine.caches
         day = price_day(reference, caches, dos, locality, False, False)
-        if day.problems or day.conversion_factor is None or day.gpcis is None:
+        unpriced = None
+        if day.problems and policy.pricing.basis != "fee_table":
+            # only the one problem the path words as the engine does: the locality
+            if len(day.problems) != 1 or "locality" not in day.problems[0] \
+                    or day.conversion_factor is None:
+                return None
+            unpriced = day.problems[0]
+        elif day.problems or day.conversion_factor is None or day.gpcis is None:
             return None
         params = reference.parameters
         kx = params.at("kx_threshold", dos) if policy.kx_threshold else None
@@ -182,6 +192,9 @@ class Facts:
         edits = self._edits_key(dos, policy)
         if edits is None:
             return None
+        if unpriced is not None:
+            return DayFacts(-1, _cents(kx.value) if kx is not None else None, share, taken,
+                            False, edits, unpriced)
         key = (payer, day.serial, release.release_id)
         price_key = self._price_keys.get(key)
         if price_key is None:
