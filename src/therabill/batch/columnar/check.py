@@ -44,8 +44,8 @@ class Covered:
     """The columnar path's share of a file: its lines and findings (with the order keys
     ``__rank`` and ``__sub``), and the row numbers of every visit it checked."""
 
-    lines: pl.DataFrame
-    findings: pl.DataFrame
+    lines: list[pl.DataFrame]  # parts (whole patients), each in (``__rank``, ``__sub``) order
+    findings: list[pl.DataFrame]
     rows: pl.Series  # frame row numbers of the covered visits
     visits: int
     seqs: pl.Series  # the covered visits, by their place in the file (first rows' order)
@@ -90,13 +90,11 @@ def _payers(facts: Facts) -> pl.DataFrame:
                 "deductible_payer": pl.Boolean, "unit_cap": pl.Int64}, orient="row")
 
 
-def candidates(frame: pl.DataFrame, facts: Facts
-               ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def scan(frame: pl.DataFrame, facts: Facts
+         ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Every visit (``seq``: its place in the file; its patient, date, whether the reader
-    rejects it, whether it is a candidate: ``visit_ok``, see the module's text), and the
-    service lines of the candidates with what their money needs. A candidate's rows are plain
-    and alike in every visit cell, so each row carries its visit's values as they are. Also
-    each row's visit (the frame's row number and ``seq``)."""
+    rejects it, whether its rows make it a candidate: ``visit_ok``, see the module's text),
+    the candidates' rows (frame row number, ``seq``, code mask) and each row's visit."""
     raw = {name: _raw(frame, name) for name in (
         *VISIT_COLUMNS, "code", "minutes", "assistant_minutes", "charge", "line_discipline",
         "modifiers", "performed_by")}
@@ -117,35 +115,27 @@ def candidates(frame: pl.DataFrame, facts: Facts
         raw["ytd_threshold_pt_slp"].is_null() | (raw["discipline"].fill_null("PT") != "OT"),
     ).fill_null(False)
     visit_cells = [name for name in VISIT_COLUMNS if name in frame.columns]
+    codes = _codes(facts)
+    # 1. Which visits are candidates, from a few columns of every row.
     rows = frame.lazy().select(
         pl.col(ROW),
         pl.when(key["visit_id"].is_not_null()).then(pl.lit("i\x1f") + key["visit_id"])
         .when(key["patient_id"].is_not_null() & key["date_of_service"].is_not_null())
         .then(pl.lit("d\x1f") + key["patient_id"] + pl.lit("\x1f") + key["date_of_service"])
         .alias("vkey"),
-        key["visit_id"].alias("visit_id_cell"), key["patient_id"].alias("patient_id"),
-        key["date_of_service"].alias("dos"), raw["payer"].fill_null(MEDICARE).alias("payer"),
-        raw["locality"].fill_null("national").alias("locality"),
-        raw["discipline"].fill_null("PT").alias("discipline"),
-        raw["ytd_threshold_pt_slp"].alias("ytd_given"), raw["code"].alias("code"),
-        raw["minutes"].cast(pl.Int64, strict=False).alias("minutes"),
-        # whole cents: a candidate's charge is written 52.00
-        raw["charge"].str.replace(".", "", literal=True).cast(pl.Int64, strict=False)
-        .alias("charge_cents"), row_ok.alias("row_ok"),
+        key["patient_id"].alias("patient_id"), key["date_of_service"].alias("dos"),
+        raw["payer"].fill_null(MEDICARE).alias("payer"), raw["code"].alias("code"),
+        raw["minutes"].cast(pl.Int64, strict=False).alias("minutes"), row_ok.alias("row_ok"),
         # rows of one visit alike in every visit cell (the rest are looked at in _conflicts)
         (pl.struct(visit_cells).hash() if visit_cells else pl.lit(0, dtype=pl.UInt64))
         .alias("cells"),
     ).filter(pl.col("vkey").is_not_null()).with_columns(
         (pl.col(ROW).min().over("vkey").rank("dense") - 1).cast(pl.Int64).alias("seq"),
-    ).join(_codes(facts).lazy(), on=["payer", "code"], how="left").with_columns(
+    ).drop("vkey").join(codes.select("payer", "code", "bit", "timed", "evaluation").lazy(),
+                        on=["payer", "code"], how="left").with_columns(
         (pl.col("row_ok") & pl.col("bit").is_not_null()
          & (~pl.col("timed").fill_null(False) | pl.col("minutes").is_not_null())
-         & (pl.col("minutes").fill_null(0) <= 24 * 60)).alias("row_ok"),
-        pl.col("dos").str.to_date("%Y-%m-%d", strict=False).alias("date"),
-        pl.when(pl.col("evaluation") & (pl.col("eval_disciplines") != ""))
-        .then(pl.col("eval_disciplines").str.split(",").list.contains(pl.col("discipline")))
-        .otherwise(True).alias("fits"),
-    )
+         & (pl.col("minutes").fill_null(0) <= 24 * 60)).alias("row_ok"))
     untimed = pl.col("bit").filter(~pl.col("timed").fill_null(True))
     per_visit = rows.group_by("seq").agg(
         pl.col("row_ok").all().alias("rows_ok"),
@@ -156,53 +146,84 @@ def candidates(frame: pl.DataFrame, facts: Facts
         pl.col("bit").bitwise_or().fill_null(0).alias("mask"),
     ).with_columns(pl.all_horizontal(
         "rows_ok", "alike", "once", pl.col("evaluations") <= 1).alias("visit_ok"))
-    found = rows.join(per_visit.select("seq", "visit_ok", "mask", "alike"), on="seq",
-                       how="left").collect()
-    found = _conflicts(found, frame)
+    found = rows.select(ROW, "seq", "patient_id", "dos").join(
+        per_visit.select("seq", "visit_ok", "mask", "alike"), on="seq", how="left").collect()
+    visits = _conflicts(found, frame)
+    chosen = found.filter(pl.col("visit_ok")).select(ROW, "seq", "mask")
+    return visits, chosen, found.select(ROW, "seq")
+
+
+def candidate_lines(frame: pl.DataFrame, facts: Facts, chosen: pl.DataFrame) -> pl.DataFrame:
+    """The lines of the ``chosen`` rows (in the file's order), with what their money needs
+    and whether their visit stays a candidate on its day (``visit_ok``). The rows of a
+    candidate are alike and plain, so each row's cells are its visit's."""
+    raw = {name: _raw(frame, name) for name in (
+        "payer", "locality", "discipline", "ytd_threshold_pt_slp", "code", "minutes", "charge")}
+    key = {name: _cell(frame, name) for name in ("visit_id", "patient_id", "date_of_service")}
+    picked = frame[chosen.get_column(ROW)]
+    details = picked.select(
+        key["visit_id"].alias("visit_id_cell"), key["patient_id"].alias("patient_id"),
+        key["date_of_service"].alias("dos"), raw["payer"].fill_null(MEDICARE).alias("payer"),
+        raw["locality"].fill_null("national").alias("locality"),
+        raw["discipline"].fill_null("PT").alias("discipline"),
+        raw["ytd_threshold_pt_slp"].alias("ytd_given"), raw["code"].alias("code"),
+        raw["minutes"].cast(pl.Int64, strict=False).alias("minutes"),
+        # whole cents: a candidate's charge is written 52.00
+        raw["charge"].str.replace(".", "", literal=True).cast(pl.Int64, strict=False)
+        .alias("charge_cents"),
+    )
+    details = pl.concat([details, chosen], how="horizontal").join(
+        _codes(facts), on=["payer", "code"], how="left").with_columns(
+        pl.lit(True).alias("visit_ok"),
+        pl.col("dos").str.to_date("%Y-%m-%d", strict=False).alias("date"),
+        pl.when(pl.col("evaluation") & (pl.col("eval_disciplines") != ""))
+        .then(pl.col("eval_disciplines").str.split(",").list.contains(pl.col("discipline")))
+        .otherwise(True).alias("fits"))
+    return _with_days(_combined(details), facts)
+
+
+def _conflicts(found: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """Every visit: its patient, date and day, whether the reader rejects it (rows that
+    disagree on a visit cell, blanks aside) and whether it is a candidate. A visit whose rows
+    are alike conflicts with nothing and any row says its patient and date; for the others
+    the first given is taken, as the reader takes it."""
     visits = found.unique("seq", keep="first").select(
-        "seq", "patient_id", "date", "dos", "conflict", "visit_ok")
-    lines = _with_days(_combined(found.filter(pl.col("visit_ok"))), facts)
-    taken = lines.filter(pl.col("visit_ok")).select("seq").unique()
-    visits = visits.with_columns(pl.col("visit_ok") & pl.col("seq").is_in(taken["seq"].implode()))
-    return visits.sort("seq"), lines.filter(pl.col("visit_ok")), found.select(ROW, "seq")
+        "seq", "patient_id", "dos", "visit_ok", "alike")
+    odd = found.filter(~pl.col("alike")).select("seq", ROW)
+    if odd.height:
+        cells = frame[odd.get_column(ROW)].select(
+            ROW, *(_cell(frame, name).alias(name) for name in VISIT_COLUMNS)) \
+            .with_columns(odd.get_column("seq"))
+        seen = cells.group_by("seq").agg(
+            pl.any_horizontal(*(pl.col(name).drop_nulls().n_unique() > 1
+                                for name in VISIT_COLUMNS)).alias("conflict"),
+            pl.col("patient_id").sort_by(ROW).drop_nulls().first().alias("first_patient"),
+            pl.col("date_of_service").sort_by(ROW).drop_nulls().first().alias("first_dos"))
+        visits = visits.join(seen, on="seq", how="left").with_columns(
+            pl.coalesce("first_patient", "patient_id").alias("patient_id"),
+            pl.coalesce("first_dos", "dos").alias("dos")).drop("first_patient", "first_dos")
+    else:
+        visits = visits.with_columns(pl.lit(None, dtype=pl.Boolean).alias("conflict"))
+    return visits.with_columns(
+        pl.col("conflict").fill_null(False),
+        pl.col("dos").str.to_date("%Y-%m-%d", strict=False).alias("date")).drop("alike")
 
 
 def _combined(lines: pl.DataFrame) -> pl.DataFrame:
     """Lines of one timed code combined into one claim line, as intake combines them: the
-    first line's place, the minutes and charges added up; each line numbered by its place."""
-    lines = lines.sort(ROW)
-    repeated = pl.col("code").is_duplicated().over("seq")
-    once, twice = lines.filter(~repeated), lines.filter(repeated)
-    if twice.height:
-        charged = pl.col("charge_cents").count() > 0
-        twice = twice.group_by("seq", "code", maintain_order=True).agg(
-            pl.all().exclude("minutes", "charge_cents").first(),
-            pl.col("minutes").sum(),
-            pl.when(charged).then(pl.col("charge_cents").sum()).alias("charge_cents"))
-        lines = pl.concat([once, twice.select(once.columns)]).sort(ROW)
-    return lines.with_columns(
-        (pl.col(ROW).rank("ordinal").over("seq") - 1).cast(pl.Int64).alias("line"))
-
-
-def _conflicts(lines: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
-    """Whether the reader rejects a visit (rows that disagree on a visit cell, blanks aside),
-    and its patient and date as the batch reads them (the first given), for the visits whose
-    rows are not alike; an alike visit conflicts with nothing and its rows say the rest."""
-    odd = lines.filter(~pl.col("alike")).select("seq", ROW)
-    if odd.height == 0:
-        return lines.with_columns(pl.lit(False).alias("conflict"))
-    cells = frame.join(odd, on=ROW, how="semi").select(
-        ROW, *(_cell(frame, name).alias(name) for name in VISIT_COLUMNS)).join(odd, on=ROW) \
-        .sort(ROW)
-    seen = cells.group_by("seq").agg(
-        pl.any_horizontal(*(pl.col(name).drop_nulls().n_unique() > 1
-                            for name in VISIT_COLUMNS)).alias("conflict"),
-        pl.col("patient_id").drop_nulls().first().alias("first_patient"),
-        pl.col("date_of_service").drop_nulls().first().alias("first_dos"))
-    return lines.join(seen, on="seq", how="left").with_columns(
-        pl.col("conflict").fill_null(False),
-        pl.coalesce("first_patient", "patient_id").alias("patient_id"),
-        pl.coalesce("first_dos", "dos").alias("dos")).drop("first_patient", "first_dos")
+    first line's place, the minutes and charges added up; each line numbered by its place.
+    ``lines`` come in the file's order."""
+    group = ["seq", "code"]
+    repeated = pl.len().over(group) > 1
+    if lines.select(repeated.any()).item():
+        charged = pl.col("charge_cents").count().over(group) > 0
+        lines = lines.with_columns(
+            pl.when(repeated).then(pl.col("minutes").sum().over(group))
+            .otherwise(pl.col("minutes")).alias("minutes"),
+            pl.when(repeated & charged).then(pl.col("charge_cents").sum().over(group))
+            .when(repeated).then(None).otherwise(pl.col("charge_cents")).alias("charge_cents"),
+        ).filter(pl.col(ROW) == pl.col(ROW).min().over(group))
+    return lines.with_columns(pl.int_range(pl.len()).over("seq").alias("line"))
 
 
 def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
@@ -241,66 +262,83 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         {"edits": [k for k, _ in facts.mue], "code": [c for _, c in facts.mue],
          "mue": list(facts.mue.values())},
         schema={"edits": pl.Int64, "code": pl.String, "mue": pl.Int64})
-    lines = lines.join(days, on=["date", "locality", "payer"], how="left") \
-        .join(_payers(facts), on="payer", how="left") \
-        .join(prices, on=["price_key", "code"], how="left") \
-        .join(edits, on=["edits", "code"], how="left") \
-        .join(mues, on=["edits", "code"], how="left")
+    # Lazily, so that the steps share one plan and only the columns used are carried.
+    lazy = lines.lazy().join(days.lazy(), on=["date", "locality", "payer"], how="left") \
+        .join(_payers(facts).lazy(), on="payer", how="left") \
+        .join(prices.lazy(), on=["price_key", "code"], how="left") \
+        .join(edits.lazy(), on=["edits", "code"], how="left") \
+        .join(mues.lazy(), on=["edits", "code"], how="left")
     timed_minutes = pl.when(pl.col("timed")).then(pl.col("minutes")).otherwise(0)
     rest = pl.when(pl.col("timed")).then(pl.col("minutes") % 15).otherwise(0)
-    lines = lines.with_columns(
+    lazy = lazy.with_columns(
         timed_minutes.alias("timed_minutes"), rest.alias("rest"),
         (timed_minutes // 15).alias("full_units"))
     # The remaining units go to the most minutes left, a tie to the higher total RVUs, then
     # the code (rules.units.cms_total_time): each leftover's place in that order, from 1.
-    lines = lines.sort(["seq", "rest", "value", "code"], descending=[False, True, True, False])
-    lines = lines.with_columns(
+    lazy = lazy.sort(["seq", "rest", "value", "code"], descending=[False, True, True, False])
+    lazy = lazy.with_columns(
         ((pl.col("timed_minutes").sum().over("seq") + 7) // 15
          - pl.col("full_units").sum().over("seq")).alias("remaining"),
         pl.when(pl.col("rest") > 0).then(pl.int_range(1, pl.len() + 1).over("seq"))
         .alias("place"))
     remaining = pl.col("remaining")
-    boundary = pl.col("rest").filter(pl.col("place") == remaining).first().over("seq")
-    after = pl.col("rest").filter(pl.col("place") == remaining + 1).first().over("seq")
-    lines = lines.with_columns(
+    # the leftovers on either side of the cut (the last to get a unit, the first without)
+    last_in = lazy.filter(pl.col("place") == remaining).select("seq", boundary="rest")
+    first_out = lazy.filter(pl.col("place") == remaining + 1).select("seq", after="rest")
+    lazy = lazy.join(last_in, on="seq", how="left").join(first_out, on="seq", how="left")
+    lazy = lazy.with_columns(
         (pl.col("place").fill_null(1 << 30) <= remaining).alias("extra"),
         # equal leftovers on both sides of the cut: the other split is as compliant
-        (boundary.is_not_null() & (boundary == after)).fill_null(False).alias("tie"))
+        (pl.col("boundary") == pl.col("after")).fill_null(False).alias("tie"))
     # per code (CPT): a unit at every 15 minutes and one more past the midpoint of the rest
     per_code = pl.col("full_units") + (2 * pl.col("rest") > 15).cast(pl.Int64)
-    lines = lines.with_columns(
+    lazy = lazy.with_columns(
         pl.when(~pl.col("timed")).then(1)
         .when(pl.col("cms")).then(pl.col("full_units") + pl.col("extra").cast(pl.Int64))
         .otherwise(per_code).alias("units"),
         pl.col("tie") & pl.col("cms"))
-    lines = lines.with_columns(
+    lazy = lazy.with_columns(
         (pl.col("units") - (pl.col("tie") & (pl.col("place") == remaining)).fill_null(False)
          .cast(pl.Int64)
          + (pl.col("tie") & (pl.col("place") == remaining + 1)).fill_null(False)
          .cast(pl.Int64)).alias("alternative"))
     # A timed line that earns no unit is off the claim (not billable): no NCCI pair with it.
     billed = pl.col("units") > 0
-    lines = lines.with_columns(
-        pl.when(billed).then(pl.col("bit")).otherwise(0).sum().over("seq").alias("mask"))
+    lazy = lazy.with_columns(
+        pl.when(billed).then(pl.col("bit")).otherwise(0).sum().over("seq").alias("mask"),
+        pl.when(pl.col("timed")).then(pl.col("units")).otherwise(0).sum().over("seq")
+        .alias("timed_units"))
     # a tie on a day without prices would need the RVUs the prices carry: the engine's
     unpriced = pl.col("unpriced").is_not_null()
     line_ok = (pl.col("fits") & pl.col("price_key").is_not_null()
                & (pl.col("full").is_not_null() | unpriced) & ~(unpriced & pl.col("tie"))
                & (~billed | ((pl.col("conflicts").fill_null(0) & pl.col("mask")) == 0))
-               & (pl.col("units") <= pl.col("mue").fill_null(1 << 30))).fill_null(False)
+               & (pl.col("units") <= pl.col("mue").fill_null(1 << 30)))
     # a payer's own limits, left to the engine when they bite: its daily cap on timed units
     # and the pairs it never pays together
-    timed_units = pl.when(pl.col("timed")).then(pl.col("units")).otherwise(0).sum().over("seq")
-    limits_ok = timed_units <= pl.col("unit_cap").fill_null(1 << 30)
+    limits_ok = pl.col("timed_units") <= pl.col("unit_cap").fill_null(1 << 30)
     for payer in facts.payers.values():
         for first, second in payer.denied_pairs:
             pair = facts.bits.get(first, 0) | facts.bits.get(second, 0)
             if facts.bits.get(first) and facts.bits.get(second):
                 limits_ok = limits_ok & ~((pl.col("payer") == payer.name)
                                           & ((pl.col("mask") & pair) == pair))
-    return lines.with_columns(
-        (pl.col("visit_ok") & (line_ok & limits_ok).fill_null(False).all().over("seq"))
-        .alias("visit_ok"))
+    # (each window on a plain column: a window inside a window runs group by group)
+    lazy = lazy.with_columns((line_ok & limits_ok).fill_null(False).alias("line_ok"))
+    lazy = lazy.with_columns(
+        (pl.col("visit_ok") & pl.col("line_ok").all().over("seq")).alias("visit_ok"))
+    return lazy.select(_KEPT).collect()
+
+
+# What the lines carry on from here (money, findings, order).
+_KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "dos", "date",
+         "discipline", "ytd_given", "minutes", "charge_cents", "timed", "therapy_word", "units",
+         "alternative", "tie", "timed_minutes", "kx", "share", "seq_rate", "mppr", "full",
+         "reduced", "pe", "mppr_code", "unpriced", "cms", "kx_payer", "deductible_payer",
+         "visit_ok"]
+
+
+CHUNK_ROWS = 400_000  # candidate rows worked on at a time (whole patients): bounds memory
 
 
 def check(frame: pl.DataFrame, engine: Engine) -> Covered:
@@ -308,7 +346,7 @@ def check(frame: pl.DataFrame, engine: Engine) -> Covered:
     codes = frame.get_column("code").drop_nulls().unique().to_list() \
         if "code" in frame.columns else []
     facts = Facts(engine, codes)
-    visits, lines, row_visits = candidates(frame, facts)
+    visits, chosen, row_visits = scan(frame, facts)
     # the patient-year as the batch sees it (a rejected visit is in none)
     years = {text: visit_year({"date_of_service": text})
              for text in visits.get_column("dos").drop_nulls().unique().to_list()}
@@ -318,29 +356,50 @@ def check(frame: pl.DataFrame, engine: Engine) -> Covered:
             pl.col("patient_id") + pl.lit("\x1f") + year.cast(pl.String)).alias("pyear"))
     # Patient-years rank by their first visit (a visit without one is its own), visits go
     # by date within them; two visits on one date are left to the engine (it merges them).
+    parts = max(1, chosen.height // CHUNK_ROWS)
     visits = visits.sort("dos", "seq").with_columns(
         pl.int_range(pl.len()).over("pyear").alias("visit_pos"),
         pl.when(pl.col("pyear").is_null()).then(pl.col("seq"))
         .otherwise(pl.col("seq").min().over("pyear")).alias("rank"),
         (pl.col("visit_ok") & pl.col("pyear").is_not_null()
-         & (pl.len().over("pyear", "date") == 1)).fill_null(False).alias("visit_ok"))
-    # the covered part of a patient-year is its visits before the first the path cannot take
+         & (pl.len().over("pyear", "date") == 1)).fill_null(False).alias("visit_ok"),
+        (pl.col("patient_id").hash(7) % parts).alias("part")).sort("seq")
+    chosen = chosen.join(visits.select("seq", "part"), on="seq", how="left")
+    tables: list[tuple[pl.DataFrame, pl.DataFrame]] = []
+    seqs: list[pl.Series] = []
+    seeds: dict[tuple[str, int], tuple[int, int, int]] = {}
+    for part in range(parts):  # whole patients at a time: every figure stays within one
+        rows = chosen.filter(pl.col("part") == part).sort(ROW).drop("part")
+        lines = _covered(candidate_lines(frame, facts, rows),
+                         visits.filter(pl.col("part") == part), facts)
+        tables.append((_line_table(lines), _finding_table(lines)))
+        seqs.append(lines.get_column("seq").unique())
+        seeds.update(_seeds(lines, facts))
+        del lines, rows
+    covered = pl.concat(seqs)
+    taken = row_visits.filter(pl.col("seq").is_in(covered.implode())).get_column(ROW)
+    return Covered([lines for lines, _ in tables], [findings for _, findings in tables], taken,
+                   covered.len(), covered, visits.height, visits.get_column("rank").to_list(),
+                   seeds)
+
+
+def _covered(lines: pl.DataFrame, visits: pl.DataFrame, facts: Facts) -> pl.DataFrame:
+    """Of one part's candidate lines, those of the visits the path covers, with their money:
+    a patient-year's visits before the first the path cannot take (not a candidate on its
+    day, or sharing its date with another), and before the first that passes the KX
+    threshold."""
+    taken = lines.filter(pl.col("visit_ok")).get_column("seq").unique()
+    visits = visits.with_columns(pl.col("visit_ok") & pl.col("seq").is_in(taken.implode()))
     visits = visits.with_columns(
         pl.when(~pl.col("visit_ok")).then(pl.col("visit_pos")).otherwise(1 << 40)
         .min().over("pyear").alias("cut"))
     lines = lines.join(visits.select("seq", "pyear", "rank", "visit_pos", "cut"), on="seq",
                        how="left").filter(pl.col("visit_pos") < pl.col("cut"))
     lines = _money(lines, facts)
-    # ... and before the first visit that passes the KX threshold
     lines = lines.with_columns(
         pl.when(pl.col("crosses")).then(pl.col("visit_pos")).otherwise(1 << 40)
         .min().over("pyear").alias("cut"))
-    lines = lines.filter(pl.col("visit_pos") < pl.col("cut")).sort("rank", "visit_pos", "line")
-    seqs = lines.get_column("seq").unique()
-    ranks = visits.sort("seq").get_column("rank").to_list()
-    rows = row_visits.filter(pl.col("seq").is_in(seqs.implode())).get_column(ROW)
-    return Covered(_line_table(lines), _finding_table(lines), rows,
-                   seqs.len(), seqs, visits.height, ranks, _seeds(lines, facts))
+    return lines.filter(pl.col("visit_pos") < pl.col("cut")).sort("rank", "visit_pos", "line")
 
 
 def _seeds(lines: pl.DataFrame, facts: Facts) -> dict[tuple[str, int], tuple[int, int, int]]:
@@ -436,7 +495,8 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
     modifier = pl.col("discipline").replace_strict(DISCIPLINE_MODIFIER)
     zero = pl.lit(0, dtype=pl.Int64)
     billed = pl.col("units") > 0
-    table = lines.select(
+    table = lines.with_columns(
+        pl.col("payer", "code", "discipline", "dos").cast(pl.Categorical)).select(
         visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
         patient_id="patient_id", date_of_service="dos", payer="payer", line="line",
         code="code", units="units", modifiers=pl.when(billed).then(modifier).otherwise(pl.lit("")),
@@ -467,6 +527,15 @@ _ASSUMED = ("no deductible_remaining given, so the Part B deductible is taken as
             "this year (give them on the visit, or keep the patient's year in the ledger)")
 
 
+def _worded(frame: pl.DataFrame, name: str, words: pl.Expr, keys: list[str]) -> pl.DataFrame:
+    """``frame`` with the text ``words`` as column ``name``, written once for each distinct
+    value of ``keys`` and held as a category (findings repeat a few hundred sentences over a
+    file's lines)."""
+    distinct = frame.select(keys).unique().with_columns(
+        words.cast(pl.Categorical).alias(name))
+    return frame.join(distinct, on=keys, how="left", nulls_equal=True)
+
+
 def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
     """Per visit: what was assumed (a payer without the patient's year that applies a
     deductible: none left), the units' summary (when it has timed lines), then the discipline
@@ -477,7 +546,8 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
     assumed = lines.filter(~pl.col("kx_payer") & pl.col("deductible_payer")).unique(
         "seq", keep="first").select(
         **head, line=pl.lit(None, dtype=pl.Int64), rule=pl.lit("input.assumed"),
-        severity=pl.lit("info"), codes=pl.lit(""), message=pl.lit(_ASSUMED),
+        severity=pl.lit("info"), codes=pl.lit("").cast(pl.Categorical),
+        message=pl.lit(_ASSUMED).cast(pl.Categorical),
         source=pl.lit("therabill visit format"), __rank="rank", __visit="visit_pos",
         __order=pl.lit(-2, dtype=pl.Int64))
     timed = lines.filter(pl.col("timed")).group_by("seq", maintain_order=True).agg(
@@ -500,26 +570,29 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
     per_code = pl.format(
         "units counted per code {}: each code's minutes give a unit at every 15 minutes and at "
         "8 minutes past; {} unit(s) in all", scope, "total_units")
+    timed = _worded(timed, "message", pl.when(pl.col("cms")).then(total_time)
+                    .otherwise(per_code),
+                    ["cms", "total", "discipline", "total_units", "tie", "alternative"])
     summary = timed.select(
         **head, line=pl.lit(None, dtype=pl.Int64), rule=_UNITS_RULE,
-        severity=pl.lit("info"), codes="codes",
-        message=pl.when(pl.col("cms")).then(total_time).otherwise(per_code),
+        severity=pl.lit("info"), codes=pl.col("codes").cast(pl.Categorical),
+        message="message",
         source=pl.when(pl.col("cms")).then(pl.lit(sources.CPM5_20_2))
         .otherwise(pl.lit("CPT time rule (midpoint per code), payer policy")),
         __rank="rank", __visit="visit_pos", __order=pl.lit(-1, dtype=pl.Int64))
     modifier = pl.col("discipline").replace_strict(DISCIPLINE_MODIFIER)
-    settled = lines.filter(pl.col("units") > 0).select(
+    settled = _worded(lines.filter(pl.col("units") > 0), "message", pl.format(
+        "{} added: {} is {} a therapy service and needs the {} plan-of-care modifier",
+        modifier, "code", "therapy_word", "discipline"), ["code", "therapy_word", "discipline"])
+    settled = settled.select(
         **head, line="line", rule=pl.lit("modifier.discipline"), severity=pl.lit("warning"),
-        codes="code",
-        message=pl.format("{} added: {} is {} a therapy service and needs the {} "
-                          "plan-of-care modifier", modifier, "code", "therapy_word",
-                          "discipline"),
+        codes=pl.col("code").cast(pl.Categorical), message="message",
         source=pl.lit(sources.CPM5_20_1), __rank="rank", __visit="visit_pos",
         __order="line")
     unpriced = lines.filter(pl.col("unpriced").is_not_null()).unique("seq", keep="first") \
         .select(**head, line=pl.lit(None, dtype=pl.Int64), rule=pl.lit("input"),
-                severity=pl.lit("error"), codes=pl.lit(""),
-                message=pl.lit("not priced: ") + pl.col("unpriced"),
+                severity=pl.lit("error"), codes=pl.lit("").cast(pl.Categorical),
+                message=(pl.lit("not priced: ") + pl.col("unpriced")).cast(pl.Categorical),
                 source=pl.lit("therabill reference data"), __rank="rank",
                 __visit="visit_pos", __order=pl.lit(1 << 30, dtype=pl.Int64))
     table = pl.concat([assumed, summary, settled, unpriced]) \
@@ -528,4 +601,4 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
         pl.int_range(pl.len()).over("__rank").alias("__sub"))
 
 
-__all__ = ["Covered", "candidates", "check"]
+__all__ = ["Covered", "candidate_lines", "check", "scan"]

@@ -134,15 +134,15 @@ class _Merge:
     in rank order) written in one order, a slice at a time, so memory holds one slice beside
     the covered rows."""
 
-    def __init__(self, covered: pl.DataFrame, columns: tuple[tuple[str, str], ...],
+    def __init__(self, covered: list[pl.DataFrame], columns: tuple[tuple[str, str], ...],
                  out: TableWriter, summary: object) -> None:
         self.schema = _schema(columns)
-        money = any(kind == "money" for _, kind in columns)
-        self.covered = (_as_money(covered) if money else covered).select(
-            [pl.col(name).cast(kind) for name, kind in self.schema.items()]
-            + [pl.col(RANK).cast(pl.Int64), pl.col(SUB).cast(pl.Int64)])
-        self.ranks = self.covered.get_column(RANK).to_numpy()
-        self.at = 0  # covered rows written so far
+        self.money = any(kind == "money" for _, kind in columns)
+        # kept as the path made them (cents, categories), each piece typed as it is written;
+        # the parts (whole patients each) are merged by rank as the engine's slices come
+        self.covered = [part for part in covered if part.height]
+        self.ranks = [part.get_column(RANK).to_numpy() for part in self.covered]
+        self.at = [0] * len(self.covered)  # covered rows written so far, by part
         self.out = out
         self.summary = summary  # the lines table adds up statuses and money
         self.rows = 0
@@ -158,14 +158,33 @@ class _Merge:
         engine = engine.cast(self.schema).with_columns(  # type: ignore[arg-type]
             pl.Series(RANK, np.repeat(np.asarray(ranks, dtype=np.int64), counts)))
         engine = engine.with_columns((AFTER + pl.int_range(pl.len()).over(RANK)).alias(SUB))
-        upto = int(np.searchsorted(self.ranks, ranks[-1], side="right")) if ranks else self.at
-        self._write(pl.concat([self.covered.slice(self.at, upto - self.at), engine])
+        self._write(pl.concat([*self._upto(ranks[-1] if ranks else -1), engine])
                     .sort(RANK, SUB))
-        self.at = upto
 
     def finish(self) -> None:
-        self._write(self.covered.slice(self.at))
-        self.at = self.covered.height
+        rest = self._upto(None)
+        if rest:
+            self._write(pl.concat(rest).sort(RANK, SUB))
+
+    def _upto(self, rank: int | None) -> list[pl.DataFrame]:
+        """The covered rows not yet written up to ``rank`` (all of them for None), typed."""
+        import numpy as np
+
+        pieces = []
+        for index, part in enumerate(self.covered):
+            start = self.at[index]
+            end = part.height if rank is None else \
+                int(np.searchsorted(self.ranks[index], rank, side="right"))
+            if end > start:
+                pieces.append(self._typed(part.slice(start, end - start)))
+                self.at[index] = end
+        return pieces
+
+    def _typed(self, part: pl.DataFrame) -> pl.DataFrame:
+        if self.money:
+            part = _as_money(part)
+        return part.select([pl.col(name).cast(kind) for name, kind in self.schema.items()]
+                           + [pl.col(RANK).cast(pl.Int64), pl.col(SUB).cast(pl.Int64)])
 
     def _write(self, part: pl.DataFrame) -> None:
         part = part.drop(RANK, SUB)
