@@ -116,7 +116,10 @@ def test_mixed_claims_on_two_workers(tmp_path: Path) -> None:
 def test_the_clinic_example_takes_both_paths(tmp_path: Path) -> None:
     columnar, _ = _run_both(tmp_path, ROOT / "examples" / "clinic-month.csv")
     assert 0 < columnar.columnar < columnar.visits
-    assert "by the columnar path" in columnar.text()[-1]
+    said = (f"{columnar.columnar:,} by the columnar path, "
+            f"{columnar.visits - columnar.columnar:,} by the engine")
+    assert said in columnar.text()[-1]
+    assert said in (ROOT / "README.md").read_text(encoding="utf-8")  # the README's figures
 
 
 # Found by the property test: a patient-year whose first visit the path covers and whose

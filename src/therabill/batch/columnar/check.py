@@ -1,17 +1,24 @@
 """The common visit, checked as columns: which visits are covered, and their lines and findings.
 
 1. Rows become visits (by ``visit_id``, or patient and date) in order of their first row, as
-   the streaming reader groups them. A visit is a candidate when every cell is one the engine
-   reads one way only (plain text, whole minutes, whole-cent amounts), it is Medicare's, its
-   codes are in the file's plain set (``facts.code_facts``) and priced on the date and place,
-   no NCCI pair of the date joins two of them, its units stay within the MUEs, no unit of the
-   8-minute rule is a tie between codes, and every timed line earns a unit.
-2. Visits group into patient-years (first appearance, then date), as the batch orders them. A
-   patient-year is covered when all its visits are candidates, no two share a date, and its
-   spending stays under the KX threshold; any other patient-year goes to the engine whole.
-3. Covered lines get their money in whole cents: MPPR (one unit of the highest PE at full
-   price), the allowed amount, the deductible accrued through the patient's year, coinsurance,
-   sequestration; and each visit its findings, in the engine's words.
+   the streaming reader groups them (``scan``). A visit is a candidate when every cell is one
+   the engine reads one way only (plain text, whole minutes, whole-cent amounts), its payer's
+   policy is one the path reproduces (``facts.policy_fits``), its codes are countable and
+   covered for a therapist, it is priced on its date and place (or plainly not, for a
+   locality the year's GPCIs lack), no NCCI pair of the date joins two of its billed codes,
+   its units stay within the MUEs and the payer's daily cap, and the payer pays its codes
+   together (``candidate_lines``). Lines of one timed code are combined, as intake does.
+2. Visits group into patient-years (first appearance, then date), as the batch orders them.
+   The path covers a patient-year's visits before the first one it cannot take: one that is
+   not a candidate, shares its date with another, or passes the KX threshold. The engine
+   checks the rest, from where those visits left the patient's year (``Covered.seeds``).
+3. Covered lines get their money in whole cents (``_money``): units by the payer's method
+   (total time with its tie rule, or per code), MPPR (one unit of the highest PE at full
+   price), the allowed amount, the deductible accrued through the patient's year, coinsurance
+   and sequestration; each visit gets its findings in the engine's words.
+
+Patients are worked on a part at a time (``CHUNK_ROWS``), which bounds memory: every figure
+stays within one patient.
 """
 
 from __future__ import annotations
@@ -147,7 +154,8 @@ def scan(frame: pl.DataFrame, facts: Facts
     ).with_columns(pl.all_horizontal(
         "rows_ok", "alike", "once", pl.col("evaluations") <= 1).alias("visit_ok"))
     found = rows.select(ROW, "seq", "patient_id", "dos").join(
-        per_visit.select("seq", "visit_ok", "mask", "alike"), on="seq", how="left").collect()
+        per_visit.select("seq", "visit_ok", "mask", "alike"), on="seq", how="left") \
+        .collect(engine="streaming")
     visits = _conflicts(found, frame)
     chosen = found.filter(pl.col("visit_ok")).select(ROW, "seq", "mask")
     return visits, chosen, found.select(ROW, "seq")
@@ -338,7 +346,7 @@ _KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "do
          "visit_ok"]
 
 
-CHUNK_ROWS = 400_000  # candidate rows worked on at a time (whole patients): bounds memory
+CHUNK_ROWS = 200_000  # candidate rows worked on at a time (whole patients): bounds memory
 
 
 def check(frame: pl.DataFrame, engine: Engine) -> Covered:
