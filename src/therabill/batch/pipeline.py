@@ -570,8 +570,8 @@ def _run_columnar(path: Path, frames: list[Any], outputs: Outputs, summary: Summ
         writers.extend((rejects, lines, findings))
         summary.unit = "rows"
         workers = default_workers() if auto else summary.workers
-        run_columnar(path, frames, summary, rejects, lines, findings, workers, pool, progress,
-                     slice_visits)
+        run_columnar(path, frames, summary, rejects, lines, findings, workers, auto, pool,
+                     progress, slice_visits)
     return _finished(summary, outputs, started)
 
 

@@ -162,7 +162,7 @@ def scan(frame: pl.DataFrame, facts: Facts
 
 
 def candidate_lines(frame: pl.DataFrame, facts: Facts, chosen: pl.DataFrame) -> pl.DataFrame:
-    """The lines of the ``chosen`` rows (in the file's order), with what their money needs
+    """The lines of the ``chosen`` rows, with what their money needs
     and whether their visit stays a candidate on its day (``visit_ok``). The rows of a
     candidate are alike and plain, so each row's cells are its visit's."""
     raw = {name: _raw(frame, name) for name in (
@@ -181,7 +181,7 @@ def candidate_lines(frame: pl.DataFrame, facts: Facts, chosen: pl.DataFrame) -> 
         .alias("charge_cents"),
     )
     details = pl.concat([details, chosen], how="horizontal").join(
-        _codes(facts), on=["payer", "code"], how="left").with_columns(
+        _codes(facts), on=["payer", "code"], how="left").sort(ROW).with_columns(
         pl.lit(True).alias("visit_ok"),
         pl.col("dos").str.to_date("%Y-%m-%d", strict=False).alias("date"),
         pl.when(pl.col("evaluation") & (pl.col("eval_disciplines") != ""))

@@ -1,10 +1,11 @@
-"""A batch run over one plain CSV/TSV file with the columnar path: the covered patient-years as
+"""A batch run over one plain CSV/TSV file with the columnar path: the covered visits as
 columns, every other record through the streaming reader and ``Engine.check`` (on the workers),
 and the two merged into the order the engine alone would write.
 
-Output order is the batch's (patient-years by first appearance, visits by date): each row
+Output order is the batch's (patient-years by first appearance, visits by date). Each row
 carries its patient-year's rank (the place of its first visit in the file) and its place within
-it, so the tables are one sort away from the engine-only run's, row for row.
+it; the engine's patient-years are checked in rank order, and as each slice comes back it is
+written together with the covered rows ranked up to it.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def _as_money(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 class _Rows:
-    """The fallback rows, counting those that name no visit (rejected as they are read) and
-    saying when the last row has been handed on."""
+    """The rows left to the engine, saying when the last has been handed on: the reader then
+    hands on its visits (the records before that are rows it rejected as it read them)."""
 
     def __init__(self, rows: Iterator[Row]) -> None:
         self.rows = rows
@@ -56,10 +57,11 @@ class _Rows:
 
 
 def run_columnar(path: Path, frames: list[pl.DataFrame], summary: object, rejects: TableWriter,
-                 lines_out: TableWriter, findings_out: TableWriter, workers: int,
+                 lines_out: TableWriter, findings_out: TableWriter, workers: int, auto: bool,
                  pool: ProcessPoolExecutor | None, progress: object, slice_visits: int) -> None:
     """Check the frame of ``path``'s rows (taken from ``frames``, so that it is freed once
-    read) into the writers, filling ``summary`` (a pipeline ``Summary``)."""
+    read) into the writers, filling ``summary`` (a pipeline ``Summary``). ``auto``: the
+    workers were not asked for, so few visits left to the engine stay in this process."""
     from therabill.batch import pipeline
     from therabill.engine import default_engine
 
@@ -108,7 +110,7 @@ def run_columnar(path: Path, frames: list[pl.DataFrame], summary: object, reject
     summary.visits = covered.visits
     # encoded Arrow chunks (whatever the output format): merged here with the covered rows
     job = pipeline.SliceJob(results=False, tables="parquet", rows=False)
-    if len(groups) < pipeline.AUTO_WORKERS_FROM // pipeline.SLICE_VISITS:
+    if auto and total - covered.visits < pipeline.AUTO_WORKERS_FROM:
         workers = 1
     summary.workers = workers if pool is not None else 1
     lines = _Merge(covered.lines, LINE_COLUMNS, lines_out, summary)
