@@ -147,10 +147,14 @@ def test_engine_patient_years_keep_the_file_order(tmp_path: Path) -> None:
     assert columnar.columnar >= 2 and _comparable(columnar) == _comparable(engine)
 
 
-def test_files_the_path_does_not_read_go_to_the_engine(tmp_path: Path) -> None:
-    # a quoted cell: the plain reader steps aside, and the engine reads the whole file
-    source = tmp_path / "quoted.csv"
-    source.write_text(",".join(HEADER) + "\n"
-                      'V1,P1,2025-03-03,medicare,,PT,,97110,23,,,"52.00"\n', encoding="utf-8")
+@pytest.mark.parametrize("body", [
+    'V1,P1,2025-03-03,medicare,,PT,,97110,23,,,"52.00"\n',  # a quoted cell
+    "V1,P1,2025-03-03,medicare,,PT,,97110,23,,,52.00\nV2,P1,2025-03-05,medicare\n",  # short
+    "V1,P1,2025-03-03,medicare,,PT,,97110,23,,,52.00\n\nV2,P1,2025-03-05,,,,,97110,9,,,\n",
+])
+def test_files_the_path_does_not_read_go_to_the_engine(tmp_path: Path, body: str) -> None:
+    # the plain reader steps aside, and the engine's reader takes the whole file
+    source = tmp_path / "odd.csv"
+    source.write_text(",".join(HEADER) + "\n" + body, encoding="utf-8")
     columnar, engine = _run_both(tmp_path, source)
     assert columnar.columnar == 0 and _comparable(columnar) == _comparable(engine)

@@ -35,6 +35,8 @@ def plain_frame(path: Path, kind: str, mapping: Mapping[str, str]) -> pl.DataFra
     delimiter = "\t" if kind == "tsv" else ","
     names = text_header.split(delimiter)
     columns = _header(path, names, mapping)
+    if not _even(data, delimiter, len(names)):
+        return None
     positional = [f"c{index}" for index in range(len(columns))]
     try:
         frame = pl.read_csv(data, separator=delimiter, has_header=True, new_columns=positional,
@@ -47,6 +49,20 @@ def plain_frame(path: Path, kind: str, mapping: Mapping[str, str]) -> pl.DataFra
             if column != IGNORE]
     return frame.select([pl.col(name).alias(column) for name, column in keep]) \
         .with_row_index(ROW)
+
+
+def _even(data: bytes, delimiter: str, width: int) -> bool:
+    """Whether every line has the header's number of fields (the streaming reader rejects a
+    row that has not; polars would fill it out)."""
+    import numpy as np
+
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(raw == ord("\n"))
+    if not len(ends) or ends[-1] != len(raw) - 1:
+        ends = np.append(ends, len(raw))  # the last line without its newline
+    seen = np.concatenate(([0], np.cumsum(raw == ord(delimiter))))
+    per_line = np.diff(seen[ends], prepend=0)
+    return bool((per_line == width - 1).all())
 
 
 def rows_of(frame: pl.DataFrame) -> Iterator[Row]:
