@@ -244,6 +244,8 @@ class SliceOut:
     lines: list[Row] = field(default_factory=list)  # only when the job asks for rows
     findings: list[Row] = field(default_factory=list)
     group_rows: list[tuple[int, int]] = field(default_factory=list)  # lines, findings a group
+    # where each group leaves its patient's year (threshold amounts, deductible left)
+    group_states: list[Seed | None] = field(default_factory=list)
 
 
 def _engine() -> Any:
@@ -301,6 +303,8 @@ def check_slice(groups: Sequence[Group], job: SliceJob = SliceJob()) -> SliceOut
             lines.extend(line_rows(result))
             findings.extend(finding_rows(result))
         out.group_rows.append((len(lines) - counted[0], len(findings) - counted[1]))
+        out.group_states.append(None if accrual is None or accrual.deductible_left is None
+                                else (accrual.pt_slp, accrual.ot, accrual.deductible_left))
     _tally(out, lines)
     out.line_count, out.finding_count = len(lines), len(findings)
     if job.tables is not None:

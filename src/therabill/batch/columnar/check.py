@@ -8,10 +8,13 @@
    locality the year's GPCIs lack), no NCCI pair of the date joins two of its billed codes,
    its units stay within the MUEs and the payer's daily cap, and the payer pays its codes
    together (``candidate_lines``). Lines of one timed code are combined, as intake does.
-2. Visits group into patient-years (first appearance, then date), as the batch orders them.
-   The path covers a patient-year's visits before the first one it cannot take: one that is
-   not a candidate, shares its date with another, or passes the KX threshold. The engine
-   checks the rest, from where those visits left the patient's year (``Covered.seeds``).
+2. Visits group into patient-years (first appearance, then date), as the batch orders them
+   (``Plan``). In rounds, the path covers a patient-year's visits from where the year stands
+   up to the first one it cannot take: one that is not a candidate, shares its date with
+   another, or passes the KX threshold (``Plan.covered``); the engine checks the visits from
+   there to the next one the path can take, from the figures the path left, and hands back
+   its own (``Plan.handover``; ``run``). After a KX crossing, or when no visit the path can
+   take is left, the engine has the rest of the year.
 3. Covered lines get their money in whole cents (``_money``): units by the payer's method
    (total time with its tie rule, or per code), MPPR (one unit of the highest PE at full
    price), the allowed amount, the deductible accrued through the patient's year, coinsurance
@@ -22,8 +25,6 @@ stays within one patient.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import polars as pl
 
@@ -44,23 +45,6 @@ _ALLOWED_EMPTY = ("claim_type", "provider_type", "qualifying_apm", "deductible_r
 _DISCIPLINES = ("PT", "OT", "SLP")
 _THRESHOLD_GROUP = {"PT": "pt_slp", "SLP": "pt_slp", "OT": "ot"}
 _LABEL = {"PT": "(PT)", "OT": "(OT)", "SLP": "(SLP)"}
-
-
-@dataclass
-class Covered:
-    """The columnar path's share of a file: its lines and findings (with the order keys
-    ``__rank`` and ``__sub``), and the row numbers of every visit it checked."""
-
-    lines: list[pl.DataFrame]  # parts (whole patients), each in (``__rank``, ``__sub``) order
-    findings: list[pl.DataFrame]
-    rows: pl.Series  # frame row numbers of the covered visits
-    visits: int
-    seqs: pl.Series  # the covered visits, by their place in the file (first rows' order)
-    all_visits: int  # visits in the file (rows that name one)
-    ranks: list[int]  # every visit's patient-year rank, by its place in the file (seq)
-    # (patient, year) -> PT/SLP and OT threshold amounts and deductible left, in cents, after
-    # the covered visits: where the engine goes on from
-    seeds: dict[tuple[str, int], tuple[int, int, int]]
 
 
 def _raw(frame: pl.DataFrame, name: str) -> pl.Expr:
@@ -347,99 +331,137 @@ _KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "do
 
 
 CHUNK_ROWS = 200_000  # candidate rows worked on at a time (whole patients): bounds memory
+FAR = 1 << 40  # a visit position past every patient-year's last
 
 
-def check(frame: pl.DataFrame, engine: Engine) -> Covered:
-    """The covered visits of ``frame`` (see the module's text), checked."""
-    codes = frame.get_column("code").drop_nulls().unique().to_list() \
-        if "code" in frame.columns else []
-    facts = Facts(engine, codes)
-    visits, chosen, row_visits = scan(frame, facts)
-    # the patient-year as the batch sees it (a rejected visit is in none)
-    years = {text: visit_year({"date_of_service": text})
-             for text in visits.get_column("dos").drop_nulls().unique().to_list()}
-    year = pl.col("dos").replace_strict(years, default=None, return_dtype=pl.Int64)
-    visits = visits.with_columns(
-        pl.when(~pl.col("conflict")).then(
-            pl.col("patient_id") + pl.lit("\x1f") + year.cast(pl.String)).alias("pyear"))
-    # Patient-years rank by their first visit (a visit without one is its own), visits go
-    # by date within them; two visits on one date are left to the engine (it merges them).
-    parts = max(1, chosen.height // CHUNK_ROWS)
-    visits = visits.sort("dos", "seq").with_columns(
-        pl.int_range(pl.len()).over("pyear").alias("visit_pos"),
-        pl.when(pl.col("pyear").is_null()).then(pl.col("seq"))
-        .otherwise(pl.col("seq").min().over("pyear")).alias("rank"),
-        (pl.col("visit_ok") & pl.col("pyear").is_not_null()
-         & (pl.len().over("pyear", "date") == 1)).fill_null(False).alias("visit_ok"),
-        (pl.col("patient_id").hash(7) % parts).alias("part")).sort("seq")
-    chosen = chosen.join(visits.select("seq", "part"), on="seq", how="left")
-    tables: list[tuple[pl.DataFrame, pl.DataFrame]] = []
-    seqs: list[pl.Series] = []
-    seeds: dict[tuple[str, int], tuple[int, int, int]] = {}
-    for part in range(parts):  # whole patients at a time: every figure stays within one
-        rows = chosen.filter(pl.col("part") == part).sort(ROW).drop("part")
-        lines = _covered(candidate_lines(frame, facts, rows),
-                         visits.filter(pl.col("part") == part), facts)
-        tables.append((_line_table(lines), _finding_table(lines)))
-        seqs.append(lines.get_column("seq").unique())
-        seeds.update(_seeds(lines, facts))
-        del lines, rows
-    covered = pl.concat(seqs)
-    taken = row_visits.filter(pl.col("seq").is_in(covered.implode())).get_column(ROW)
-    return Covered([lines for lines, _ in tables], [findings for _, findings in tables], taken,
-                   covered.len(), covered, visits.height, visits.get_column("rank").to_list(),
-                   seeds)
+class Plan:
+    """A file's visits, ranked and placed as the batch orders them, and the candidates' rows
+    in parts of whole patients. For each part: the candidate lines (``part_lines``), then, in
+    rounds, the visits the path covers from where each patient-year stands (``covered``) and
+    where the engine must take over (``handover``)."""
+
+    def __init__(self, frame: pl.DataFrame, engine: Engine) -> None:
+        codes = frame.get_column("code").drop_nulls().unique().to_list() \
+            if "code" in frame.columns else []
+        self.frame = frame
+        self.facts = Facts(engine, codes)
+        visits, chosen, self.row_visits = scan(frame, self.facts)
+        # the patient-year as the batch sees it (a rejected visit is in none)
+        years = {text: visit_year({"date_of_service": text})
+                 for text in visits.get_column("dos").drop_nulls().unique().to_list()}
+        year = pl.col("dos").replace_strict(years, default=None, return_dtype=pl.Int64)
+        visits = visits.with_columns(
+            pl.when(~pl.col("conflict")).then(
+                pl.col("patient_id") + pl.lit("\x1f") + year.cast(pl.String)).alias("pyear"),
+            year.alias("year"))
+        # Patient-years rank by their first visit (a visit without one is its own), visits go
+        # by date within them; two visits on one date are the engine's (it merges them).
+        self.parts = max(1, chosen.height // CHUNK_ROWS)
+        self.visits = visits.sort("dos", "seq").with_columns(
+            pl.int_range(pl.len()).over("pyear").alias("visit_pos"),
+            pl.when(pl.col("pyear").is_null()).then(pl.col("seq"))
+            .otherwise(pl.col("seq").min().over("pyear")).alias("rank"),
+            (pl.col("visit_ok") & pl.col("pyear").is_not_null()
+             & (pl.len().over("pyear", "date") == 1)).fill_null(False).alias("visit_ok"),
+            (pl.col("patient_id").hash(7) % self.parts).alias("part")).sort("seq")
+        self.chosen = chosen.join(self.visits.select("seq", "part"), on="seq", how="left")
+        self.ranks = self.visits.get_column("rank").to_list()  # by seq
+        self.places = self.visits.get_column("visit_pos").to_list()  # by seq
+
+    def part_lines(self, part: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """One part's candidate lines, and its patient-years' visits (``visit_ok`` now says
+        whether a visit is a candidate on its day too)."""
+        rows = self.chosen.filter(pl.col("part") == part).sort(ROW).drop("part")
+        lines = candidate_lines(self.frame, self.facts, rows)
+        taken = lines.filter(pl.col("visit_ok")).get_column("seq").unique()
+        visits = self.visits.filter((pl.col("part") == part) & pl.col("pyear").is_not_null())
+        visits = visits.with_columns(pl.col("visit_ok") & pl.col("seq").is_in(taken.implode()))
+        return lines.filter(pl.col("visit_ok")), visits
+
+    def start(self, visits: pl.DataFrame) -> pl.DataFrame:
+        """Each patient-year at its first visit: nothing spent, the year's deductible left."""
+        years = visits.select("pyear", "year").unique("pyear")
+        deductibles = {year: self.facts.deductible_cents(year) or 0
+                       for year in years.get_column("year").unique().to_list()}
+        return years.select(
+            "pyear", pl.lit(0, dtype=pl.Int64).alias("start_pos"),
+            pl.lit(0, dtype=pl.Int64).alias("pt_slp"), pl.lit(0, dtype=pl.Int64).alias("ot"),
+            pl.col("year").replace_strict(deductibles, return_dtype=pl.Int64).alias("ded"))
+
+    def covered(self, lines: pl.DataFrame, visits: pl.DataFrame, state: pl.DataFrame
+                ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """From where each patient-year stands (``state``), the visits the path covers: those
+        before the first it cannot take and before the first that passes the KX threshold,
+        with their money. Returns the covered lines (in order) and, per patient-year, where
+        the run ended (``end``: the first visit not covered), whether a KX crossing ended it,
+        and the year's figures after it."""
+        visits = visits.join(state.select("pyear", "start_pos"), on="pyear") \
+            .filter(pl.col("visit_pos") >= pl.col("start_pos"))
+        cuts = visits.group_by("pyear").agg(
+            pl.when(~pl.col("visit_ok")).then(pl.col("visit_pos")).otherwise(FAR).min()
+            .alias("cut"), pl.col("visit_pos").max().alias("last"))
+        lines = lines.join(visits.select("seq", "pyear", "rank", "visit_pos"), on="seq") \
+            .join(cuts.select("pyear", "cut"), on="pyear") \
+            .filter(pl.col("visit_pos") < pl.col("cut"))
+        lines = _money(lines, state, self.facts)
+        crossing = lines.filter(pl.col("crosses")).group_by("pyear").agg(
+            pl.col("visit_pos").min().alias("crossing"))
+        lines = lines.join(crossing, on="pyear", how="left").filter(
+            pl.col("visit_pos") < pl.col("crossing").fill_null(FAR)).sort(
+            "rank", "visit_pos", "line")
+        ends = cuts.join(crossing, on="pyear", how="left").join(
+            _after(lines, state), on="pyear", how="left").select(
+            "pyear", pl.min_horizontal("cut", pl.col("crossing").fill_null(FAR),
+                                       pl.col("last") + 1).alias("end"),
+            (pl.col("crossing").fill_null(FAR) <= pl.col("cut")).alias("crossed"),
+            "pt_slp", "ot", "ded")
+        return lines, ends
+
+    def handover(self, visits: pl.DataFrame, ends: pl.DataFrame, last_round: bool
+                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Where the engine takes over each unfinished patient-year: for one stretch of
+        visits (up to the next the path can take: ``island``), or for the rest of its year
+        (``tail``: after a KX crossing, when no visit the path can take is left, or in the
+        last round). Both as (pyear, seq, visit_pos, island start or tail start)."""
+        open_ = visits.join(ends.select("pyear", "end", "crossed"), on="pyear") \
+            .filter(pl.col("visit_pos") >= pl.col("end"))
+        resume = open_.filter(pl.col("visit_ok") & (pl.col("visit_pos") > pl.col("end"))) \
+            .group_by("pyear").agg(pl.col("visit_pos").min().alias("resume"))
+        open_ = open_.join(resume, on="pyear", how="left")
+        whole = pl.col("crossed") | pl.col("resume").is_null() | pl.lit(last_round)
+        island = open_.filter(~whole & (pl.col("visit_pos") < pl.col("resume")))
+        tail = open_.filter(whole)
+        return island.select("pyear", "year", "seq", "visit_pos", "end", "resume"), \
+            tail.select("pyear", "seq", "visit_pos", "end")
 
 
-def _covered(lines: pl.DataFrame, visits: pl.DataFrame, facts: Facts) -> pl.DataFrame:
-    """Of one part's candidate lines, those of the visits the path covers, with their money:
-    a patient-year's visits before the first the path cannot take (not a candidate on its
-    day, or sharing its date with another), and before the first that passes the KX
-    threshold."""
-    taken = lines.filter(pl.col("visit_ok")).get_column("seq").unique()
-    visits = visits.with_columns(pl.col("visit_ok") & pl.col("seq").is_in(taken.implode()))
-    visits = visits.with_columns(
-        pl.when(~pl.col("visit_ok")).then(pl.col("visit_pos")).otherwise(1 << 40)
-        .min().over("pyear").alias("cut"))
-    lines = lines.join(visits.select("seq", "pyear", "rank", "visit_pos", "cut"), on="seq",
-                       how="left").filter(pl.col("visit_pos") < pl.col("cut"))
-    lines = _money(lines, facts)
-    lines = lines.with_columns(
-        pl.when(pl.col("crosses")).then(pl.col("visit_pos")).otherwise(1 << 40)
-        .min().over("pyear").alias("cut"))
-    return lines.filter(pl.col("visit_pos") < pl.col("cut")).sort("rank", "visit_pos", "line")
+def _after(lines: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
+    """Each patient-year's figures after its covered lines (as the state was where none)."""
+    spent = lines.filter(pl.col("kx_payer")).group_by("pyear").agg(
+        pl.col("spent").filter(pl.col("tgroup") == "pt_slp").last().alias("pt_after"),
+        pl.col("spent").filter(pl.col("tgroup") == "ot").last().alias("ot_after"),
+        pl.col("kept").sum().alias("kept"))
+    return state.join(spent, on="pyear", how="left").select(
+        "pyear", pl.coalesce("pt_after", "pt_slp").alias("pt_slp"),
+        pl.coalesce("ot_after", "ot").alias("ot"),
+        pl.max_horizontal(pl.col("ded") - pl.col("kept").fill_null(0), pl.lit(0)).alias("ded"))
 
 
-def _seeds(lines: pl.DataFrame, facts: Facts) -> dict[tuple[str, int], tuple[int, int, int]]:
-    """Where each covered patient-year stands after its covered visits, for the engine to go on
-    from: PT/SLP and OT threshold amounts and the deductible left, in cents."""
-    ends = lines.filter(pl.col("kx_payer")).group_by("patient_id", "year", "tgroup").agg(
-        pl.col("spent").last(), pl.col("allowed").sum().alias("allowed"))
-    seeds: dict[tuple[str, int], list[int]] = {}
-    for patient, year, group, spent, allowed in ends.iter_rows():
-        seed = seeds.setdefault((patient, year), [0, 0, facts.deductible_cents(year) or 0])
-        seed[0 if group == "pt_slp" else 1] = spent
-        seed[2] = max(0, seed[2] - allowed)
-    return {key: (a, b, c) for key, (a, b, c) in seeds.items()}
-
-
-def _money(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
+def _money(lines: pl.DataFrame, state: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     """Fee, MPPR, allowed, deductible, coinsurance and sequestration of every line, in whole
-    cents, and whether the line's patient-year passes the KX threshold."""
+    cents, from where each patient-year stands (``state``: spent so far and deductible left),
+    and whether the line's patient-year passes the KX threshold."""
     # MPPR: one unit, of the highest PE (then full price, then code), paid in full
     in_mppr = pl.col("mppr") & pl.col("mppr_code") & (pl.col("units") > 0)
     owner = lines.filter(in_mppr).sort(
         ["seq", "pe", "full", "code"], descending=[False, True, True, False]) \
         .unique("seq", keep="first", maintain_order=True).select("seq", pl.col("line")
                                                                 .alias("owner"))
-    deductibles = pl.DataFrame(
-        [(year, facts.deductible_cents(year)) for year in
-         lines.get_column("date").dt.year().unique().to_list()],
-        schema={"year": pl.Int32, "deductible_year": pl.Int64}, orient="row")
     # every join first: the running sums below read the lines in order
     lines = lines.join(owner, on="seq", how="left") \
-        .with_columns(pl.col("date").dt.year().alias("year")) \
-        .join(deductibles, on="year", how="left") \
+        .join(state.select("pyear", pl.col("pt_slp").alias("base_pt_slp"),
+                           pl.col("ot").alias("base_ot"), pl.col("ded").alias("ded_start")),
+              on="pyear", how="left") \
         .sort("rank", "visit_pos", "line")
     units = pl.col("units")
     fee = (pl.when(~in_mppr).then(pl.col("full") * units)
@@ -458,7 +480,7 @@ def _money(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         .then(pl.col("allowed")).otherwise(0)
     lines = lines.with_columns(kept.alias("kept"))
     before = pl.col("kept").cum_sum().over("pyear") - pl.col("kept")
-    left = pl.max_horizontal(pl.col("deductible_year") - before, pl.lit(0))
+    left = pl.max_horizontal(pl.col("ded_start") - before, pl.lit(0))
     lines = lines.with_columns(
         pl.when(pl.col("kx_payer")).then(pl.min_horizontal(pl.col("allowed"), left))
         .otherwise(0).alias("deductible"))
@@ -482,8 +504,12 @@ def _money(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     restart = (first_of_visit & pl.col("given_cents").is_not_null()
                & (pl.col("tgroup") == "pt_slp")).cast(pl.Int64)
     lines = lines.with_columns(restart.cum_sum().over("pyear", "tgroup").alias("segment"))
+    # before the first restart, from where the year stood; after one, from the amount given
+    stood = pl.when(pl.col("tgroup") == "pt_slp").then(pl.col("base_pt_slp")) \
+        .otherwise(pl.col("base_ot"))
     lines = lines.with_columns(
-        pl.col("given_cents").fill_null(0).max().over("pyear", "tgroup", "segment")
+        pl.when(pl.col("segment") == 0).then(stood)
+        .otherwise(pl.col("given_cents").fill_null(0).max().over("pyear", "tgroup", "segment"))
         .alias("start"))
     lines = lines.with_columns(
         (pl.col("start") + pl.col("kept").cum_sum().over("pyear", "tgroup", "segment"))
@@ -520,7 +546,7 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
         sequestration="sequestration", payer_paid="payer_paid", patient_owes="patient_owes",
         reductions="sequestration",
         threshold_amount=pl.when(billed & pl.col("kx_payer")).then(pl.col("allowed")),
-        __rank="rank", __sub=pl.int_range(pl.len()).over("rank"),
+        __rank="rank", __pos="visit_pos", __sub="line",
         __unpriced=pl.col("unpriced").is_not_null())
     # a visit without prices has no amounts at all (pricing stops before any)
     computed = [name for name in _MONEY if name != "charge"]
@@ -605,8 +631,8 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
                 __visit="visit_pos", __order=pl.lit(1 << 30, dtype=pl.Int64))
     table = pl.concat([assumed, summary, settled, unpriced]) \
         .sort("__rank", "__visit", "__order")
-    return table.drop("__visit", "__order").with_columns(
-        pl.int_range(pl.len()).over("__rank").alias("__sub"))
+    return table.rename({"__visit": "__pos"}).with_columns(
+        pl.int_range(pl.len()).over("__rank", "__pos").alias("__sub")).drop("__order")
 
 
-__all__ = ["Covered", "candidate_lines", "check", "scan"]
+__all__ = ["Plan", "candidate_lines", "scan"]

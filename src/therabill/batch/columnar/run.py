@@ -18,15 +18,15 @@ from pathlib import Path
 import polars as pl
 
 from therabill.batch.accrual import visit_year
-from therabill.batch.columnar.check import Covered, check
+from therabill.batch.columnar.check import Plan, _finding_table, _line_table
 from therabill.batch.columnar.read import ROW, rows_of
+from therabill.batch.pipeline import Seed, SliceOut, Summary
 from therabill.batch.readers import Counts, Row, _tabular
 from therabill.batch.records import Reject
 from therabill.batch.tables import FINDING_COLUMNS, LINE_COLUMNS
 from therabill.batch.writers import TableWriter
 
-RANK, SUB = "__rank", "__sub"
-AFTER = 1 << 40  # the engine's rows of a patient-year sort after the columnar ones
+RANK, POS, SUB = "__rank", "__pos", "__sub"  # patient-year, visit's place in it, row
 _KINDS = {"str": pl.String, "int": pl.Int64, "money": pl.Decimal(14, 2)}
 
 
@@ -35,8 +35,10 @@ def _schema(columns: tuple[tuple[str, str], ...]) -> dict[str, pl.DataType]:
 
 
 def _as_money(frame: pl.DataFrame) -> pl.DataFrame:
-    """Whole cents (integers, never negative) as decimal(14, 2) money."""
-    money = [name for name, kind in LINE_COLUMNS if kind == "money"]
+    """Whole cents (integers, never negative) as decimal(14, 2) money; money already typed is
+    left as it is."""
+    money = [name for name, kind in LINE_COLUMNS
+             if kind == "money" and frame.schema[name].is_integer()]
     return frame.with_columns(
         ((pl.col(name) // 100).cast(pl.String) + "."
          + (pl.col(name) % 100).cast(pl.String).str.zfill(2)).cast(pl.Decimal(14, 2))
@@ -56,6 +58,155 @@ class _Rows:
         self.done = True
 
 
+MAX_ROUNDS = 6  # stretches the engine checks between covered ones, per patient-year
+
+
+def _cents_seed(cents: tuple[int, int, int]) -> Seed:
+    return (Decimal(cents[0]).scaleb(-2), Decimal(cents[1]).scaleb(-2),
+            Decimal(cents[2]).scaleb(-2))
+
+
+def _seed_cents(seed: Seed) -> tuple[int, int, int]:
+    return (int(seed[0] * 100), int(seed[1] * 100), int(seed[2] * 100))
+
+
+class _Run:
+    """One columnar run's bookkeeping: the summary, the tables' parts, where each
+    patient-year's tail starts and from what figures."""
+
+    def __init__(self, path: Path, plan: Plan, summary: Summary, rejects: TableWriter,
+                 workers: int, pool: ProcessPoolExecutor | None, slice_visits: int) -> None:
+        self.path, self.plan, self.summary, self.rejects = path, plan, summary, rejects
+        self.workers, self.pool, self.slice_visits = workers, pool, slice_visits
+        self.lines: list[pl.DataFrame] = []  # parts, each in (rank, pos, sub) order
+        self.findings: list[pl.DataFrame] = []
+        self.taken: list[pl.Series] = []  # frame rows checked before the last pass
+        self.tails: dict[tuple[str, int], tuple[int, int, int]] = {}  # figures a tail starts
+        self.island_visits = 0
+
+    def part(self, part: int) -> None:
+        """One part: covered stretches and the engine's islands between them, in rounds."""
+        plan = self.plan
+        lines, visits = plan.part_lines(part)
+        state = plan.start(visits)
+        tables: list[tuple[pl.DataFrame, pl.DataFrame]] = []
+        islands: list[tuple[pl.DataFrame, pl.DataFrame]] = []
+        for round_ in range(MAX_ROUNDS):
+            covered, ends = plan.covered(lines, visits, state)
+            if covered.height:
+                tables.append((_line_table(covered), _finding_table(covered)))
+                seqs = covered.get_column("seq").unique()
+                rows = plan.row_visits.filter(pl.col("seq").is_in(seqs.implode()))
+                self.taken.append(rows.get_column(ROW))
+                self.summary.columnar += seqs.len()
+                self.summary.visits += seqs.len()
+                self.summary.visits_read += seqs.len()
+                self.summary.records += rows.height
+            island, tail = plan.handover(visits, ends, round_ == MAX_ROUNDS - 1)
+            for patient, year, pt_slp, ot, ded in tail.unique("pyear").join(
+                    ends, on="pyear").join(visits.select("pyear", "year", "patient_id")
+                                           .unique("pyear"), on="pyear").select(
+                    "patient_id", "year", "pt_slp", "ot", "ded").iter_rows():
+                if plan.facts.deductible_cents(year) is not None:  # else the engine's own
+                    self.tails[(patient, year)] = (pt_slp, ot, ded)
+            if island.height == 0:
+                break
+            after, engine_tables = self._islands(island, ends)
+            islands.extend(engine_tables)
+            state = after  # the patient-years that go on (the others are done or tails)
+            visits = visits.join(state.select("pyear"), on="pyear", how="semi")
+        # the path's rows and the engine's islands, each a part in (rank, place, row) order
+        for made in (tables, islands):
+            if made:
+                self.lines.append(pl.concat([t for t, _ in made]).sort(KEYS))
+                self.findings.append(pl.concat([f for _, f in made]).sort(KEYS))
+
+    def _islands(self, island: pl.DataFrame, ends: pl.DataFrame
+                 ) -> tuple[pl.DataFrame, list[tuple[pl.DataFrame, pl.DataFrame]]]:
+        """The engine on each patient-year's island, from the figures its covered stretch left;
+        returns where each year stands after (its next start) and the island's rows."""
+        from therabill.batch import pipeline
+
+        plan = self.plan
+        # a year without a Part B deductible loaded: the engine starts the year itself
+        seeds = {pyear: _cents_seed((pt, ot, ded)) if plan.facts.deductible_cents(year)
+                 is not None else None for pyear, year, pt, ot, ded in
+                 ends.join(island.select("pyear", "year").unique("pyear"), on="pyear")
+                 .select("pyear", "year", "pt_slp", "ot", "ded").iter_rows()}
+        rows = plan.row_visits.join(island.select("seq", "pyear"), on="seq").sort(ROW)
+        self.taken.append(rows.get_column(ROW))
+        frame = plan.frame[rows.get_column(ROW)]
+        counts = Counts("rows")
+        held: list[pipeline.HeldRecord] = []
+        pyears = dict(island.select("seq", "pyear").iter_rows())
+        order = sorted(pyears)  # the reader hands visits on in the order of their first rows
+        for record, seq in zip(_tabular(self.path, rows_of(frame), counts), order, strict=True):
+            assert not isinstance(record, Reject)  # an island's visits are whole and readable
+            held.append(pipeline.HeldRecord(pipeline.pack(record.visit), record.position,
+                                            record.notes, seeds[pyears[seq]]))
+        self.summary.records += counts.records
+        self.summary.visits_read += len(held)
+        self.island_visits += len(held)
+        groups, merged, firsts = pipeline.build_groups_firsts(held)
+        self.summary.merged += merged
+        keys = [(plan.ranks[order[index]], plan.places[order[index]],
+                 pyears[order[index]]) for index in firsts]
+        job = pipeline.SliceJob(results=False, tables="parquet", rows=False)
+        states: dict[str, tuple[int, int, int]] = {}
+        line_parts: list[pl.DataFrame] = []
+        finding_parts: list[pl.DataFrame] = []
+        at = 0
+        for out in pipeline._checked(pipeline.slices(groups, self.slice_visits), self.workers,
+                                     job, self.pool):
+            self._tally(out)
+            mine = keys[at:at + len(out.group_rows)]
+            at += len(out.group_rows)
+            line_parts.append(_keyed(out.lines_chunk, LINE_COLUMNS, mine,
+                                     [n for n, _ in out.group_rows]))
+            finding_parts.append(_keyed(out.findings_chunk, FINDING_COLUMNS, mine,
+                                        [n for _, n in out.group_rows]))
+            for (_, _, pyear), state in zip(mine, out.group_states, strict=True):
+                if state is not None:
+                    states[pyear] = _seed_cents(state)
+        resume = island.unique("pyear").select("pyear", "resume")
+        after = pl.DataFrame(
+            [(pyear, *figures) for pyear, figures in states.items()],
+            schema={"pyear": pl.String, "pt_slp": pl.Int64, "ot": pl.Int64, "ded": pl.Int64},
+            orient="row").join(resume, on="pyear").select(
+            "pyear", pl.col("resume").alias("start_pos"), "pt_slp", "ot", "ded")
+        return after, [(pl.concat(line_parts), pl.concat(finding_parts))]
+
+    def _tally(self, out: SliceOut) -> None:
+        self.summary.visits += out.visits
+        if out.rejects:
+            self.rejects.write(out.rejects)
+            self.summary.rejects += len(out.rejects)
+            self.summary.failed += len(out.rejects)
+
+
+KEYS = [RANK, POS, SUB]
+
+
+def _keyed(chunk: bytes, columns: tuple[tuple[str, str], ...],
+           keys: list[tuple[int, int]] | list[tuple[int, int, str]], counts: list[int]
+           ) -> pl.DataFrame:
+    """An engine slice's rows (an Arrow chunk) typed, with each group's rank and place, and
+    each row's place within its group."""
+    import numpy as np
+    import pyarrow as pa
+
+    found = pl.from_arrow(pa.ipc.open_stream(chunk).read_all())
+    assert isinstance(found, pl.DataFrame)
+    found = found.cast(_schema(columns))  # type: ignore[arg-type]
+    group = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    found = found.with_columns(
+        pl.Series(RANK, np.asarray([k[0] for k in keys], dtype=np.int64)[group]),
+        pl.Series(POS, np.asarray([k[1] for k in keys], dtype=np.int64)[group]),
+        pl.Series("__group", group))
+    return found.with_columns(pl.int_range(pl.len()).over("__group").alias(SUB)) \
+        .drop("__group")
+
+
 def run_columnar(path: Path, frames: list[pl.DataFrame], summary: object, rejects: TableWriter,
                  lines_out: TableWriter, findings_out: TableWriter, workers: int, auto: bool,
                  pool: ProcessPoolExecutor | None, progress: object, slice_visits: int) -> None:
@@ -68,13 +219,19 @@ def run_columnar(path: Path, frames: list[pl.DataFrame], summary: object, reject
     assert isinstance(summary, pipeline.Summary)
     report = progress if callable(progress) else pipeline._no_progress
     frame = frames.pop()
-    covered = check(frame, default_engine())
-    summary.columnar = covered.visits
-    report("checking", covered.visits, None)
-    taken = frame.get_column(ROW).is_in(covered.rows.implode())
-    fallback = frame.filter(~taken)
-    del frame, taken
-    fallback_visits = _fallback_seqs(covered)
+    plan = Plan(frame, default_engine())
+    summary.workers = workers if pool is not None else 1
+    done = _Run(path, plan, summary, rejects, summary.workers, pool, slice_visits)
+    for part in range(plan.parts):
+        done.part(part)
+        report("checking", summary.columnar + done.island_visits, None)
+    checked = pl.concat(done.taken) if done.taken else pl.Series(ROW, [], dtype=pl.UInt32)
+    fallback = frame.filter(~pl.col(ROW).is_in(checked.implode()))
+    del frame
+    plan.frame = fallback  # the rows still to read (the whole file's are let go)
+    taken_seqs = set(plan.row_visits.filter(pl.col(ROW).is_in(checked.implode()))
+                     .get_column("seq").unique().to_list())
+    fallback_visits = [seq for seq in range(len(plan.ranks)) if seq not in taken_seqs]
     counts = Counts("rows")
     rows = _Rows(rows_of(fallback))
     held: list[pipeline.HeldRecord] = []
@@ -89,42 +246,36 @@ def run_columnar(path: Path, frames: list[pl.DataFrame], summary: object, reject
         assert seq is not None
         year = visit_year(record.visit)
         patient = record.visit.get("patient_id")
-        cents = covered.seeds.get((patient, year)) \
+        cents = done.tails.get((patient, year)) \
             if year is not None and isinstance(patient, str) else None
-        seed = None if cents is None else tuple(Decimal(c).scaleb(-2) for c in cents)
         held.append(pipeline.HeldRecord(pipeline.pack(record.visit), record.position,
-                                        record.notes, seed))  # type: ignore[arg-type]
+                                        record.notes,
+                                        None if cents is None else _cents_seed(cents)))
         held_seqs.append(seq)
-    summary.records = counts.records + covered.rows.len()
+    summary.records += counts.records
     summary.rejected_records = counts.rejected
-    summary.visits_read = len(held) + covered.visits
-    groups, summary.merged, firsts = pipeline.build_groups_firsts(held)
+    summary.visits_read += len(held)
+    groups, merged, firsts = pipeline.build_groups_firsts(held)
+    summary.merged += merged
     del held
     # The engine's patient-years in the order of the whole file's: one whose covered visits
     # come first in the file ranks by them, not by its first visit left to the engine.
-    group_ranks = [covered.ranks[held_seqs[index]] for index in firsts]
-    order = sorted(range(len(groups)), key=group_ranks.__getitem__)
+    keys = [(plan.ranks[held_seqs[index]], plan.places[held_seqs[index]]) for index in firsts]
+    order = sorted(range(len(groups)), key=keys.__getitem__)
     groups = [groups[index] for index in order]
-    ranks = iter([group_ranks[index] for index in order])
+    ranks = iter([keys[index] for index in order])
     total = summary.visits_read - summary.merged
-    summary.visits = covered.visits
-    # encoded Arrow chunks (whatever the output format): merged here with the covered rows
     job = pipeline.SliceJob(results=False, tables="parquet", rows=False)
-    if auto and total - covered.visits < pipeline.AUTO_WORKERS_FROM:
-        workers = 1
-    summary.workers = workers if pool is not None else 1
-    lines = _Merge(covered.lines, LINE_COLUMNS, lines_out, summary)
-    findings = _Merge(covered.findings, FINDING_COLUMNS, findings_out, None)
+    if auto and total - summary.visits < pipeline.AUTO_WORKERS_FROM:
+        summary.workers = 1
+    lines = _Merge(done.lines, LINE_COLUMNS, lines_out, summary)
+    findings = _Merge(done.findings, FINDING_COLUMNS, findings_out, None)
     for out in pipeline._checked(pipeline.slices(groups, slice_visits), summary.workers, job,
                                  pool):
-        summary.visits += out.visits
-        if out.rejects:
-            rejects.write(out.rejects)
-            summary.rejects += len(out.rejects)
-            summary.failed += len(out.rejects)
-        slice_ranks = [next(ranks) for _ in out.group_rows]
-        lines.add(out.lines_chunk, slice_ranks, [n for n, _ in out.group_rows])
-        findings.add(out.findings_chunk, slice_ranks, [n for _, n in out.group_rows])
+        done._tally(out)
+        slice_keys = [next(ranks) for _ in out.group_rows]
+        lines.add(out.lines_chunk, slice_keys, [n for n, _ in out.group_rows])
+        findings.add(out.findings_chunk, slice_keys, [n for _, n in out.group_rows])
         report("checking", summary.visits, total)
     lines.finish()
     findings.finish()
@@ -138,35 +289,27 @@ class _Merge:
 
     def __init__(self, covered: list[pl.DataFrame], columns: tuple[tuple[str, str], ...],
                  out: TableWriter, summary: object) -> None:
+        self.columns = columns
         self.schema = _schema(columns)
         self.money = any(kind == "money" for _, kind in columns)
         # kept as the path made them (cents, categories), each piece typed as it is written;
         # the parts (whole patients each) are merged by rank as the engine's slices come
         self.covered = [part for part in covered if part.height]
-        self.ranks = [part.get_column(RANK).to_numpy() for part in self.covered]
+        self.ranks = [part.get_column(RANK).to_numpy() for part in self.covered]  # sorted
         self.at = [0] * len(self.covered)  # covered rows written so far, by part
         self.out = out
         self.summary = summary  # the lines table adds up statuses and money
         self.rows = 0
 
-    def add(self, chunk: bytes, ranks: list[int], counts: list[int]) -> None:
-        import numpy as np
-        import pyarrow as pa
-
-        table = pa.ipc.open_stream(chunk).read_all()
-        engine = pl.from_arrow(table)
-        assert isinstance(engine, pl.DataFrame)
-        # a patient-year's engine rows come after its covered visits, which are earlier
-        engine = engine.cast(self.schema).with_columns(  # type: ignore[arg-type]
-            pl.Series(RANK, np.repeat(np.asarray(ranks, dtype=np.int64), counts)))
-        engine = engine.with_columns((AFTER + pl.int_range(pl.len()).over(RANK)).alias(SUB))
-        self._write(pl.concat([*self._upto(ranks[-1] if ranks else -1), engine])
-                    .sort(RANK, SUB))
+    def add(self, chunk: bytes, keys: list[tuple[int, int]], counts: list[int]) -> None:
+        """An engine slice: its groups' (rank, place) and row counts, in rank order."""
+        engine = _keyed(chunk, self.columns, keys, counts)
+        self._write(pl.concat([*self._upto(keys[-1][0] if keys else -1), engine]).sort(KEYS))
 
     def finish(self) -> None:
         rest = self._upto(None)
         if rest:
-            self._write(pl.concat(rest).sort(RANK, SUB))
+            self._write(pl.concat(rest).sort(KEYS))
 
     def _upto(self, rank: int | None) -> list[pl.DataFrame]:
         """The covered rows not yet written up to ``rank`` (all of them for None), typed."""
@@ -186,10 +329,10 @@ class _Merge:
         if self.money:
             part = _as_money(part)
         return part.select([pl.col(name).cast(kind) for name, kind in self.schema.items()]
-                           + [pl.col(RANK).cast(pl.Int64), pl.col(SUB).cast(pl.Int64)])
+                           + [pl.col(key).cast(pl.Int64) for key in KEYS])
 
     def _write(self, part: pl.DataFrame) -> None:
-        part = part.drop(RANK, SUB)
+        part = part.drop(KEYS)
         if part.height == 0:
             return
         self.out.write_arrow(part.to_arrow())
@@ -209,9 +352,3 @@ class _Merge:
 
 def _money(value: object) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
-
-
-def _fallback_seqs(covered: Covered) -> list[int]:
-    """The visits left to the engine, in the order of their first row."""
-    taken = set(covered.seqs.to_list())
-    return [seq for seq in range(covered.all_visits) if seq not in taken]
