@@ -14,6 +14,10 @@ write the tables, and account for every record.
 4. Write. Every file is written under a temporary name and renamed when the run completes.
 
 Output order: patient-year groups in order of their first record, visits by date within each.
+
+A plain CSV/TSV file written with the compact detail takes the columnar path
+(``therabill.batch.columnar``) for its common visits; the engine checks the rest here, and the
+tables come out the same, row for row.
 """
 
 from __future__ import annotations

@@ -57,12 +57,10 @@ def _even(data: bytes, delimiter: str, width: int) -> bool:
     import numpy as np
 
     raw = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(raw == ord("\n"))
-    if not len(ends) or ends[-1] != len(raw) - 1:
-        ends = np.append(ends, len(raw))  # the last line without its newline
-    seen = np.concatenate(([0], np.cumsum(raw == ord(delimiter))))
-    per_line = np.diff(seen[ends], prepend=0)
-    return bool((per_line == width - 1).all())
+    starts = np.concatenate(([0], np.flatnonzero(raw == ord("\n")) + 1))
+    starts = starts[starts < len(raw)]  # no empty line after the last newline
+    fields = np.add.reduceat(raw == ord(delimiter), starts, dtype=np.int32)
+    return bool((fields == width - 1).all())
 
 
 def rows_of(frame: pl.DataFrame) -> Iterator[Row]:
