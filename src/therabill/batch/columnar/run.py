@@ -10,10 +10,12 @@ written together with the covered rows ranked up to it.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -58,6 +60,7 @@ class _Rows:
         self.done = True
 
 
+_BATCH = 16_384  # rows of a part written, and read back, at a time
 MAX_ROUNDS = 6  # stretches the engine checks between covered ones, per patient-year
 
 
@@ -75,11 +78,13 @@ class _Run:
     patient-year's tail starts and from what figures."""
 
     def __init__(self, path: Path, plan: Plan, summary: Summary, rejects: TableWriter,
-                 workers: int, pool: ProcessPoolExecutor | None, slice_visits: int) -> None:
+                 workers: int, pool: ProcessPoolExecutor | None, slice_visits: int,
+                 spill: Path) -> None:
         self.path, self.plan, self.summary, self.rejects = path, plan, summary, rejects
         self.workers, self.pool, self.slice_visits = workers, pool, slice_visits
-        self.lines: list[pl.DataFrame] = []  # parts, each in (rank, pos, sub) order
-        self.findings: list[pl.DataFrame] = []
+        self.lines: list[Path] = []  # parts, each in (rank, pos, sub) order, on disk
+        self.findings: list[Path] = []
+        self.spill = spill
         self.taken: list[pl.Series] = []  # frame rows checked before the last pass
         self.tails: dict[tuple[str, int], tuple[int, int, int]] = {}  # figures a tail starts
         self.island_visits = 0
@@ -115,11 +120,17 @@ class _Run:
             islands.extend(engine_tables)
             state = after  # the patient-years that go on (the others are done or tails)
             visits = visits.join(state.select("pyear"), on="pyear", how="semi")
-        # the path's rows and the engine's islands, each a part in (rank, place, row) order
+        # the path's rows and the engine's islands, each a part in (rank, place, row) order,
+        # kept on disk until they are merged into the tables
         for made in (tables, islands):
             if made:
-                self.lines.append(pl.concat([t for t, _ in made]).sort(KEYS))
-                self.findings.append(pl.concat([f for _, f in made]).sort(KEYS))
+                self.lines.append(self._spill(pl.concat([t for t, _ in made]).sort(KEYS)))
+                self.findings.append(self._spill(pl.concat([f for _, f in made]).sort(KEYS)))
+
+    def _spill(self, part: pl.DataFrame) -> Path:
+        path = self.spill / f"part-{len(self.lines) + len(self.findings)}.parquet"
+        part.write_parquet(path, compression="lz4", row_group_size=_BATCH)
+        return path
 
     def _islands(self, island: pl.DataFrame, ends: pl.DataFrame
                  ) -> tuple[pl.DataFrame, list[tuple[pl.DataFrame, pl.DataFrame]]]:
@@ -218,10 +229,23 @@ def run_columnar(path: Path, frames: list[pl.DataFrame], summary: object, reject
 
     assert isinstance(summary, pipeline.Summary)
     report = progress if callable(progress) else pipeline._no_progress
-    frame = frames.pop()
-    plan = Plan(frame, default_engine())
+    plan = Plan(frames[0], default_engine())
     summary.workers = workers if pool is not None else 1
-    done = _Run(path, plan, summary, rejects, summary.workers, pool, slice_visits)
+    # the parts wait on disk, beside the outputs, until they are merged into the tables
+    with tempfile.TemporaryDirectory(prefix=".therabill-columnar-",
+                                     dir=lines_out.file.path.parent) as spill:
+        _run(path, frames, plan, summary, rejects, lines_out, findings_out, auto, pool, report,
+             slice_visits, Path(spill))
+
+
+def _run(path: Path, frames: list[pl.DataFrame], plan: Plan, summary: Summary,
+         rejects: TableWriter, lines_out: TableWriter, findings_out: TableWriter, auto: bool,
+         pool: ProcessPoolExecutor | None, report: Any, slice_visits: int, spill: Path
+         ) -> None:
+    from therabill.batch import pipeline
+
+    frame = frames.pop()
+    done = _Run(path, plan, summary, rejects, summary.workers, pool, slice_visits, spill)
     for part in range(plan.parts):
         done.part(part)
         report("checking", summary.columnar + done.island_visits, None)
@@ -282,21 +306,55 @@ def run_columnar(path: Path, frames: list[pl.DataFrame], summary: object, reject
     summary.lines, summary.findings = lines.rows, findings.rows
 
 
-class _Merge:
-    """One output table: the covered rows (sorted by rank) and the engine's slices (arriving
-    in rank order) written in one order, a slice at a time, so memory holds one slice beside
-    the covered rows."""
+class _Part:
+    """One part on disk, read a batch at a time: its rows up to a rank, in order."""
 
-    def __init__(self, covered: list[pl.DataFrame], columns: tuple[tuple[str, str], ...],
+    def __init__(self, path: Path) -> None:
+        import pyarrow.parquet as pq
+
+        self.file = pq.ParquetFile(path)  # row groups of _BATCH rows, read one at a time
+        self.group = 0
+        self.buffer: pl.DataFrame | None = None
+        self.done = False
+
+    def upto(self, rank: int | None) -> pl.DataFrame | None:
+        """The rows not yet taken with a rank up to ``rank`` (all for None)."""
+        import numpy as np
+
+        pieces: list[pl.DataFrame] = []
+        while True:
+            if self.buffer is None or self.buffer.height == 0:
+                if self.done:
+                    break
+                if self.group == self.file.num_row_groups:
+                    self.done = True
+                    break
+                found = pl.from_arrow(self.file.read_row_group(self.group, use_threads=False))
+                self.group += 1
+                assert isinstance(found, pl.DataFrame)
+                self.buffer = found
+            ranks = self.buffer.get_column(RANK).to_numpy()
+            end = len(ranks) if rank is None else int(np.searchsorted(ranks, rank, "right"))
+            pieces.append(self.buffer.slice(0, end))
+            self.buffer = self.buffer.slice(end)
+            if self.buffer.height:  # the next row is past the rank: the rest can wait
+                break
+        pieces = [piece for piece in pieces if piece.height]
+        return pl.concat(pieces) if pieces else None
+
+
+class _Merge:
+    """One output table: the parts (covered rows, and the engine's islands) and the engine's
+    last slices (arriving in rank order) written in one order, a slice at a time, so memory
+    holds a slice and a batch of each part."""
+
+    def __init__(self, parts: list[Path], columns: tuple[tuple[str, str], ...],
                  out: TableWriter, summary: object) -> None:
         self.columns = columns
         self.schema = _schema(columns)
         self.money = any(kind == "money" for _, kind in columns)
-        # kept as the path made them (cents, categories), each piece typed as it is written;
-        # the parts (whole patients each) are merged by rank as the engine's slices come
-        self.covered = [part for part in covered if part.height]
-        self.ranks = [part.get_column(RANK).to_numpy() for part in self.covered]  # sorted
-        self.at = [0] * len(self.covered)  # covered rows written so far, by part
+        # kept as the path made them (cents, categories), each piece typed as it is written
+        self.parts = [_Part(path) for path in parts]
         self.out = out
         self.summary = summary  # the lines table adds up statuses and money
         self.rows = 0
@@ -312,18 +370,9 @@ class _Merge:
             self._write(pl.concat(rest).sort(KEYS))
 
     def _upto(self, rank: int | None) -> list[pl.DataFrame]:
-        """The covered rows not yet written up to ``rank`` (all of them for None), typed."""
-        import numpy as np
-
-        pieces = []
-        for index, part in enumerate(self.covered):
-            start = self.at[index]
-            end = part.height if rank is None else \
-                int(np.searchsorted(self.ranks[index], rank, side="right"))
-            if end > start:
-                pieces.append(self._typed(part.slice(start, end - start)))
-                self.at[index] = end
-        return pieces
+        """The parts' rows not yet written up to ``rank`` (all of them for None), typed."""
+        pieces = [part.upto(rank) for part in self.parts]
+        return [self._typed(piece) for piece in pieces if piece is not None]
 
     def _typed(self, part: pl.DataFrame) -> pl.DataFrame:
         if self.money:
