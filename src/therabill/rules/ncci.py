@@ -28,7 +28,7 @@ UNLOCK_ADVICE = ("59 or XU when the two services were done in separate time bloc
                  "never add the modifier only to get past the edit")
 
 
-def _edit_in_force(edits: tuple[PtpEdit, ...], dos: date) -> PtpEdit | None:
+def edit_in_force(edits: tuple[PtpEdit, ...], dos: date) -> PtpEdit | None:
     for edit in edits:
         if edit.in_force_on(dos):
             return edit
@@ -65,7 +65,7 @@ def apply_ptp(lines: list[WorkLine], table: EditTable, dos: date, where: str,
             edits = table.by_pair.get((column_1, column_2))
             if not edits:
                 continue
-            edit = _edit_in_force(edits, dos)
+            edit = edit_in_force(edits, dos)
             if edit is None:
                 continue
             findings.extend(_apply_edit(edit, by_code[column_2], where, memo))
@@ -146,7 +146,7 @@ def apply_mue(lines: list[WorkLine], release: MueRelease, where: str) -> list[De
 
 
 @dataclass(frozen=True, slots=True)
-class _NcciDay:
+class NcciDay:
     """The edit tables for a date and what a result says about them, worked out once a day."""
 
     table: EditTable | None
@@ -158,7 +158,8 @@ class _NcciDay:
     warnings: tuple[str, ...] = ()  # tables imported in part: a warning finding each
 
 
-def _ncci_day(reference: ReferenceData, dos: date, cache: BoundedMemo[_NcciDay]) -> _NcciDay:
+def ncci_day(reference: ReferenceData, dos: date, cache: BoundedMemo[NcciDay]) -> NcciDay:
+    """The edit tables in force on ``dos`` and what results say about them (memoised)."""
     found = cache.get(dos)
     if found is not None:
         return found
@@ -173,7 +174,7 @@ def _ncci_day(reference: ReferenceData, dos: date, cache: BoundedMemo[_NcciDay])
     if mue is not None:
         releases.append(("mue", mue.value.release_id))
         notes.extend(n for n in (mue.value.caveat, mue.note) if n and n not in notes)
-    found = _NcciDay(table.value if table else None,
+    found = NcciDay(table.value if table else None,
                      ptp_source(table.value, table.note) if table else "",
                      mue.value if mue else None,
                      mue_source(mue.value, mue.note) if mue else "", dict(releases),
@@ -188,7 +189,7 @@ def apply_ncci(sheet: Worksheet) -> None:
     if not sheet.policy.ncci_on(sheet.dos):
         return
     lines, dos, findings, data = sheet.lines, sheet.dos, sheet.findings, sheet.data
-    day = _ncci_day(sheet.reference, dos, sheet.caches.memo("rules.ncci.days"))
+    day = ncci_day(sheet.reference, dos, sheet.caches.memo("rules.ncci.days"))
     data.releases.update(day.releases)
     for note in day.notes:
         if note not in data.notes:

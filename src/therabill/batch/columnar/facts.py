@@ -24,8 +24,8 @@ from therabill.pricing.engine import TWENTY_PERCENT, unit_price_for
 from therabill.pricing.mppr import mppr_applies
 from therabill.reference.records import RvuRecord
 from therabill.rules.coverage import STATUS_MEANING
-from therabill.rules.ncci import _edit_in_force, _ncci_day
-from therabill.vocabulary import DISCIPLINE_MODIFIER, NO_MINUTES_BASES
+from therabill.rules.ncci import edit_in_force, ncci_day
+from therabill.vocabulary import NO_MINUTES_BASES
 
 MEDICARE = "medicare"  # the payer of a visit that names none
 RATE_SCALE = 1_000_000  # rates as whole millionths: exact for every published rate
@@ -229,12 +229,12 @@ class Facts:
         if dos in self._edits:
             return self._edits[dos]
         key: int | None = None
-        ncci = _ncci_day(self.engine.reference, dos, self.engine.caches.memo("rules.ncci.days"))
+        ncci = ncci_day(self.engine.reference, dos, self.engine.caches.memo("rules.ncci.days"))
         if ncci.table is not None and not ncci.warnings:
             key = len(self._edits)
             bits = self.bits
             for (first, second), edits in ncci.table.by_pair.items():
-                if first in bits and second in bits and _edit_in_force(edits, dos):
+                if first in bits and second in bits and edit_in_force(edits, dos):
                     for one, other in ((first, second), (second, first)):
                         self.conflicts[(key, one)] = (self.conflicts.get((key, one), 0)
                                                       | bits[other])
@@ -247,5 +247,5 @@ class Facts:
         return key
 
 
-__all__ = ["DISCIPLINE_MODIFIER", "CodeFacts", "DayFacts", "Facts", "PayerFacts", "Price",
+__all__ = ["CodeFacts", "DayFacts", "Facts", "PayerFacts", "Price",
            "policy_fits"]
