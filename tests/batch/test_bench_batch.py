@@ -44,3 +44,18 @@ def test_generated_visits_look_like_the_benchmark_says(tmp_path: Path) -> None:
     assert len({row["locality"] for row in table}) >= 5
     assert any(row["assistant_minutes"] for row in table)
     assert any(row["code"] in ("97161", "97162", "97163") for row in table)
+
+
+def test_plain_visits_are_the_common_visit(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        from claims_gen import write
+    finally:
+        sys.path.remove(str(BENCH))
+    write(tmp_path / "p.csv", 2000, seed=5, plain=True)
+    with (tmp_path / "p.csv").open(newline="", encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    assert {row["payer"] for row in table} == {"medicare"}
+    assert not any(row["assistant_minutes"] or row["modifiers"] for row in table)
+    assert "97150" not in {row["code"] for row in table}
+    assert "05441-99" not in {row["locality"] for row in table}
