@@ -105,6 +105,23 @@ def test_patients_in_parts_give_the_same_tables(tmp_path: Path,
     assert _comparable(columnar) == _comparable(engine) and columnar.columnar > 500
 
 
+def test_a_patient_past_the_kx_threshold_stays_on_the_path(tmp_path: Path) -> None:
+    # 2,350.00 already spent this year: the third visit's lines pass the 2025 KX amount
+    rows = [["V1", "P1", "2025-03-03", "medicare", "01182-18", "PT", "2350.00", "97110", "23",
+             "", "", ""]]
+    for number, day in enumerate(("2025-03-05", "2025-03-07", "2025-03-10"), start=2):
+        rows += [[f"V{number}", "P1", day, "", "01182-18", "PT", "", "97110", "38", "", "", ""],
+                 [f"V{number}", "P1", day, "", "01182-18", "PT", "", "97530", "24", "", "", ""]]
+    source = write_csv(tmp_path / "kx.csv", HEADER, rows)
+    columnar, engine = _run_both(tmp_path, source)
+    assert _comparable(columnar) == _comparable(engine)
+    assert columnar.columnar == 4 and columnar.status.get("denied", 0) >= 2
+    import polars as pl
+
+    findings = pl.read_parquet(tmp_path / "columnar" / "findings.parquet")
+    assert "threshold.kx" in findings.get_column("rule").to_list()
+
+
 def test_mixed_claims_on_two_workers(tmp_path: Path) -> None:
     source = tmp_path / "mixed.csv"
     claims_gen.write(source, 6_000, seed=8)

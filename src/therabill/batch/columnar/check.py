@@ -10,21 +10,24 @@
    together (``candidate_lines``). Lines of one timed code are combined, as intake does.
 2. Visits group into patient-years (first appearance, then date), as the batch orders them
    (``Plan``). In rounds, the path covers a patient-year's visits from where the year stands
-   up to the first one it cannot take: one that is not a candidate, shares its date with
-   another, or passes the KX threshold (``Plan.covered``); the engine checks the visits from
-   there to the next one the path can take, from the figures the path left, and hands back
-   its own (``Plan.handover``; ``run``). After a KX crossing, or when no visit the path can
-   take is left, the engine has the rest of the year.
+   up to the first one it cannot take: one that is not a candidate or shares its date with
+   another (``Plan.covered``); the engine checks the visits from there to the next one the
+   path can take, from the figures the path left, and hands back its own (``Plan.handover``;
+   ``run``). When no visit the path can take is left, the engine has the rest of the year.
 3. Covered lines get their money in whole cents (``_money``): units by the payer's method
    (total time with its tie rule, or per code), MPPR (one unit of the highest PE at full
-   price), the allowed amount, the deductible accrued through the patient's year, coinsurance
-   and sequestration; each visit gets its findings in the engine's words.
+   price), the allowed amount, the KX rule through the patient's year (a line that takes a
+   visit's spending over the threshold is denied), the deductible accrued through the year,
+   coinsurance and sequestration; each visit gets its findings in the engine's words.
 
 Patients are worked on a part at a time (``CHUNK_ROWS``), which bounds memory: every figure
 stays within one patient.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
@@ -34,6 +37,7 @@ from therabill.batch.columnar.facts import MEDICARE, RATE_SCALE, Facts
 from therabill.batch.columnar.read import ROW
 from therabill.batch.readers import VISIT_COLUMNS
 from therabill.engine import Engine
+from therabill.money import usd
 from therabill.vocabulary import DISCIPLINE_MODIFIER
 
 # Cells a covered visit may fill, and what each must look like (anything else: the engine).
@@ -224,7 +228,7 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         .select("date", "locality", "payer").unique()
     rows: dict[str, list[object]] = {name: [] for name in (
         "date", "locality", "payer", "price_key", "kx", "share", "seq_rate", "mppr", "edits",
-        "unpriced")}
+        "unpriced", "kx_source")}
     for day, locality, payer in places.iter_rows():
         found = facts.day(day, locality, payer)
         if found is None:
@@ -233,13 +237,14 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
                             ("price_key", found.price_key),
                             ("kx", found.kx_cents), ("share", found.payer_share_ppm),
                             ("seq_rate", found.sequestration_ppm), ("mppr", found.mppr),
-                            ("edits", found.edits_key), ("unpriced", found.unpriced)):
+                            ("edits", found.edits_key), ("unpriced", found.unpriced),
+                            ("kx_source", found.kx_source)):
             rows[name].append(value)
     days = pl.DataFrame(rows, schema={
         "date": pl.Date, "locality": pl.String, "payer": pl.String, "price_key": pl.Int64,
         "kx": pl.Int64,
         "share": pl.Int64, "seq_rate": pl.Int64, "mppr": pl.Boolean, "edits": pl.Int64,
-        "unpriced": pl.String})
+        "unpriced": pl.String, "kx_source": pl.String})
     prices = pl.DataFrame(
         [(key, code, p.full_cents, p.reduced_cents, p.pe, p.mppr, p.value)
          for (key, code), p in facts.prices.items()],
@@ -327,7 +332,7 @@ _KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "do
          "discipline", "ytd_given", "minutes", "charge_cents", "timed", "therapy_word", "units",
          "alternative", "tie", "timed_minutes", "kx", "share", "seq_rate", "mppr", "full",
          "reduced", "pe", "mppr_code", "unpriced", "cms", "kx_payer", "deductible_payer",
-         "visit_ok"]
+         "visit_ok", "kx_source"]
 
 
 CHUNK_ROWS = 200_000  # candidate rows worked on at a time (whole patients): bounds memory
@@ -391,10 +396,9 @@ class Plan:
     def covered(self, lines: pl.DataFrame, visits: pl.DataFrame, state: pl.DataFrame
                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """From where each patient-year stands (``state``), the visits the path covers: those
-        before the first it cannot take and before the first that passes the KX threshold,
-        with their money. Returns the covered lines (in order) and, per patient-year, where
-        the run ended (``end``: the first visit not covered), whether a KX crossing ended it,
-        and the year's figures after it."""
+        before the first it cannot take, with their money. Returns the covered lines (in
+        order) and, per patient-year, where the run ended (``end``: the first visit not
+        covered) and the year's figures after it."""
         visits = visits.join(state.select("pyear", "start_pos"), on="pyear") \
             .filter(pl.col("visit_pos") >= pl.col("start_pos"))
         cuts = visits.group_by("pyear").agg(
@@ -403,17 +407,9 @@ class Plan:
         lines = lines.join(visits.select("seq", "pyear", "rank", "visit_pos"), on="seq") \
             .join(cuts.select("pyear", "cut"), on="pyear") \
             .filter(pl.col("visit_pos") < pl.col("cut"))
-        lines = _money(lines, state, self.facts)
-        crossing = lines.filter(pl.col("crosses")).group_by("pyear").agg(
-            pl.col("visit_pos").min().alias("crossing"))
-        lines = lines.join(crossing, on="pyear", how="left").filter(
-            pl.col("visit_pos") < pl.col("crossing").fill_null(FAR)).sort(
-            "rank", "visit_pos", "line")
-        ends = cuts.join(crossing, on="pyear", how="left").join(
-            _after(lines, state), on="pyear", how="left").select(
-            "pyear", pl.min_horizontal("cut", pl.col("crossing").fill_null(FAR),
-                                       pl.col("last") + 1).alias("end"),
-            (pl.col("crossing").fill_null(FAR) <= pl.col("cut")).alias("crossed"),
+        lines = _money(lines, state, self.facts).sort("rank", "visit_pos", "line")
+        ends = cuts.join(_after(lines, state), on="pyear", how="left").select(
+            "pyear", pl.min_horizontal("cut", pl.col("last") + 1).alias("end"),
             "pt_slp", "ot", "ded")
         return lines, ends
 
@@ -421,14 +417,14 @@ class Plan:
                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Where the engine takes over each unfinished patient-year: for one stretch of
         visits (up to the next the path can take: ``island``), or for the rest of its year
-        (``tail``: after a KX crossing, when no visit the path can take is left, or in the
+        (``tail``: when no visit the path can take is left, or in the
         last round). Both as (pyear, seq, visit_pos, island start or tail start)."""
-        open_ = visits.join(ends.select("pyear", "end", "crossed"), on="pyear") \
+        open_ = visits.join(ends.select("pyear", "end"), on="pyear") \
             .filter(pl.col("visit_pos") >= pl.col("end"))
         resume = open_.filter(pl.col("visit_ok") & (pl.col("visit_pos") > pl.col("end"))) \
             .group_by("pyear").agg(pl.col("visit_pos").min().alias("resume"))
         open_ = open_.join(resume, on="pyear", how="left")
-        whole = pl.col("crossed") | pl.col("resume").is_null() | pl.lit(last_round)
+        whole = pl.col("resume").is_null() | pl.lit(last_round)
         island = open_.filter(~whole & (pl.col("visit_pos") < pl.col("resume")))
         tail = open_.filter(whole)
         return island.select("pyear", "year", "seq", "visit_pos", "end", "resume"), \
@@ -450,7 +446,7 @@ def _after(lines: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
 def _money(lines: pl.DataFrame, state: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     """Fee, MPPR, allowed, deductible, coinsurance and sequestration of every line, in whole
     cents, from where each patient-year stands (``state``: spent so far and deductible left),
-    and whether the line's patient-year passes the KX threshold."""
+    and the KX rule's denials (``_thresholds``)."""
     # MPPR: one unit, of the highest PE (then full price, then code), paid in full
     in_mppr = pl.col("mppr") & pl.col("mppr_code") & (pl.col("units") > 0)
     owner = lines.filter(in_mppr).sort(
@@ -473,6 +469,14 @@ def _money(lines: pl.DataFrame, state: pl.DataFrame, facts: Facts) -> pl.DataFra
         (pl.col("full") * units - pl.col("fee")).alias("mppr_reduction"),
         pl.when(pl.col("charge_cents") < pl.col("fee")).then(pl.col("charge_cents"))
         .otherwise(pl.col("fee")).alias("allowed"))  # zero for a line earning no unit
+    lines = _thresholds(lines)
+    # A line the KX rule denies pays nothing (its unit price stays, for reference).
+    denied = pl.col("denied")
+    lines = lines.with_columns(
+        pl.when(denied).then(0).otherwise(pl.col(name)).alias(name)
+        for name in ("mppr_reduction", "allowed"))
+    lines = lines.with_columns(pl.when(denied).then(pl.col("allowed"))
+                               .otherwise(pl.col("fee")).alias("fee"))
     # The deductible, taken by the lines in order through the patient's year: a payer that
     # keeps the year (Medicare; batch.accrual). Another payer's visit gives no deductible
     # left, and the engine takes none.
@@ -491,17 +495,26 @@ def _money(lines: pl.DataFrame, state: pl.DataFrame, facts: Facts) -> pl.DataFra
         (base - pl.col("payer_share")).alias("coinsurance"),
         ((pl.col("payer_share") * pl.col("seq_rate") + RATE_SCALE // 2) // RATE_SCALE)
         .alias("sequestration"))
-    lines = lines.with_columns(
+    return lines.with_columns(
         (pl.col("payer_share") - pl.col("sequestration")).alias("payer_paid"),
         (pl.col("deductible") + pl.col("coinsurance")).alias("patient_owes"))
-    # threshold: spending of the discipline group through the year (a given year-to-date
-    # amount restarts PT and SLP's count there), against the KX amount of the date
+
+
+def _thresholds(lines: pl.DataFrame) -> pl.DataFrame:
+    """The KX rule (rules.thresholds) for a payer that keeps the patient's year: spending of
+    the discipline group through the year (a given year-to-date amount restarts PT and SLP's
+    count at its visit), and the lines denied once a visit's spending passes the KX amount.
+    Adds ``denied``, ``billed`` (the spending a denied line reached) and ``spent`` (the year's
+    count after each line, what the next visit starts from)."""
     group = pl.col("discipline").replace_strict(_THRESHOLD_GROUP)
     given = pl.when(pl.col("kx_payer")).then(
         pl.col("ytd_given").str.replace(".", "", literal=True).cast(pl.Int64))
-    lines = lines.with_columns(group.alias("tgroup"), given.alias("given_cents"))
-    first_of_visit = pl.col("line") == 0
-    restart = (first_of_visit & pl.col("given_cents").is_not_null()
+    counted = (pl.col("kx_payer") & pl.col("unpriced").is_null()
+               & pl.col("allowed").is_not_null() & (pl.col("units") > 0))
+    lines = lines.with_columns(group.alias("tgroup"), given.alias("given_cents"),
+                               pl.when(counted).then(pl.col("allowed")).otherwise(0)
+                               .alias("counted"))
+    restart = ((pl.col("line") == 0) & pl.col("given_cents").is_not_null()
                & (pl.col("tgroup") == "pt_slp")).cast(pl.Int64)
     lines = lines.with_columns(restart.cum_sum().over("pyear", "tgroup").alias("segment"))
     # before the first restart, from where the year stood; after one, from the amount given
@@ -512,12 +525,53 @@ def _money(lines: pl.DataFrame, state: pl.DataFrame, facts: Facts) -> pl.DataFra
         .otherwise(pl.col("given_cents").fill_null(0).max().over("pyear", "tgroup", "segment"))
         .alias("start"))
     lines = lines.with_columns(
-        (pl.col("start") + pl.col("kept").cum_sum().over("pyear", "tgroup", "segment"))
-        .alias("spent"))
-    # a visit without prices is not counted toward the threshold at all
+        (pl.col("start") + pl.col("counted").cum_sum().over("pyear", "tgroup", "segment"))
+        .alias("spent"), pl.lit(False).alias("denied"),
+        pl.lit(None, dtype=pl.Int64).alias("billed"))
+    over = lines.filter(pl.col("counted").gt(0) & (pl.col("spent") > pl.col("kx")))
+    if over.height == 0:
+        return lines
+    # A patient-year that passes the threshold: line by line, as the rule runs (a denied
+    # line adds to the visit's spending but not to the year's).
+    passing = lines.get_column("pyear").is_in(over.get_column("pyear").unique().implode())
+    return pl.concat([lines.filter(~passing), _denials(lines.filter(passing))]) \
+        .sort("rank", "visit_pos", "line")
+
+
+def _denials(lines: pl.DataFrame) -> pl.DataFrame:
+    """The KX rule over the lines of the patient-years that pass the threshold, in order:
+    each visit's spending starts from the year's count; a line that takes it over the KX
+    amount is denied and adds nothing to the year."""
+    rows = lines.select("pyear", "seq", "tgroup", "counted", "kx", "start", "segment"
+                        ).iter_rows()
+    denied: list[bool] = []
+    billed_at: list[int | None] = []
+    spent_after: list[int] = []
+    year: dict[tuple[str, str], int] = {}  # the year's count, by patient-year and group
+    segments: dict[tuple[str, str], int] = {}
+    spending, visit = 0, None
+    for pyear, seq, group, counted, kx, start, segment in rows:
+        key = (pyear, group)
+        if segments.get(key) != segment:  # the first line of the group, or a given amount
+            segments[key] = segment
+            year[key] = start
+        if seq != visit:
+            visit, spending = seq, year[key]
+        if counted:
+            spending += counted
+            if spending > kx:
+                denied.append(True)
+                billed_at.append(spending)
+                spent_after.append(year[key])
+                continue
+            year[key] += counted
+        denied.append(False)
+        billed_at.append(None)
+        spent_after.append(year[key])
     return lines.with_columns(
-        (pl.col("kx_payer") & pl.col("unpriced").is_null() & (pl.col("spent") > pl.col("kx")))
-        .fill_null(False).alias("crosses"))
+        pl.Series("denied", denied, dtype=pl.Boolean),
+        pl.Series("billed", billed_at, dtype=pl.Int64),
+        pl.Series("spent", spent_after, dtype=pl.Int64))
 
 
 _MONEY = ("charge", "fee_schedule_amount", "mppr_reduction", "charge_reduction", "allowed",
@@ -534,9 +588,11 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
         visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
         patient_id="patient_id", date_of_service="dos", payer="payer", line="line",
         code="code", units="units", modifiers=pl.when(billed).then(modifier).otherwise(pl.lit("")),
-        status=pl.when(billed).then(pl.lit("payable")).otherwise(pl.lit("not_billable")),
-        status_rule=pl.when(billed).then(pl.lit(None, dtype=pl.String))
-        .otherwise(_UNITS_RULE), discipline="discipline",
+        status=pl.when(~billed).then(pl.lit("not_billable"))
+        .when(pl.col("denied")).then(pl.lit("denied")).otherwise(pl.lit("payable")),
+        status_rule=pl.when(~billed).then(_UNITS_RULE)
+        .when(pl.col("denied")).then(pl.lit("threshold.kx"))
+        .otherwise(pl.lit(None, dtype=pl.String)), discipline="discipline",
         minutes="minutes", assistant_minutes=zero, ncci_unlocked=pl.lit(None, dtype=pl.String),
         charge="charge_cents",
         fee_schedule_amount=pl.when(billed).then(pl.col("full")),
@@ -559,6 +615,18 @@ _UNITS_RULE = pl.when(pl.col("cms")).then(pl.lit("units.cms_total_time")) \
     .otherwise(pl.lit("units.cpt_per_code"))
 _ASSUMED = ("no deductible_remaining given, so the Part B deductible is taken as already met "
             "this year (give them on the visit, or keep the patient's year in the ledger)")
+
+
+_GROUP_LABEL = {"pt_slp": "PT and SLP combined", "ot": "OT"}
+
+
+def _denial(figures: dict[str, Any]) -> str:
+    """A KX denial in the words of rules.thresholds."""
+    return (f"{figures['code']}: {_GROUP_LABEL[figures['tgroup']]} spending reaches "
+            f"{usd(Decimal(figures['billed']).scaleb(-2))} this year, over the "
+            f"{figures['dos'][:4]} KX threshold of {usd(Decimal(figures['kx']).scaleb(-2))}; "
+            "without KX the line is denied (add KX when the documentation shows medical "
+            "necessity)")
 
 
 def _worded(frame: pl.DataFrame, name: str, words: pl.Expr, keys: list[str]) -> pl.DataFrame:
@@ -629,7 +697,18 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
                 message=(pl.lit("not priced: ") + pl.col("unpriced")).cast(pl.Categorical),
                 source=pl.lit("therabill reference data"), __rank="rank",
                 __visit="visit_pos", __order=pl.lit(1 << 30, dtype=pl.Int64))
-    table = pl.concat([assumed, summary, settled, unpriced]) \
+    denials = lines.filter(pl.col("denied"))
+    if denials.height:
+        denials = _worded(denials, "message", pl.struct(
+            "code", "tgroup", "billed", "dos", "kx").map_elements(
+            _denial, return_dtype=pl.String), ["code", "tgroup", "billed", "dos", "kx"])
+    denials = denials.select(
+        **head, line="line", rule=pl.lit("threshold.kx"), severity=pl.lit("error"),
+        codes=pl.col("code").cast(pl.Categorical),
+        message=pl.col("message") if denials.height else pl.lit("").cast(pl.Categorical),
+        source=pl.col("kx_source"), __rank="rank", __visit="visit_pos",
+        __order=pl.col("line") + (1 << 20))
+    table = pl.concat([assumed, summary, settled, denials, unpriced], how="vertical_relaxed") \
         .sort("__rank", "__visit", "__order")
     return table.rename({"__visit": "__pos"}).with_columns(
         pl.int_range(pl.len()).over("__rank", "__pos").alias("__sub")).drop("__order")

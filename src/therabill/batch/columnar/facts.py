@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from therabill import sources
 from therabill.engine import Engine
 from therabill.money import ZERO
 from therabill.payers.policy import PayerPolicy
@@ -114,6 +115,7 @@ class DayFacts:
     # Why the visit has no amounts (a locality the year's GPCI file does not hold), as the
     # engine says it; None when it is priced.
     unpriced: str | None = None
+    kx_source: str = ""  # where the KX amount comes from, as a denial cites it
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,16 +194,18 @@ class Facts:
         edits = self._edits_key(dos, policy)
         if edits is None:
             return None
+        kx_source = f"{sources.CPM5_10_3}; {kx.source}" if kx is not None else ""
         if unpriced is not None:
             return DayFacts(-1, _cents(kx.value) if kx is not None else None, share, taken,
-                            False, edits, unpriced)
+                            False, edits, unpriced, kx_source)
         key = (payer, day.serial, release.release_id)
         price_key = self._price_keys.get(key)
         if price_key is None:
             price_key = self._price_keys[key] = len(self._price_keys)
             self._fill_prices(price_key, release.records, day, policy, payer)
         return DayFacts(price_key, _cents(kx.value) if kx is not None else None, share, taken,
-                        policy.mppr_on(dos) and day.pe_paid_share is not None, edits)
+                        policy.mppr_on(dos) and day.pe_paid_share is not None, edits, None,
+                        kx_source)
 
     def deductible_cents(self, year: int) -> int | None:
         found = self.engine.reference.parameters.at("part_b_deductible", date(year, 1, 1))
