@@ -119,7 +119,9 @@ class _Run:
             after, engine_tables = self._islands(island, ends)
             islands.extend(engine_tables)
             state = after  # the patient-years that go on (the others are done or tails)
-            visits = visits.join(state.select("pyear"), on="pyear", how="semi")
+            visits = visits.join(state, on="pyear", how="semi").filter(
+                pl.col("visit_pos") >= pl.col("visit_pos").min().over("pyear"))
+            lines = lines.join(visits.select("seq"), on="seq", how="semi")
         # the path's rows and the engine's islands, each a part in (rank, place, row) order,
         # kept on disk until they are merged into the tables
         for made in (tables, islands):
