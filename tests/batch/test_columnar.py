@@ -122,6 +122,26 @@ def test_a_patient_past_the_kx_threshold_stays_on_the_path(tmp_path: Path) -> No
     assert "threshold.kx" in findings.get_column("rule").to_list()
 
 
+def test_a_parquet_file_with_typed_columns_gives_the_engine_tables(tmp_path: Path) -> None:
+    # whole numbers and dates as an export types them, an empty row, cells with blanks
+    import polars as pl
+
+    source = tmp_path / "mixed.csv"
+    claims_gen.write(source, 1_500, seed=11)
+    frame = pl.read_csv(source, infer_schema=False).with_columns(
+        pl.col("minutes").cast(pl.Int64), pl.col("date_of_service").str.to_date())
+    odd = frame.head(2).with_columns(pl.col("visit_id").str.replace(r"$", " "),
+                                     pl.col("payer").str.replace("^", " "))
+    blank = frame.head(1).select(pl.all().cast(pl.String)).clear(1)
+    frame = pl.concat([frame.select(pl.all().cast(pl.String)), odd.select(
+        pl.all().cast(pl.String)), blank]).with_columns(
+        pl.col("minutes").cast(pl.Int64), pl.col("date_of_service").str.to_date())
+    parquet = tmp_path / "mixed.parquet"
+    frame.write_parquet(parquet)
+    columnar, engine = _run_both(tmp_path, parquet)
+    assert _comparable(columnar) == _comparable(engine) and columnar.columnar > 300
+
+
 def test_mixed_claims_on_two_workers(tmp_path: Path) -> None:
     source = tmp_path / "mixed.csv"
     claims_gen.write(source, 6_000, seed=8)

@@ -43,9 +43,9 @@ def batch(
     summary_format: Annotated[str, typer.Option(
         "--summary", help="How the closing summary is printed: text or json")] = "text",
     columnar: Annotated[bool, typer.Option(
-        "--columnar/--engine-only", help="Check the common Medicare visits of a plain CSV/TSV "
-        "file as columns (compact detail, no report or FHIR); --engine-only sends every visit "
-        "through the engine")] = True,
+        "--columnar/--engine-only", help="Check the common visits of a plain CSV, TSV or "
+        "Parquet file as columns (compact detail, no report or FHIR); --engine-only sends every "
+        "visit through the engine")] = True,
 ) -> None:
     """Check claims files: every visit checked, every record accounted for."""
     if summary_format not in ("text", "json"):

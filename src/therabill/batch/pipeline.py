@@ -15,7 +15,7 @@ write the tables, and account for every record.
 
 Output order: patient-year groups in order of their first record, visits by date within each.
 
-A plain CSV/TSV file written with the compact detail takes the columnar path
+A plain CSV/TSV or Parquet file written with the compact detail takes the columnar path
 (``therabill.batch.columnar``) for its common visits; the engine checks the rest here, and the
 tables come out the same, row for row.
 """
@@ -532,7 +532,7 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
     """Read, check and write; returns the summary. ``InputError`` for an input that cannot be
     read at all (nothing is left behind then). ``sink`` sees every slice's rows (the report).
     ``workers`` of 0 or less: one per core for files of ``AUTO_WORKERS_FROM`` visits or more.
-    ``columnar``: check the common visits of a plain CSV/TSV file as columns (see
+    ``columnar``: check the common visits of a plain CSV/TSV or Parquet file as columns (see
     ``therabill.batch.columnar``) when only the tables are written."""
     started = time.perf_counter()
     written = {path.resolve() for path in (outputs.lines, outputs.findings, outputs.results,

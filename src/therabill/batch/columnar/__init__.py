@@ -9,9 +9,9 @@ MPPR, the allowed amount, the deductible and threshold amounts accrued through e
 year, coinsurance and sequestration. Decisions come out as rule ids with their figures, in the
 engine's words; the tables equal ``Engine.check``'s, row for row (a property test).
 
-``read`` takes a plain CSV/TSV file as one frame, ``facts`` builds the reference tables from an
-engine, ``check`` says which visits the path covers and works out their lines and findings,
-``run`` merges them with the engine's results for every other visit.
+``read`` takes a plain CSV, TSV or Parquet file as one frame, ``facts`` builds the reference
+tables from an engine, ``check`` says which visits the path covers and works out their lines
+and findings, ``run`` merges them with the engine's results for every other visit.
 """
 
 from therabill.batch.columnar.facts import Facts

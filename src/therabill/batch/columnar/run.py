@@ -1,4 +1,4 @@
-"""A batch run over one plain CSV/TSV file with the columnar path: the covered visits as
+"""A batch run over one plain CSV, TSV or Parquet file with the columnar path: the covered visits as
 columns, every other record through the streaming reader and ``Engine.check`` (on the workers),
 and the two merged into the order the engine alone would write.
 
@@ -21,9 +21,9 @@ import polars as pl
 
 from therabill.batch.accrual import visit_year
 from therabill.batch.columnar.check import Plan, _finding_table, _line_table
-from therabill.batch.columnar.read import ROW, rows_of
+from therabill.batch.columnar.read import FIRST_NUMBER, ROW, rows_of
 from therabill.batch.pipeline import Seed, SliceOut, Summary
-from therabill.batch.readers import Counts, Row, _tabular
+from therabill.batch.readers import Counts, Row, _tabular, kind_of
 from therabill.batch.records import Reject
 from therabill.batch.tables import FINDING_COLUMNS, LINE_COLUMNS
 from therabill.batch.writers import TableWriter
@@ -88,6 +88,7 @@ class _Run:
         self.taken: list[pl.Series] = []  # frame rows checked before the last pass
         self.tails: dict[tuple[str, int], tuple[int, int, int]] = {}  # figures a tail starts
         self.island_visits = 0
+        self.first = FIRST_NUMBER[kind_of(path)]  # how the file numbers its first record
 
     def part(self, part: int) -> None:
         """One part: covered stretches and the engine's islands between them, in rounds."""
@@ -153,7 +154,8 @@ class _Run:
         held: list[pipeline.HeldRecord] = []
         pyears = dict(island.select("seq", "pyear").iter_rows())
         order = sorted(pyears)  # the reader hands visits on in the order of their first rows
-        for record, seq in zip(_tabular(self.path, rows_of(frame), counts), order, strict=True):
+        records = _tabular(self.path, rows_of(frame, self.first), counts)
+        for record, seq in zip(records, order, strict=True):
             assert not isinstance(record, Reject)  # an island's visits are whole and readable
             held.append(pipeline.HeldRecord(pipeline.pack(record.visit), record.position,
                                             record.notes, seeds[pyears[seq]]))
@@ -259,7 +261,7 @@ def _run(path: Path, frames: list[pl.DataFrame], plan: Plan, summary: Summary,
                      .get_column("seq").unique().to_list())
     fallback_visits = [seq for seq in range(len(plan.ranks)) if seq not in taken_seqs]
     counts = Counts("rows")
-    rows = _Rows(rows_of(fallback))
+    rows = _Rows(rows_of(fallback, done.first))
     held: list[pipeline.HeldRecord] = []
     held_seqs: list[int] = []
     pending = iter(fallback_visits)
