@@ -172,17 +172,24 @@ def check(visit: Visit | Mapping[str, Any], *, reference: ReferenceData | None =
 
 def _state_assumptions(visit: Visit, policy: PayerPolicy, findings: list[Decision]) -> None:
     """What the engine takes for granted when the visit leaves it out, said once."""
+    message = assumptions(visit.deductible_remaining is None and policy.pricing.deductible,
+                          visit.ytd_threshold_amount is None and policy.kx_threshold)
+    if message:
+        findings.append(decide("input.assumed", message, "therabill visit format", "info"))
+
+
+def assumptions(no_deductible: bool, no_year_to_date: bool) -> str:
+    """What is taken for granted when the deductible left or the year's spending is not given
+    (empty when both are)."""
     assumed = []
-    if visit.deductible_remaining is None and policy.pricing.deductible:
+    if no_deductible:
         assumed.append("no deductible_remaining given, so the Part B deductible is taken as "
                        "already met this year")
-    if visit.ytd_threshold_amount is None and policy.kx_threshold:
+    if no_year_to_date:
         assumed.append("no ytd_threshold_amount given, so no therapy spending is counted "
                        "before this visit toward the KX threshold")
-    if assumed:
-        findings.append(decide("input.assumed", "; ".join(assumed) + " (give them on the "
-                               "visit, or keep the patient's year in the ledger)",
-                               "therabill visit format", "info"))
+    return "; ".join(assumed) + (" (give them on the visit, or keep the patient's year in "
+                                 "the ledger)") if assumed else ""
 
 
 def _day_facts(reference: ReferenceData, dos: date,

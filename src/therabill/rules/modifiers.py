@@ -77,15 +77,19 @@ def settle_discipline_modifier(line: WorkLine) -> list[Decision]:
         return findings
     if entered != [wanted]:
         # Only a missing modifier reaches here: a contradicting one stopped the line earlier.
-        message = (f"{wanted} added: {line.code} is "
-                   f"{'always' if therapy == 'always' else 'here'} a therapy service and "
-                   f"needs the {line.discipline} plan-of-care modifier")
+        message = discipline_added(wanted, line.code, therapy, line.discipline)
         findings.append(line.note("modifier.discipline", message, sources.CPM5_20_1, "warning"))
     else:
         line.note("modifier.discipline", f"{wanted} kept for the {line.discipline} plan of care",
                   sources.CPM5_20_1)
     line.modifiers = [wanted, *others]
     return findings
+
+
+def discipline_added(modifier: str, code: str, therapy: str, discipline: str) -> str:
+    """The sentence for a discipline modifier the line was missing and got."""
+    return (f"{modifier} added: {code} is {'always' if therapy == 'always' else 'here'} a "
+            f"therapy service and needs the {discipline} plan-of-care modifier")
 
 
 def flag_unknown_modifiers(line: WorkLine) -> list[Decision]:

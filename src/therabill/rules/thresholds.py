@@ -9,6 +9,8 @@ named leaves no threshold denial. A denied line adds nothing to the year.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from therabill import sources
 from therabill.decision import decide
 from therabill.model import ThresholdToDate
@@ -46,10 +48,7 @@ def apply_thresholds(sheet: Worksheet) -> None:
                           f"year, over the {usd(kx.value)} KX threshold of {dos.year}; KX "
                           "attests the service is medically necessary, so it is paid", kx.source)
             else:
-                message = (f"{line.code}: {label} spending reaches {usd(billed[group])} this "
-                           f"year, over the {dos.year} KX threshold of {usd(kx.value)}; without "
-                           "KX the line is denied (add KX when the documentation shows medical "
-                           "necessity)")
+                message = kx_denial(line.code, group, billed[group], dos.year, kx.value)
                 line.stop("denied", "threshold.kx", message, kx_source)
                 findings.append(decide("threshold.kx", message, kx_source, "error",
                                        (line.code,)))
@@ -67,6 +66,13 @@ def apply_thresholds(sheet: Worksheet) -> None:
             findings.append(decide("threshold.review", message, source, "warning",
                                    (line.code,)))
     sheet.threshold_after = accrued
+
+
+def kx_denial(code: str, group: str, billed: Decimal, year: int, kx: Decimal) -> str:
+    """Why a line without KX is denied once its group's spending passes the threshold."""
+    return (f"{code}: {GROUP_LABEL[group]} spending reaches {usd(billed)} this year, over the "
+            f"{year} KX threshold of {usd(kx)}; without KX the line is denied (add KX when the "
+            "documentation shows medical necessity)")
 
 
 def _thresholds(sheet: Worksheet) -> tuple[DatedValue | None, DatedValue | None]:

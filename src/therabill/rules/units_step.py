@@ -164,17 +164,25 @@ def _block_minutes(family: list[WorkLine]) -> int:
 
 
 def _summary(allocation: UnitAllocation, method: str, scope: str) -> str:
+    return units_summary(method, scope, allocation.total_minutes, allocation.total_units,
+                         allocation.alternative)
+
+
+def units_summary(method: str, scope: str, total_minutes: int, total_units: int,
+                  alternative: dict[str, int] | None) -> str:
+    """The visit finding that sums up a plan of care's timed units (``alternative``: the other
+    compliant allocation of a tie)."""
     if method == "cms_total_time":
-        text = (f"{allocation.total_minutes} timed minutes ({scope}) make "
-                f"{allocation.total_units} unit(s) under the 8-minute rule; each code first gets "
-                "its whole 15-minute units, the rest go to the codes with the most minutes left")
+        text = (f"{total_minutes} timed minutes ({scope}) make {total_units} unit(s) under the "
+                "8-minute rule; each code first gets its whole 15-minute units, the rest go to "
+                "the codes with the most minutes left")
     else:
         text = (f"units counted per code ({scope}): each code's minutes give a unit at every "
-                f"15 minutes and at 8 minutes past; {allocation.total_units} unit(s) in all")
-    if allocation.alternative is not None:
-        alt = ", ".join(f"{c} × {u}" for c, u in sorted(allocation.alternative.items()))
-        text += (f". Tie on the remaining minutes: resolved by the higher-paying code, then code "
-                 f"order; an equally compliant alternative is {alt}")
+                f"15 minutes and at 8 minutes past; {total_units} unit(s) in all")
+    if alternative is not None:
+        alt = ", ".join(f"{c} × {u}" for c, u in sorted(alternative.items()))
+        text += (f". Tie on the remaining minutes: resolved by the higher-paying code, then "
+                 f"code order; an equally compliant alternative is {alt}")
     return text
 
 

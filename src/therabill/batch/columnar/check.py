@@ -26,6 +26,7 @@ stays within one patient.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -36,9 +37,11 @@ from therabill.batch.accrual import visit_year
 from therabill.batch.columnar.facts import MEDICARE, RATE_SCALE, Facts
 from therabill.batch.columnar.read import ROW
 from therabill.batch.readers import VISIT_COLUMNS
-from therabill.engine import Engine
-from therabill.money import usd
-from therabill.vocabulary import DISCIPLINE_MODIFIER
+from therabill.engine import Engine, assumptions
+from therabill.rules.modifiers import discipline_added
+from therabill.rules.thresholds import kx_denial
+from therabill.rules.units_step import units_summary
+from therabill.vocabulary import DISCIPLINE_MODIFIER, THRESHOLD_GROUP
 
 # Cells a covered visit may fill, and what each must look like (anything else: the engine).
 _AMOUNT = r"^(0|[1-9][0-9]{0,7})\.[0-9]{2}$"  # as the engine echoes it: 52.00
@@ -47,8 +50,6 @@ _TEXT = r"^[!-~]([ -~]{0,198}[!-~])?$"  # printable ASCII, no blank at either en
 _ALLOWED_EMPTY = ("claim_type", "provider_type", "qualifying_apm", "deductible_remaining",
                   "ytd_threshold_ot", "line_discipline", "modifiers", "performed_by")
 _DISCIPLINES = ("PT", "OT", "SLP")
-_THRESHOLD_GROUP = {"PT": "pt_slp", "SLP": "pt_slp", "OT": "ot"}
-_LABEL = {"PT": "(PT)", "OT": "(OT)", "SLP": "(SLP)"}
 
 
 def _raw(frame: pl.DataFrame, name: str) -> pl.Expr:
@@ -506,7 +507,7 @@ def _thresholds(lines: pl.DataFrame) -> pl.DataFrame:
     count at its visit), and the lines denied once a visit's spending passes the KX amount.
     Adds ``denied``, ``billed`` (the spending a denied line reached) and ``spent`` (the year's
     count after each line, what the next visit starts from)."""
-    group = pl.col("discipline").replace_strict(_THRESHOLD_GROUP)
+    group = pl.col("discipline").replace_strict(THRESHOLD_GROUP)
     given = pl.when(pl.col("kx_payer")).then(
         pl.col("ytd_given").str.replace(".", "", literal=True).cast(pl.Int64))
     counted = (pl.col("kx_payer") & pl.col("unpriced").is_null()
@@ -613,28 +614,41 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
 
 _UNITS_RULE = pl.when(pl.col("cms")).then(pl.lit("units.cms_total_time")) \
     .otherwise(pl.lit("units.cpt_per_code"))
-_ASSUMED = ("no deductible_remaining given, so the Part B deductible is taken as already met "
-            "this year (give them on the visit, or keep the patient's year in the ledger)")
+# A payer without the patient's year that applies a deductible: none is taken (engine's words).
+_ASSUMED = assumptions(True, False)
 
 
-_GROUP_LABEL = {"pt_slp": "PT and SLP combined", "ot": "OT"}
+def _cents(value: int) -> Decimal:
+    return Decimal(value).scaleb(-2)
 
 
+# The rules' own sentences, from each finding's figures (a struct of the ``keys`` below).
 def _denial(figures: dict[str, Any]) -> str:
-    """A KX denial in the words of rules.thresholds."""
-    return (f"{figures['code']}: {_GROUP_LABEL[figures['tgroup']]} spending reaches "
-            f"{usd(Decimal(figures['billed']).scaleb(-2))} this year, over the "
-            f"{figures['dos'][:4]} KX threshold of {usd(Decimal(figures['kx']).scaleb(-2))}; "
-            "without KX the line is denied (add KX when the documentation shows medical "
-            "necessity)")
+    return kx_denial(figures["code"], figures["tgroup"], _cents(figures["billed"]),
+                     int(figures["dos"][:4]), _cents(figures["kx"]))
 
 
-def _worded(frame: pl.DataFrame, name: str, words: pl.Expr, keys: list[str]) -> pl.DataFrame:
-    """``frame`` with the text ``words`` as column ``name``, written once for each distinct
-    value of ``keys`` and held as a category (findings repeat a few hundred sentences over a
-    file's lines)."""
-    distinct = frame.select(keys).unique().with_columns(
-        words.cast(pl.Categorical).alias(name))
+def _added(figures: dict[str, Any]) -> str:
+    return discipline_added(DISCIPLINE_MODIFIER[figures["discipline"]], figures["code"],
+                            figures["therapy_word"], figures["discipline"])
+
+
+def _summed(figures: dict[str, Any]) -> str:
+    alternative = dict(zip(figures["alt_codes"], figures["alt_units"], strict=True)) \
+        if figures["tie"] else None
+    return units_summary("cms_total_time" if figures["cms"] else "cpt_per_code",
+                         figures["discipline"], figures["total"], figures["total_units"],
+                         alternative)
+
+
+def _worded(frame: pl.DataFrame, name: str, words: Callable[[dict[str, Any]], str],
+            keys: list[str]) -> pl.DataFrame:
+    """``frame`` with the sentence ``words`` gives for its ``keys`` as column ``name``,
+    written once for each distinct set of figures and held as a category (findings repeat a
+    few hundred sentences over a file's lines)."""
+    distinct = frame.select(keys).unique()
+    distinct = distinct.with_columns(pl.struct(keys).map_elements(
+        words, return_dtype=pl.String).cast(pl.Categorical).alias(name))
     return frame.join(distinct, on=keys, how="left", nulls_equal=True)
 
 
@@ -658,23 +672,10 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
         pl.col("payer").first(), pl.col("cms").first(),
         pl.col("discipline").first(), pl.col("timed_minutes").sum().alias("total"),
         pl.col("units").sum().alias("total_units"), pl.col("code").sort().str.join(" ")
-        .alias("codes"), pl.col("tie").first(),
-        pl.format("{} × {}", "code", "alternative").sort_by("code").str.join(", ")
-        .alias("alternative"))
-    scope = pl.col("discipline").replace_strict(_LABEL)
-    total_time = pl.format(
-        "{} timed minutes {} make {} unit(s) under the 8-minute rule; each code first gets its "
-        "whole 15-minute units, the rest go to the codes with the most minutes left", "total",
-        scope, "total_units") + pl.when(pl.col("tie")).then(
-        pl.lit(". Tie on the remaining minutes: resolved by the higher-paying code, then code "
-               "order; an equally compliant alternative is ") + pl.col("alternative")) \
-        .otherwise(pl.lit(""))
-    per_code = pl.format(
-        "units counted per code {}: each code's minutes give a unit at every 15 minutes and at "
-        "8 minutes past; {} unit(s) in all", scope, "total_units")
-    timed = _worded(timed, "message", pl.when(pl.col("cms")).then(total_time)
-                    .otherwise(per_code),
-                    ["cms", "total", "discipline", "total_units", "tie", "alternative"])
+        .alias("codes"), pl.col("tie").first(), pl.col("code").alias("alt_codes"),
+        pl.col("alternative").alias("alt_units"))
+    timed = _worded(timed, "message", _summed, ["cms", "total", "discipline", "total_units",
+                                                "tie", "alt_codes", "alt_units"])
     summary = timed.select(
         **head, line=pl.lit(None, dtype=pl.Int64), rule=_UNITS_RULE,
         severity=pl.lit("info"), codes=pl.col("codes").cast(pl.Categorical),
@@ -682,10 +683,8 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
         source=pl.when(pl.col("cms")).then(pl.lit(sources.CPM5_20_2))
         .otherwise(pl.lit("CPT time rule (midpoint per code), payer policy")),
         __rank="rank", __visit="visit_pos", __order=pl.lit(-1, dtype=pl.Int64))
-    modifier = pl.col("discipline").replace_strict(DISCIPLINE_MODIFIER)
-    settled = _worded(lines.filter(pl.col("units") > 0), "message", pl.format(
-        "{} added: {} is {} a therapy service and needs the {} plan-of-care modifier",
-        modifier, "code", "therapy_word", "discipline"), ["code", "therapy_word", "discipline"])
+    settled = _worded(lines.filter(pl.col("units") > 0), "message", _added,
+                      ["code", "therapy_word", "discipline"])
     settled = settled.select(
         **head, line="line", rule=pl.lit("modifier.discipline"), severity=pl.lit("warning"),
         codes=pl.col("code").cast(pl.Categorical), message="message",
@@ -699,9 +698,8 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
                 __visit="visit_pos", __order=pl.lit(1 << 30, dtype=pl.Int64))
     denials = lines.filter(pl.col("denied"))
     if denials.height:
-        denials = _worded(denials, "message", pl.struct(
-            "code", "tgroup", "billed", "dos", "kx").map_elements(
-            _denial, return_dtype=pl.String), ["code", "tgroup", "billed", "dos", "kx"])
+        denials = _worded(denials, "message", _denial,
+                          ["code", "tgroup", "billed", "dos", "kx"])
     denials = denials.select(
         **head, line="line", rule=pl.lit("threshold.kx"), severity=pl.lit("error"),
         codes=pl.col("code").cast(pl.Categorical),

@@ -109,13 +109,3 @@ def rows_of(frame: pl.DataFrame, first: int = 2) -> Iterator[Row]:
                     cells[name] = value
         if cells:
             yield values[0] + first, cells
-
-
-def blank_rows(frame: pl.DataFrame) -> int:
-    """Rows whose cells are all empty (not records)."""
-    names = [name for name in frame.columns if name != ROW]
-    if not names:
-        return frame.height
-    empty = pl.all_horizontal([pl.col(name).is_null() | (pl.col(name).str.strip_chars() == "")
-                               for name in names])
-    return int(frame.select(empty.sum()).item())
