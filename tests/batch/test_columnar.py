@@ -40,7 +40,7 @@ CELLS: dict[str, list[str]] = {
              "97012", "97124", "97129", "99999", " 97116"],
     "minutes": ["", "0", "7", "8", "9", "12", "15", "22", "23", "38", "60", "abc"],
     "assistant_minutes": ["", "", "", "0", "5"],
-    "modifiers": ["", "", "", "59", "GP"],
+    "modifiers": ["", "", "", "59", "XU", "GP"],
     "charge": ["", "", "10.00", "52.00", "52.5", "200.00"],
 }
 
@@ -195,3 +195,33 @@ def test_files_the_path_does_not_read_go_to_the_engine(tmp_path: Path, body: str
     source.write_text(",".join(HEADER) + "\n" + body, encoding="utf-8")
     columnar, engine = _run_both(tmp_path, source)
     assert columnar.columnar == 0 and _comparable(columnar) == _comparable(engine)
+
+
+# NCCI pairs on the path: 97140 with 97124 (modifier indicator 0: denied even with 59), 97150
+# with 97110 (indicator 1: denied without a modifier, bypassed with 59 or XU), 97012 with
+# 97140 from both sides, a repeated code whose lines share the modifier, a modifier on the
+# column-1 line (which unlocks nothing), and visits of one year so that a denied line adds
+# nothing to the KX count or the deductible.
+PAIRS = [line.split(",") for line in """\
+V1,P1,2024-06-03,medicare,01182-18,PT,,97140,23,,,60.00
+V1,P1,2024-06-03,medicare,01182-18,PT,,97124,20,,59,60.00
+V2,P1,2024-06-05,medicare,01182-18,PT,,97150,,,,40.00
+V2,P1,2024-06-05,medicare,01182-18,PT,,97110,30,,,60.00
+V3,P1,2024-06-07,medicare,01182-18,PT,,97150,,,,40.00
+V3,P1,2024-06-07,medicare,01182-18,PT,,97110,10,,XU,60.00
+V3,P1,2024-06-07,medicare,01182-18,PT,,97110,14,,XU,60.00
+V4,P2,2024-06-03,medicare,national,PT,,97012,,,,30.00
+V4,P2,2024-06-03,medicare,national,PT,,97140,38,,,90.00
+V4,P2,2024-06-03,medicare,national,PT,,97124,9,,,30.00
+V5,P2,2024-06-10,commercial-cpt,national,PT,,97150,,,59,40.00
+V5,P2,2024-06-10,commercial-cpt,national,PT,,97530,25,,,60.00
+""".splitlines()]
+
+
+def test_ncci_pairs_are_decided_on_the_path(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "pairs.csv", HEADER, PAIRS)
+    columnar, engine = _run_both(tmp_path, source, fmt="csv")
+    assert columnar.columnar == columnar.visits == 5
+    assert _comparable(columnar) == _comparable(engine)
+    lines = (tmp_path / "columnar" / "lines.csv").read_text(encoding="utf-8")
+    assert lines.count(",denied,ncci.ptp,") == 5 and ",97150/97110," in lines

@@ -80,7 +80,7 @@ def _apply_edit(edit: PtpEdit, column_2_lines: list[WorkLine], where: str,
             continue
         present = tuple(m for m in line.modifiers if m in NCCI_MODIFIERS) \
             if line.modifiers else ()
-        step, finding = _edit_decisions(edit, line.code, present, where, memo)
+        step, finding = edit_decisions(edit, line.code, present, where, memo)
         line.steps.append(step)
         if finding is not None:
             line.status = "denied"  # the units stay on the line, denied
@@ -88,7 +88,7 @@ def _apply_edit(edit: PtpEdit, column_2_lines: list[WorkLine], where: str,
     return findings
 
 
-def _edit_decisions(edit: PtpEdit, code: str, present: tuple[str, ...], where: str,
+def edit_decisions(edit: PtpEdit, code: str, present: tuple[str, ...], where: str,
                     memo: BoundedMemo[tuple[Decision, Decision | None]]
                     ) -> tuple[Decision, Decision | None]:
     """What an edit does to a column-2 line, by the edit's figures, the line's code and NCCI

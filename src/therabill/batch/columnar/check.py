@@ -4,10 +4,12 @@
    the streaming reader groups them (``scan``). A visit is a candidate when every cell is one
    the engine reads one way only (plain text, whole minutes, whole-cent amounts), its payer's
    policy is one the path reproduces (``facts.policy_fits``), its codes are countable and
-   covered for a therapist, it is priced on its date and place (or plainly not, for a
-   locality the year's GPCIs lack), no NCCI pair of the date joins two of its billed codes,
-   its units stay within the MUEs and the payer's daily cap, and the payer pays its codes
-   together (``candidate_lines``). Lines of one timed code are combined, as intake does.
+   covered for a therapist, its lines carry no modifier but an NCCI one (59, XE, XP, XS,
+   XU), it is priced on its date and place (or plainly not, for a locality the year's GPCIs
+   lack), its units stay within the MUEs and the payer's daily cap, and the payer pays its
+   codes together (``candidate_lines``). Lines of one timed code are combined, as intake
+   does. The NCCI pairs in force between its billed codes deny or let through their column-2
+   lines by the rule's own decisions (``_ncci``).
 2. Visits group into patient-years (first appearance, then date), as the batch orders them
    (``Plan``). In rounds, the path covers a patient-year's visits from where the year stands
    up to the first one it cannot take: one that is not a candidate or shares its date with
@@ -37,18 +39,22 @@ from therabill.batch.accrual import visit_year
 from therabill.batch.columnar.facts import MEDICARE, RATE_SCALE, Facts
 from therabill.batch.columnar.read import ROW
 from therabill.batch.readers import VISIT_COLUMNS
+from therabill.decision import Decision
 from therabill.engine import Engine, assumptions
+from therabill.memo import BoundedMemo
 from therabill.rules.modifiers import discipline_added
+from therabill.rules.ncci import edit_decisions
 from therabill.rules.thresholds import kx_denial
 from therabill.rules.units_step import units_summary
-from therabill.vocabulary import DISCIPLINE_MODIFIER, THRESHOLD_GROUP
+from therabill.vocabulary import DISCIPLINE_MODIFIER, NCCI_MODIFIERS, THRESHOLD_GROUP
 
 # Cells a covered visit may fill, and what each must look like (anything else: the engine).
 _AMOUNT = r"^(0|[1-9][0-9]{0,7})\.[0-9]{2}$"  # as the engine echoes it: 52.00
 _WHOLE = r"^(0|[1-9][0-9]{0,3})$"
 _TEXT = r"^[!-~]([ -~]{0,198}[!-~])?$"  # printable ASCII, no blank at either end
 _ALLOWED_EMPTY = ("claim_type", "provider_type", "qualifying_apm", "deductible_remaining",
-                  "ytd_threshold_ot", "line_discipline", "modifiers", "performed_by")
+                  "ytd_threshold_ot", "line_discipline", "performed_by")
+_NCCI_MODIFIERS = sorted(NCCI_MODIFIERS)  # the one modifier a covered line may carry
 _DISCIPLINES = ("PT", "OT", "SLP")
 
 
@@ -100,6 +106,7 @@ def scan(frame: pl.DataFrame, facts: Facts
         *(raw[name].is_null() for name in _ALLOWED_EMPTY),
         raw["payer"].fill_null(MEDICARE).is_in(list(facts.payers)),
         raw["discipline"].is_null() | raw["discipline"].is_in(_DISCIPLINES),
+        raw["modifiers"].is_null() | raw["modifiers"].is_in(_NCCI_MODIFIERS),
         raw["patient_id"].is_not_null(),
         raw["date_of_service"].str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
         raw["minutes"].is_null() | raw["minutes"].str.contains(_WHOLE),
@@ -155,7 +162,8 @@ def candidate_lines(frame: pl.DataFrame, facts: Facts, chosen: pl.DataFrame) -> 
     and whether their visit stays a candidate on its day (``visit_ok``). The rows of a
     candidate are alike and plain, so each row's cells are its visit's."""
     raw = {name: _raw(frame, name) for name in (
-        "payer", "locality", "discipline", "ytd_threshold_pt_slp", "code", "minutes", "charge")}
+        "payer", "locality", "discipline", "ytd_threshold_pt_slp", "code", "minutes", "charge",
+        "modifiers")}
     key = {name: _cell(frame, name) for name in ("visit_id", "patient_id", "date_of_service")}
     picked = frame[chosen.get_column(ROW)]
     details = picked.select(
@@ -165,6 +173,7 @@ def candidate_lines(frame: pl.DataFrame, facts: Facts, chosen: pl.DataFrame) -> 
         raw["discipline"].fill_null("PT").alias("discipline"),
         raw["ytd_threshold_pt_slp"].alias("ytd_given"), raw["code"].alias("code"),
         raw["minutes"].cast(pl.Int64, strict=False).alias("minutes"),
+        raw["modifiers"].alias("modifier"),
         # whole cents: a candidate's charge is written 52.00
         raw["charge"].str.replace(".", "", literal=True).cast(pl.Int64, strict=False)
         .alias("charge_cents"),
@@ -212,6 +221,7 @@ def _combined(lines: pl.DataFrame) -> pl.DataFrame:
     ``lines`` come in the file's order."""
     group = ["seq", "code"]
     repeated = pl.len().over(group) > 1
+    lines = lines.with_columns(pl.lit(True).alias("modifier_ok"))
     if lines.select(repeated.any()).item():
         charged = pl.col("charge_cents").count().over(group) > 0
         lines = lines.with_columns(
@@ -219,6 +229,10 @@ def _combined(lines: pl.DataFrame) -> pl.DataFrame:
             .otherwise(pl.col("minutes")).alias("minutes"),
             pl.when(repeated & charged).then(pl.col("charge_cents").sum().over(group))
             .when(repeated).then(None).otherwise(pl.col("charge_cents")).alias("charge_cents"),
+            # the combined line carries the modifiers of all (one kind here, else the engine's)
+            pl.col("modifier").max().over(group).alias("modifier"),
+            (pl.col("modifier").n_unique().over(group)
+             - pl.col("modifier").null_count().over(group).clip(0, 1) <= 1).alias("modifier_ok"),
         ).filter(pl.col(ROW) == pl.col(ROW).min().over(group))
     return lines.with_columns(pl.int_range(pl.len()).over("seq").alias("line"))
 
@@ -253,9 +267,9 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
                 "reduced": pl.Int64, "pe": pl.Int64, "mppr_code": pl.Boolean,
                 "value": pl.Int64}, orient="row")
     edits = pl.DataFrame(
-        {"edits": [k for k, _ in facts.conflicts], "code": [c for _, c in facts.conflicts],
-         "conflicts": list(facts.conflicts.values())},
-        schema={"edits": pl.Int64, "code": pl.String, "conflicts": pl.Int64})
+        {"edits": [k for k, _ in facts.column_2], "code": [c for _, c in facts.column_2],
+         "column_1": list(facts.column_2.values())},
+        schema={"edits": pl.Int64, "code": pl.String, "column_1": pl.Int64})
     mues = pl.DataFrame(
         {"edits": [k for k, _ in facts.mue], "code": [c for _, c in facts.mue],
          "mue": list(facts.mue.values())},
@@ -306,11 +320,15 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         pl.when(billed).then(pl.col("bit")).otherwise(0).sum().over("seq").alias("mask"),
         pl.when(pl.col("timed")).then(pl.col("units")).otherwise(0).sum().over("seq")
         .alias("timed_units"))
+    # the column-1 codes billed with this one whose NCCI edit is in force (rules.ncci)
+    lazy = lazy.with_columns(pl.when(billed).then(pl.col("column_1").fill_null(0)
+                                                  & pl.col("mask")).otherwise(0)
+                             .alias("partners"))
     # a tie on a day without prices would need the RVUs the prices carry: the engine's
     unpriced = pl.col("unpriced").is_not_null()
     line_ok = (pl.col("fits") & pl.col("price_key").is_not_null()
                & (pl.col("full").is_not_null() | unpriced) & ~(unpriced & pl.col("tie"))
-               & (~billed | ((pl.col("conflicts").fill_null(0) & pl.col("mask")) == 0))
+               & pl.col("modifier_ok")
                & (pl.col("units") <= pl.col("mue").fill_null(1 << 30)))
     # a payer's own limits, left to the engine when they bite: its daily cap on timed units
     # and the pairs it never pays together
@@ -325,7 +343,48 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     lazy = lazy.with_columns((line_ok & limits_ok).fill_null(False).alias("line_ok"))
     lazy = lazy.with_columns(
         (pl.col("visit_ok") & pl.col("line_ok").all().over("seq")).alias("visit_ok"))
-    return lazy.select(_KEPT).collect()
+    return _ncci(lazy.select(_KEPT).collect(), facts)
+
+
+def _ncci(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
+    """What the NCCI pairs in force do to each line of a candidate: the rule's own decisions
+    (``rules.ncci.edit_decisions``), worked out once for each code, set of column-1 codes
+    billed with it, modifier and date's tables. Adds ``ncci_denied``, ``ncci_unlocked`` (the
+    pair a modifier bypassed) and ``ncci_findings`` (the visit's findings, each with its place
+    among them: the engine goes through the codes in order, column 1 then column 2)."""
+    paired = lines.filter(pl.col("visit_ok") & (pl.col("partners") != 0)) \
+        .select("edits", "code", "partners", "modifier").unique()
+    codes = {1 << bit.bit_length() - 1: code for code, bit in facts.bits.items()}
+    memo: BoundedMemo[tuple[Decision, Decision | None]] = BoundedMemo(4096)
+    outcomes: list[tuple[object, ...]] = []
+    for edits, code, partners, modifier in paired.iter_rows():
+        present = (modifier,) if modifier else ()
+        where = facts.ptp_source[edits]
+        denied, unlocked, found = False, None, []
+        for bit, first in sorted(codes.items()):
+            if not partners & bit:
+                continue
+            edit = facts.ptp[(edits, first, code)]
+            step, finding = edit_decisions(edit, code, present, where, memo)
+            if finding is None:  # bypassed: the line names the pair (batch.tables)
+                if step.rule == "modifier.ncci" and unlocked is None:
+                    unlocked = f"{first}/{code}"
+            else:
+                denied = True
+                found.append({"order": (bit.bit_length() - 1) * 64
+                              + facts.bits[code].bit_length() - 1,
+                              "codes": " ".join(finding.codes), "message": finding.message,
+                              "source": finding.source})
+        outcomes.append((edits, code, partners, modifier, denied, unlocked, found))
+    table = pl.DataFrame(outcomes, schema={
+        "edits": pl.Int64, "code": pl.String, "partners": pl.Int64, "modifier": pl.String,
+        "ncci_denied": pl.Boolean, "ncci_unlocked": pl.String,
+        "ncci_findings": pl.List(pl.Struct({"order": pl.Int64, "codes": pl.String,
+                                            "message": pl.String, "source": pl.String}))},
+        orient="row")
+    return lines.join(table, on=["edits", "code", "partners", "modifier"], how="left",
+                      nulls_equal=True, maintain_order="left").with_columns(
+        pl.col("ncci_denied").fill_null(False))
 
 
 # What the lines carry on from here (money, findings, order).
@@ -333,7 +392,7 @@ _KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "do
          "discipline", "ytd_given", "minutes", "charge_cents", "timed", "therapy_word", "units",
          "alternative", "tie", "timed_minutes", "kx", "share", "seq_rate", "mppr", "full",
          "reduced", "pe", "mppr_code", "unpriced", "cms", "kx_payer", "deductible_payer",
-         "visit_ok", "kx_source"]
+         "visit_ok", "kx_source", "edits", "partners", "modifier"]
 
 
 CHUNK_ROWS = 200_000  # candidate rows worked on at a time (whole patients): bounds memory
@@ -449,7 +508,8 @@ def _money(lines: pl.DataFrame, state: pl.DataFrame, facts: Facts) -> pl.DataFra
     cents, from where each patient-year stands (``state``: spent so far and deductible left),
     and the KX rule's denials (``_thresholds``)."""
     # MPPR: one unit, of the highest PE (then full price, then code), paid in full
-    in_mppr = pl.col("mppr") & pl.col("mppr_code") & (pl.col("units") > 0)
+    in_mppr = (pl.col("mppr") & pl.col("mppr_code") & (pl.col("units") > 0)
+               & ~pl.col("ncci_denied"))
     owner = lines.filter(in_mppr).sort(
         ["seq", "pe", "full", "code"], descending=[False, True, True, False]) \
         .unique("seq", keep="first", maintain_order=True).select("seq", pl.col("line")
@@ -471,8 +531,8 @@ def _money(lines: pl.DataFrame, state: pl.DataFrame, facts: Facts) -> pl.DataFra
         pl.when(pl.col("charge_cents") < pl.col("fee")).then(pl.col("charge_cents"))
         .otherwise(pl.col("fee")).alias("allowed"))  # zero for a line earning no unit
     lines = _thresholds(lines)
-    # A line the KX rule denies pays nothing (its unit price stays, for reference).
-    denied = pl.col("denied")
+    # A line the KX rule or an NCCI edit denies pays nothing (its unit price stays).
+    denied = pl.col("denied") | pl.col("ncci_denied")
     lines = lines.with_columns(
         pl.when(denied).then(0).otherwise(pl.col(name)).alias(name)
         for name in ("mppr_reduction", "allowed"))
@@ -511,7 +571,8 @@ def _thresholds(lines: pl.DataFrame) -> pl.DataFrame:
     given = pl.when(pl.col("kx_payer")).then(
         pl.col("ytd_given").str.replace(".", "", literal=True).cast(pl.Int64))
     counted = (pl.col("kx_payer") & pl.col("unpriced").is_null()
-               & pl.col("allowed").is_not_null() & (pl.col("units") > 0))
+               & pl.col("allowed").is_not_null() & (pl.col("units") > 0)
+               & ~pl.col("ncci_denied"))
     lines = lines.with_columns(group.alias("tgroup"), given.alias("given_cents"),
                                pl.when(counted).then(pl.col("allowed")).otherwise(0)
                                .alias("counted"))
@@ -588,13 +649,18 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
         pl.col("payer", "code", "discipline", "dos").cast(pl.Categorical)).select(
         visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
         patient_id="patient_id", date_of_service="dos", payer="payer", line="line",
-        code="code", units="units", modifiers=pl.when(billed).then(modifier).otherwise(pl.lit("")),
+        code="code", units="units",
+        modifiers=pl.when(billed).then(pl.concat_str(modifier, "modifier", separator=" ",
+                                                     ignore_nulls=True))
+        .otherwise(pl.col("modifier").fill_null("")),
         status=pl.when(~billed).then(pl.lit("not_billable"))
-        .when(pl.col("denied")).then(pl.lit("denied")).otherwise(pl.lit("payable")),
+        .when(pl.col("denied") | pl.col("ncci_denied")).then(pl.lit("denied"))
+        .otherwise(pl.lit("payable")),
         status_rule=pl.when(~billed).then(_UNITS_RULE)
+        .when(pl.col("ncci_denied")).then(pl.lit("ncci.ptp"))
         .when(pl.col("denied")).then(pl.lit("threshold.kx"))
         .otherwise(pl.lit(None, dtype=pl.String)), discipline="discipline",
-        minutes="minutes", assistant_minutes=zero, ncci_unlocked=pl.lit(None, dtype=pl.String),
+        minutes="minutes", assistant_minutes=zero, ncci_unlocked="ncci_unlocked",
         charge="charge_cents",
         fee_schedule_amount=pl.when(billed).then(pl.col("full")),
         mppr_reduction="mppr_reduction",
@@ -602,7 +668,8 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
         deductible="deductible", coinsurance="coinsurance", assistant_reduction=zero,
         sequestration="sequestration", payer_paid="payer_paid", patient_owes="patient_owes",
         reductions="sequestration",
-        threshold_amount=pl.when(billed & pl.col("kx_payer")).then(pl.col("allowed")),
+        threshold_amount=pl.when(billed & pl.col("kx_payer") & ~pl.col("ncci_denied"))
+        .then(pl.col("allowed")),
         __rank="rank", __pos="visit_pos", __sub="line",
         __unpriced=pl.col("unpriced").is_not_null())
     # a visit without prices has no amounts at all (pricing stops before any)
@@ -706,7 +773,14 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
         message=pl.col("message") if denials.height else pl.lit("").cast(pl.Categorical),
         source=pl.col("kx_source"), __rank="rank", __visit="visit_pos",
         __order=pl.col("line") + (1 << 20))
-    table = pl.concat([assumed, summary, settled, denials, unpriced], how="vertical_relaxed") \
+    edits = lines.filter(pl.col("ncci_findings").list.len() > 0).explode("ncci_findings") \
+        .unnest("ncci_findings").select(
+        **head, line=pl.lit(None, dtype=pl.Int64), rule=pl.lit("ncci.ptp"),
+        severity=pl.lit("error"), codes=pl.col("codes").cast(pl.Categorical),
+        message=pl.col("message").cast(pl.Categorical), source="source", __rank="rank",
+        __visit="visit_pos", __order=pl.col("order") + (1 << 19))
+    table = pl.concat([assumed, summary, settled, edits, denials, unpriced],
+                      how="vertical_relaxed") \
         .sort("__rank", "__visit", "__order")
     return table.rename({"__visit": "__pos"}).with_columns(
         pl.int_range(pl.len()).over("__rank", "__pos").alias("__sub")).drop("__order")

@@ -23,7 +23,7 @@ from therabill.payers.policy import PayerPolicy
 from therabill.pricing.context import PriceDay, price_day, value_or
 from therabill.pricing.engine import TWENTY_PERCENT, unit_price_for
 from therabill.pricing.mppr import mppr_applies
-from therabill.reference.records import RvuRecord
+from therabill.reference.records import PtpEdit, RvuRecord
 from therabill.rules.coverage import STATUS_MEANING
 from therabill.rules.ncci import edit_in_force, ncci_day
 from therabill.vocabulary import NO_MINUTES_BASES
@@ -157,7 +157,10 @@ class Facts:
         self.prices: dict[tuple[int, str], Price] = {}
         self._price_keys: dict[tuple[str, int, str], int] = {}
         self._edits: dict[date, int | None] = {}
-        self.conflicts: dict[tuple[int, str], int] = {}  # (edits key, code) -> mask of codes
+        # (edits key, column-2 code) -> the mask of column-1 codes whose edit is in force
+        self.column_2: dict[tuple[int, str], int] = {}
+        self.ptp: dict[tuple[int, str, str], PtpEdit] = {}  # (edits key, column 1, column 2)
+        self.ptp_source: dict[int, str] = {}  # how the NCCI findings of an edits key cite it
         self.mue: dict[tuple[int, str], int] = {}
 
     def day(self, dos: date, locality: str, payer: str) -> DayFacts | None:
@@ -237,11 +240,15 @@ class Facts:
         if ncci.table is not None and not ncci.warnings:
             key = len(self._edits)
             bits = self.bits
+            self.ptp_source[key] = ncci.table_source
             for (first, second), edits in ncci.table.by_pair.items():
-                if first in bits and second in bits and edit_in_force(edits, dos):
-                    for one, other in ((first, second), (second, first)):
-                        self.conflicts[(key, one)] = (self.conflicts.get((key, one), 0)
-                                                      | bits[other])
+                if first not in bits or second not in bits:
+                    continue
+                edit = edit_in_force(edits, dos)
+                if edit is not None:
+                    self.ptp[(key, first, second)] = edit
+                    self.column_2[(key, second)] = (self.column_2.get((key, second), 0)
+                                                    | bits[first])
             if ncci.mue is not None:
                 for code in bits:
                     mue = ncci.mue.records.get(code)
