@@ -32,14 +32,14 @@ CELLS: dict[str, list[str]] = {
     "patient_id": ["P1", "P2", "P3"],
     "date_of_service": ["2024-01-05", "2024-06-30", "2025-03-03", "2025-03-10", "2025-12-31",
                         "2017-05-01", "2027-02-01", "2025-02-30"],
-    "payer": ["", "medicare", "medicare", "commercial-cpt"],
+    "payer": ["", "medicare", "medicare", "commercial-cpt", "commercial-mppr"],
     "locality": ["", "national", "01182-18", "05441-99", "99999-99"],
     "discipline": ["", "PT", "OT", "SLP"],
     "ytd_threshold_pt_slp": ["", "", "", "1800.00", "2405.00", "abc"],
     "code": ["97110", "97112", "97140", "97530", "97161", "97165", "92507", "97150", "G0283",
              "97012", "97124", "97129", "99999", " 97116"],
     "minutes": ["", "0", "7", "8", "9", "12", "15", "22", "23", "38", "60", "abc"],
-    "assistant_minutes": ["", "", "", "0", "5"],
+    "assistant_minutes": ["", "", "", "0", "5", "9", "30"],
     "modifiers": ["", "", "", "59", "XU", "GP"],
     "charge": ["", "", "10.00", "52.00", "52.5", "200.00"],
 }
@@ -225,3 +225,32 @@ def test_ncci_pairs_are_decided_on_the_path(tmp_path: Path) -> None:
     assert _comparable(columnar) == _comparable(engine)
     lines = (tmp_path / "columnar" / "lines.csv").read_text(encoding="utf-8")
     assert lines.count(",denied,ncci.ptp,") == 5 and ",97150/97110," in lines
+
+
+# CQ/CO on the path: CMS's example (assistant 23 and therapist 13 minutes of 97110: one unit
+# with CQ, one without, the charge of 100.01 split to the half cent), CO on an OT line, an
+# untimed code over the de minimis share, every unit by the assistant, a share within de
+# minimis, a plan that pays CQ/CO less and one without the modifiers, and a split line
+# denied by an NCCI pair.
+HELPED = [line.split(",") for line in """\
+V1,P1,2024-03-04,medicare,01182-18,PT,,97110,36,23,,100.01
+V1,P1,2024-03-04,medicare,01182-18,PT,,97012,,,,30.00
+V2,P2,2024-03-04,medicare,national,OT,,97530,38,30,,100.01
+V2,P2,2024-03-04,medicare,national,OT,,97535,10,1,,40.00
+V3,P3,2025-05-05,commercial-mppr,national,PT,,97012,12,5,,30.00
+V3,P3,2025-05-05,commercial-mppr,national,PT,,97112,25,25,,60.00
+V4,P3,2025-05-07,commercial-cpt,05441-99,PT,,97110,40,20,,90.00
+V5,P1,2024-03-06,medicare,01182-18,PT,,97140,30,,,60.00
+V5,P1,2024-03-06,medicare,01182-18,PT,,97124,24,16,59,60.00
+""".splitlines()]
+
+
+def test_assistant_units_are_split_on_the_path(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "helped.csv", HEADER, HELPED)
+    columnar, engine = _run_both(tmp_path, source, fmt="csv")
+    assert columnar.columnar == columnar.visits == 5
+    assert _comparable(columnar) == _comparable(engine)
+    lines = (tmp_path / "columnar" / "lines.csv").read_text(encoding="utf-8")
+    assert ",97110,1,GP CQ,payable,,PT,23,23,,50.00," in lines  # half even, as Decimal rounds
+    assert ",97110,1,GP,payable,,PT,13,0,,50.01," in lines and ",97530,2,GO CO," in lines
+    assert ",97124,1,GP CQ 59,denied,ncci.ptp," in lines

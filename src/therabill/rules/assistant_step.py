@@ -79,7 +79,7 @@ def assistant_modifiers(line: WorkLine, policy: PayerPolicy, de_minimis: DatedVa
     else:
         split = split_timed_units(line.units, line.minutes or 0, line.assistant_minutes,
                                   line.unit_minutes, share)
-    source = f"{sources.CPM5_20_1}; {sources.CQ_EXAMPLES}; {de_minimis.source}"
+    source = assistant_source(de_minimis)
     if split.with_modifier == 0:
         line.modifiers = [m for m in line.modifiers if m not in ASSISTANT_MODIFIERS]
         line.note("modifier.assistant", f"no {modifier}: {split.reason}", source)
@@ -89,7 +89,7 @@ def assistant_modifiers(line: WorkLine, policy: PayerPolicy, de_minimis: DatedVa
     with_mod.modifiers = [*base[:1], modifier, *base[1:]]
     with_mod.units = split.with_modifier
     findings.append(with_mod.note(
-        "modifier.assistant", f"{modifier} on {split.with_modifier} unit(s): {split.reason}",
+        "modifier.assistant", assistant_units(modifier, split.with_modifier, split.reason),
         source, "warning" if modifier not in line.modifiers else "info"))
     if split.without_modifier == 0:
         return [with_mod]
@@ -108,3 +108,13 @@ def assistant_modifiers(line: WorkLine, policy: PayerPolicy, de_minimis: DatedVa
         with_mod.charge = (line.charge * split.with_modifier / total).quantize(Decimal("0.01"))
         line.charge = line.charge - with_mod.charge
     return [line, with_mod]
+
+
+def assistant_units(modifier: str, units: int, reason: str) -> str:
+    """The sentence for the units of a line that carry CQ/CO, and why."""
+    return f"{modifier} on {units} unit(s): {reason}"
+
+
+def assistant_source(de_minimis: DatedValue) -> str:
+    """Where a CQ/CO split comes from: the manual, CMS's examples and the dated share."""
+    return f"{sources.CPM5_20_1}; {sources.CQ_EXAMPLES}; {de_minimis.source}"

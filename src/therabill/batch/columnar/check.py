@@ -9,7 +9,8 @@
    lack), its units stay within the MUEs and the payer's daily cap, and the payer pays its
    codes together (``candidate_lines``). Lines of one timed code are combined, as intake
    does. The NCCI pairs in force between its billed codes deny or let through their column-2
-   lines by the rule's own decisions (``_ncci``).
+   lines by the rule's own decisions (``_ncci``), and a line with assistant minutes is split
+   into its units with and without CQ/CO by the rule's own split (``_assistants``).
 2. Visits group into patient-years (first appearance, then date), as the batch orders them
    (``Plan``). In rounds, the path covers a patient-year's visits from where the year stands
    up to the first one it cannot take: one that is not a candidate or shares its date with
@@ -20,7 +21,8 @@
    (total time with its tie rule, or per code), MPPR (one unit of the highest PE at full
    price), the allowed amount, the KX rule through the patient's year (a line that takes a
    visit's spending over the threshold is denied), the deductible accrued through the year,
-   coinsurance and sequestration; each visit gets its findings in the engine's words.
+   coinsurance, the CQ/CO reduction and sequestration; each visit gets its findings in the
+   engine's words.
 
 Patients are worked on a part at a time (``CHUNK_ROWS``), which bounds memory: every figure
 stays within one patient.
@@ -42,11 +44,18 @@ from therabill.batch.readers import VISIT_COLUMNS
 from therabill.decision import Decision
 from therabill.engine import Engine, assumptions
 from therabill.memo import BoundedMemo
+from therabill.rules.assistant import split_timed_units, split_untimed
+from therabill.rules.assistant_step import assistant_units
 from therabill.rules.modifiers import discipline_added
 from therabill.rules.ncci import edit_decisions
 from therabill.rules.thresholds import kx_denial
 from therabill.rules.units_step import units_summary
-from therabill.vocabulary import DISCIPLINE_MODIFIER, NCCI_MODIFIERS, THRESHOLD_GROUP
+from therabill.vocabulary import (
+    ASSISTANT_MODIFIER,
+    DISCIPLINE_MODIFIER,
+    NCCI_MODIFIERS,
+    THRESHOLD_GROUP,
+)
 
 # Cells a covered visit may fill, and what each must look like (anything else: the engine).
 _AMOUNT = r"^(0|[1-9][0-9]{0,7})\.[0-9]{2}$"  # as the engine echoes it: 52.00
@@ -87,9 +96,11 @@ def _payers(facts: Facts) -> pl.DataFrame:
     """How each payer's visits are checked: units method, the patient's year, deductible,
     daily cap."""
     return pl.DataFrame(
-        [(p.name, p.cms_units, p.kx, p.deductible, p.unit_cap) for p in facts.payers.values()],
+        [(p.name, p.cms_units, p.kx, p.deductible, p.unit_cap, p.assistant_modifiers)
+         for p in facts.payers.values()],
         schema={"payer": pl.String, "cms": pl.Boolean, "kx_payer": pl.Boolean,
-                "deductible_payer": pl.Boolean, "unit_cap": pl.Int64}, orient="row")
+                "deductible_payer": pl.Boolean, "unit_cap": pl.Int64,
+                "assistant_modifiers": pl.Boolean}, orient="row")
 
 
 def scan(frame: pl.DataFrame, facts: Facts
@@ -110,7 +121,7 @@ def scan(frame: pl.DataFrame, facts: Facts
         raw["patient_id"].is_not_null(),
         raw["date_of_service"].str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
         raw["minutes"].is_null() | raw["minutes"].str.contains(_WHOLE),
-        raw["assistant_minutes"].is_null() | (raw["assistant_minutes"] == "0"),
+        raw["assistant_minutes"].is_null() | raw["assistant_minutes"].str.contains(_WHOLE),
         raw["charge"].is_null() | raw["charge"].str.contains(_AMOUNT),
         raw["ytd_threshold_pt_slp"].is_null() | raw["ytd_threshold_pt_slp"].str.contains(
             _AMOUNT),
@@ -163,7 +174,7 @@ def candidate_lines(frame: pl.DataFrame, facts: Facts, chosen: pl.DataFrame) -> 
     candidate are alike and plain, so each row's cells are its visit's."""
     raw = {name: _raw(frame, name) for name in (
         "payer", "locality", "discipline", "ytd_threshold_pt_slp", "code", "minutes", "charge",
-        "modifiers")}
+        "modifiers", "assistant_minutes")}
     key = {name: _cell(frame, name) for name in ("visit_id", "patient_id", "date_of_service")}
     picked = frame[chosen.get_column(ROW)]
     details = picked.select(
@@ -174,6 +185,8 @@ def candidate_lines(frame: pl.DataFrame, facts: Facts, chosen: pl.DataFrame) -> 
         raw["ytd_threshold_pt_slp"].alias("ytd_given"), raw["code"].alias("code"),
         raw["minutes"].cast(pl.Int64, strict=False).alias("minutes"),
         raw["modifiers"].alias("modifier"),
+        raw["assistant_minutes"].cast(pl.Int64, strict=False).fill_null(0)
+        .alias("assistant_minutes"),
         # whole cents: a candidate's charge is written 52.00
         raw["charge"].str.replace(".", "", literal=True).cast(pl.Int64, strict=False)
         .alias("charge_cents"),
@@ -227,6 +240,7 @@ def _combined(lines: pl.DataFrame) -> pl.DataFrame:
         lines = lines.with_columns(
             pl.when(repeated).then(pl.col("minutes").sum().over(group))
             .otherwise(pl.col("minutes")).alias("minutes"),
+            pl.col("assistant_minutes").sum().over(group).alias("assistant_minutes"),
             pl.when(repeated & charged).then(pl.col("charge_cents").sum().over(group))
             .when(repeated).then(None).otherwise(pl.col("charge_cents")).alias("charge_cents"),
             # the combined line carries the modifiers of all (one kind here, else the engine's)
@@ -243,7 +257,7 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         .select("date", "locality", "payer").unique()
     rows: dict[str, list[object]] = {name: [] for name in (
         "date", "locality", "payer", "price_key", "kx", "share", "seq_rate", "mppr", "edits",
-        "unpriced", "kx_source")}
+        "unpriced", "kx_source", "assistant_rate", "de_minimis", "assistant_source")}
     for day, locality, payer in places.iter_rows():
         found = facts.day(day, locality, payer)
         if found is None:
@@ -253,13 +267,17 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
                             ("kx", found.kx_cents), ("share", found.payer_share_ppm),
                             ("seq_rate", found.sequestration_ppm), ("mppr", found.mppr),
                             ("edits", found.edits_key), ("unpriced", found.unpriced),
-                            ("kx_source", found.kx_source)):
+                            ("kx_source", found.kx_source),
+                            ("assistant_rate", found.assistant_ppm),
+                            ("de_minimis", found.de_minimis),
+                            ("assistant_source", found.assistant_source)):
             rows[name].append(value)
     days = pl.DataFrame(rows, schema={
         "date": pl.Date, "locality": pl.String, "payer": pl.String, "price_key": pl.Int64,
         "kx": pl.Int64,
         "share": pl.Int64, "seq_rate": pl.Int64, "mppr": pl.Boolean, "edits": pl.Int64,
-        "unpriced": pl.String, "kx_source": pl.String})
+        "unpriced": pl.String, "kx_source": pl.String, "assistant_rate": pl.Int64,
+        "de_minimis": pl.String, "assistant_source": pl.String})
     prices = pl.DataFrame(
         [(key, code, p.full_cents, p.reduced_cents, p.pe, p.mppr, p.value)
          for (key, code), p in facts.prices.items()],
@@ -329,6 +347,11 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     line_ok = (pl.col("fits") & pl.col("price_key").is_not_null()
                & (pl.col("full").is_not_null() | unpriced) & ~(unpriced & pl.col("tie"))
                & pl.col("modifier_ok")
+               # assistant minutes the split takes (rules.assistant_step); the rest (more than
+               # the service's, on an evaluation, SLP's, before CQ/CO) are the engine's
+               & ((pl.col("assistant_minutes") == 0)
+                  | ((pl.col("assistant_minutes") <= pl.col("minutes")) & ~pl.col("evaluation")
+                     & (pl.col("discipline") != "SLP") & pl.col("de_minimis").is_not_null()))
                & (pl.col("units") <= pl.col("mue").fill_null(1 << 30)))
     # a payer's own limits, left to the engine when they bite: its daily cap on timed units
     # and the pairs it never pays together
@@ -343,7 +366,7 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     lazy = lazy.with_columns((line_ok & limits_ok).fill_null(False).alias("line_ok"))
     lazy = lazy.with_columns(
         (pl.col("visit_ok") & pl.col("line_ok").all().over("seq")).alias("visit_ok"))
-    return _ncci(lazy.select(_KEPT).collect(), facts)
+    return _assistants(_ncci(lazy.select(_KEPT).collect(), facts), facts)
 
 
 def _ncci(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
@@ -387,12 +410,71 @@ def _ncci(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         pl.col("ncci_denied").fill_null(False))
 
 
+def _assistants(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
+    """Each billed line with assistant minutes split into its units with and without CQ/CO
+    by the rule (``rules.assistant``), worked out once for each distinct set of figures: a
+    line becomes one or two claim lines (``piece`` 0 without the modifier, then 1 with it;
+    a line all of whose units carry it is one piece with it), numbered again in the visit's
+    order. ``code_units`` keeps the code's units before the split, ``cq`` says which piece
+    carries the modifier, ``assistant_note`` is the finding's sentence on it."""
+    split = (pl.col("visit_ok") & (pl.col("units") > 0) & (pl.col("assistant_minutes") > 0)
+             & pl.col("assistant_modifiers"))
+    keys = ["timed", "units", "minutes", "assistant_minutes", "de_minimis", "discipline"]
+    distinct = lines.filter(split).select(keys).unique()
+    rows = []
+    for timed, units, minutes, helped, share, discipline in distinct.iter_rows():
+        found = (split_timed_units(units, minutes, helped, 15, Decimal(share)) if timed
+                 else split_untimed(minutes, helped, Decimal(share)))
+        note = None if not found.with_modifier else assistant_units(
+            ASSISTANT_MODIFIER[discipline], found.with_modifier, found.reason)
+        rows.append((timed, units, minutes, helped, share, discipline, found.with_modifier,
+                     found.without_modifier, note))
+    outcomes = pl.DataFrame(rows, schema={
+        **{name: lines.schema[name] for name in keys}, "with_cq": pl.Int64,
+        "without_cq": pl.Int64, "assistant_note": pl.String}, orient="row")
+    lines = lines.join(outcomes, on=keys, how="left", nulls_equal=True) \
+        .with_columns(pl.when(split).then(pl.col(name)).alias(name)
+                      for name in ("with_cq", "without_cq", "assistant_note")) \
+        .with_columns(pl.col("with_cq").fill_null(0),
+                      pl.col("without_cq").fill_null(pl.col("units"))) \
+        .sort("seq", "line")
+    pieces = 1 + ((pl.col("with_cq") > 0) & (pl.col("without_cq") > 0)).cast(pl.Int64)
+    lines = lines.with_columns(pieces.alias("pieces"), pl.col("units").alias("code_units"))
+    lines = lines.with_columns(
+        (pl.col("pieces").cum_sum().over("seq") - pl.col("pieces")).alias("first"),
+        pl.int_ranges(0, pl.col("pieces")).alias("piece")).explode("piece")
+    two = pl.col("pieces") == 2
+    cq = (pl.col("with_cq") > 0) & ((pl.col("piece") == 1) | ~two)
+    # the charge is shared by units, the CQ/CO line's share rounded to the cent (half even,
+    # as Decimal.quantize rounds), the other line the rest
+    total = pl.col("with_cq") + pl.col("without_cq")
+    product = pl.col("charge_cents") * pl.col("with_cq")
+    low = product // total
+    rest = product - low * total
+    share_cents = low + ((2 * rest > total) | ((2 * rest == total) & (low % 2 == 1))) \
+        .cast(pl.Int64)
+    return lines.with_columns(
+        cq.alias("cq"),
+        (pl.col("first") + pl.col("piece")).alias("line"),
+        pl.when(~two).then(pl.col("units")).when(cq).then(pl.col("with_cq"))
+        .otherwise(pl.col("without_cq")).alias("units"),
+        pl.when(~two).then(pl.col("minutes")).when(cq).then(pl.col("assistant_minutes"))
+        .otherwise(pl.col("minutes") - pl.col("assistant_minutes")).alias("minutes"),
+        pl.when(two & ~cq).then(0).otherwise(pl.col("assistant_minutes"))
+        .alias("assistant_minutes"),
+        pl.when(~two).then(pl.col("charge_cents")).when(cq).then(share_cents)
+        .otherwise(pl.col("charge_cents") - share_cents).alias("charge_cents"),
+        pl.when(cq).then(pl.col("assistant_note")).alias("assistant_note"),
+    ).drop("first", "with_cq", "without_cq")
+
+
 # What the lines carry on from here (money, findings, order).
 _KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "dos", "date",
          "discipline", "ytd_given", "minutes", "charge_cents", "timed", "therapy_word", "units",
          "alternative", "tie", "timed_minutes", "kx", "share", "seq_rate", "mppr", "full",
          "reduced", "pe", "mppr_code", "unpriced", "cms", "kx_payer", "deductible_payer",
-         "visit_ok", "kx_source", "edits", "partners", "modifier"]
+         "visit_ok", "kx_source", "edits", "partners", "modifier", "assistant_minutes",
+         "assistant_rate", "de_minimis", "assistant_source", "assistant_modifiers"]
 
 
 CHUNK_ROWS = 200_000  # candidate rows worked on at a time (whole patients): bounds memory
@@ -511,7 +593,7 @@ def _money(lines: pl.DataFrame, state: pl.DataFrame, facts: Facts) -> pl.DataFra
     in_mppr = (pl.col("mppr") & pl.col("mppr_code") & (pl.col("units") > 0)
                & ~pl.col("ncci_denied"))
     owner = lines.filter(in_mppr).sort(
-        ["seq", "pe", "full", "code"], descending=[False, True, True, False]) \
+        ["seq", "pe", "full", "cq", "code"], descending=[False, True, True, False, False]) \
         .unique("seq", keep="first", maintain_order=True).select("seq", pl.col("line")
                                                                 .alias("owner"))
     # every join first: the running sums below read the lines in order
@@ -552,12 +634,17 @@ def _money(lines: pl.DataFrame, state: pl.DataFrame, facts: Facts) -> pl.DataFra
     base = pl.col("allowed") - pl.col("deductible")
     lines = lines.with_columns(
         ((base * pl.col("share") + RATE_SCALE // 2) // RATE_SCALE).alias("payer_share"))
+    # a CQ/CO line is paid the assistant rate of the payer's share (cut rounded half up)
+    cut = pl.when(pl.col("cq")).then(
+        (pl.col("payer_share") * (RATE_SCALE - pl.col("assistant_rate")) + RATE_SCALE // 2)
+        // RATE_SCALE).otherwise(0)
+    lines = lines.with_columns((base - pl.col("payer_share")).alias("coinsurance"),
+                               cut.alias("assistant_reduction"))
+    after = pl.col("payer_share") - pl.col("assistant_reduction")
     lines = lines.with_columns(
-        (base - pl.col("payer_share")).alias("coinsurance"),
-        ((pl.col("payer_share") * pl.col("seq_rate") + RATE_SCALE // 2) // RATE_SCALE)
-        .alias("sequestration"))
+        ((after * pl.col("seq_rate") + RATE_SCALE // 2) // RATE_SCALE).alias("sequestration"))
     return lines.with_columns(
-        (pl.col("payer_share") - pl.col("sequestration")).alias("payer_paid"),
+        (after - pl.col("sequestration")).alias("payer_paid"),
         (pl.col("deductible") + pl.col("coinsurance")).alias("patient_owes"))
 
 
@@ -643,15 +730,15 @@ _MONEY = ("charge", "fee_schedule_amount", "mppr_reduction", "charge_reduction",
 
 def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
     modifier = pl.col("discipline").replace_strict(DISCIPLINE_MODIFIER)
-    zero = pl.lit(0, dtype=pl.Int64)
     billed = pl.col("units") > 0
     table = lines.with_columns(
         pl.col("payer", "code", "discipline", "dos").cast(pl.Categorical)).select(
         visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
         patient_id="patient_id", date_of_service="dos", payer="payer", line="line",
         code="code", units="units",
-        modifiers=pl.when(billed).then(pl.concat_str(modifier, "modifier", separator=" ",
-                                                     ignore_nulls=True))
+        modifiers=pl.when(billed).then(pl.concat_str(
+            modifier, pl.when(pl.col("cq")).then(_ASSISTANT), "modifier", separator=" ",
+            ignore_nulls=True))
         .otherwise(pl.col("modifier").fill_null("")),
         status=pl.when(~billed).then(pl.lit("not_billable"))
         .when(pl.col("denied") | pl.col("ncci_denied")).then(pl.lit("denied"))
@@ -660,14 +747,16 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
         .when(pl.col("ncci_denied")).then(pl.lit("ncci.ptp"))
         .when(pl.col("denied")).then(pl.lit("threshold.kx"))
         .otherwise(pl.lit(None, dtype=pl.String)), discipline="discipline",
-        minutes="minutes", assistant_minutes=zero, ncci_unlocked="ncci_unlocked",
+        minutes="minutes", assistant_minutes="assistant_minutes",
+        ncci_unlocked="ncci_unlocked",
         charge="charge_cents",
         fee_schedule_amount=pl.when(billed).then(pl.col("full")),
         mppr_reduction="mppr_reduction",
         charge_reduction=pl.col("fee") - pl.col("allowed"), allowed="allowed",
-        deductible="deductible", coinsurance="coinsurance", assistant_reduction=zero,
-        sequestration="sequestration", payer_paid="payer_paid", patient_owes="patient_owes",
-        reductions="sequestration",
+        deductible="deductible", coinsurance="coinsurance",
+        assistant_reduction="assistant_reduction", sequestration="sequestration",
+        payer_paid="payer_paid", patient_owes="patient_owes",
+        reductions=pl.col("assistant_reduction") + pl.col("sequestration"),
         threshold_amount=pl.when(billed & pl.col("kx_payer") & ~pl.col("ncci_denied"))
         .then(pl.col("allowed")),
         __rank="rank", __pos="visit_pos", __sub="line",
@@ -679,6 +768,7 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
     ).drop("__unpriced")
 
 
+_ASSISTANT = pl.col("discipline").replace_strict(ASSISTANT_MODIFIER, default=None)
 _UNITS_RULE = pl.when(pl.col("cms")).then(pl.lit("units.cms_total_time")) \
     .otherwise(pl.lit("units.cpt_per_code"))
 # A payer without the patient's year that applies a deductible: none is taken (engine's words).
@@ -733,12 +823,13 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
         message=pl.lit(_ASSUMED).cast(pl.Categorical),
         source=pl.lit("therabill visit format"), __rank="rank", __visit="visit_pos",
         __order=pl.lit(-2, dtype=pl.Int64))
-    timed = lines.filter(pl.col("timed")).group_by("seq", maintain_order=True).agg(
+    first = lines.filter(pl.col("piece") == 0)  # each line as billed, before a CQ/CO split
+    timed = first.filter(pl.col("timed")).group_by("seq", maintain_order=True).agg(
         pl.col("rank").first(), pl.col("visit_pos").first(),
         pl.col("visit_id_cell").first(), pl.col("patient_id").first(), pl.col("dos").first(),
         pl.col("payer").first(), pl.col("cms").first(),
         pl.col("discipline").first(), pl.col("timed_minutes").sum().alias("total"),
-        pl.col("units").sum().alias("total_units"), pl.col("code").sort().str.join(" ")
+        pl.col("code_units").sum().alias("total_units"), pl.col("code").sort().str.join(" ")
         .alias("codes"), pl.col("tie").first(), pl.col("code").alias("alt_codes"),
         pl.col("alternative").alias("alt_units"))
     timed = _worded(timed, "message", _summed, ["cms", "total", "discipline", "total_units",
@@ -750,7 +841,7 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
         source=pl.when(pl.col("cms")).then(pl.lit(sources.CPM5_20_2))
         .otherwise(pl.lit("CPT time rule (midpoint per code), payer policy")),
         __rank="rank", __visit="visit_pos", __order=pl.lit(-1, dtype=pl.Int64))
-    settled = _worded(lines.filter(pl.col("units") > 0), "message", _added,
+    settled = _worded(first.filter(pl.col("code_units") > 0), "message", _added,
                       ["code", "therapy_word", "discipline"])
     settled = settled.select(
         **head, line="line", rule=pl.lit("modifier.discipline"), severity=pl.lit("warning"),
@@ -773,13 +864,18 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
         message=pl.col("message") if denials.height else pl.lit("").cast(pl.Categorical),
         source=pl.col("kx_source"), __rank="rank", __visit="visit_pos",
         __order=pl.col("line") + (1 << 20))
+    helped = lines.filter(pl.col("assistant_note").is_not_null()).select(
+        **head, line="line", rule=pl.lit("modifier.assistant"), severity=pl.lit("warning"),
+        codes=pl.col("code").cast(pl.Categorical),
+        message=pl.col("assistant_note").cast(pl.Categorical), source="assistant_source",
+        __rank="rank", __visit="visit_pos", __order=pl.col("line") + (1 << 18))
     edits = lines.filter(pl.col("ncci_findings").list.len() > 0).explode("ncci_findings") \
         .unnest("ncci_findings").select(
         **head, line=pl.lit(None, dtype=pl.Int64), rule=pl.lit("ncci.ptp"),
         severity=pl.lit("error"), codes=pl.col("codes").cast(pl.Categorical),
         message=pl.col("message").cast(pl.Categorical), source="source", __rank="rank",
         __visit="visit_pos", __order=pl.col("order") + (1 << 19))
-    table = pl.concat([assumed, summary, settled, edits, denials, unpriced],
+    table = pl.concat([assumed, summary, settled, helped, edits, denials, unpriced],
                       how="vertical_relaxed") \
         .sort("__rank", "__visit", "__order")
     return table.rename({"__visit": "__pos"}).with_columns(

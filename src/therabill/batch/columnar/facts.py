@@ -24,6 +24,7 @@ from therabill.pricing.context import PriceDay, price_day, value_or
 from therabill.pricing.engine import TWENTY_PERCENT, unit_price_for
 from therabill.pricing.mppr import mppr_applies
 from therabill.reference.records import PtpEdit, RvuRecord
+from therabill.rules.assistant_step import assistant_source
 from therabill.rules.coverage import STATUS_MEANING
 from therabill.rules.ncci import edit_in_force, ncci_day
 from therabill.vocabulary import NO_MINUTES_BASES
@@ -100,6 +101,7 @@ class PayerFacts:
     deductible: bool  # applies a deductible (a payer without the year: none given, none)
     unit_cap: int | None  # timed units a day, combined
     denied_pairs: tuple[tuple[str, str], ...]  # pairs the payer never pays together
+    assistant_modifiers: bool  # splits assistants' units onto CQ/CO lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,9 @@ class DayFacts:
     # engine says it; None when it is priced.
     unpriced: str | None = None
     kx_source: str = ""  # where the KX amount comes from, as a denial cites it
+    assistant_ppm: int = RATE_SCALE  # what a CQ/CO line is paid of the payer's share
+    de_minimis: str | None = None  # the assistant's share without CQ/CO (None before 2020)
+    assistant_source: str = ""  # where a CQ/CO split comes from
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +157,8 @@ class Facts:
             name, policy.unit_method == "cms_total_time", policy.kx_threshold,
             policy.pricing.deductible,
             policy.unit_cap.timed_units_per_day if policy.unit_cap is not None else None,
-            tuple((pair.column_1, pair.column_2) for pair in policy.denied_pairs))
+            tuple((pair.column_1, pair.column_2) for pair in policy.denied_pairs),
+            policy.assistant_modifiers)
             for name, policy in self.policies.items()}
         self.prices: dict[tuple[int, str], Price] = {}
         self._price_keys: dict[tuple[str, int, str], int] = {}
@@ -198,9 +204,16 @@ class Facts:
         if edits is None:
             return None
         kx_source = f"{sources.CPM5_10_3}; {kx.source}" if kx is not None else ""
+        de_minimis = params.at("assistant_de_minimis", dos)
+        assistant = _scaled(value_or(day.assistant_rate, Decimal(1)), RATE_SCALE) \
+            if policy.pricing.assistant_reduction else RATE_SCALE
+        if assistant is None or not 0 <= assistant <= RATE_SCALE:
+            return None
+        helpers = (assistant, None if de_minimis is None else str(de_minimis.value),
+                   "" if de_minimis is None else assistant_source(de_minimis))
         if unpriced is not None:
             return DayFacts(-1, _cents(kx.value) if kx is not None else None, share, taken,
-                            False, edits, unpriced, kx_source)
+                            False, edits, unpriced, kx_source, *helpers)
         key = (payer, day.serial, release.release_id)
         price_key = self._price_keys.get(key)
         if price_key is None:
@@ -208,7 +221,7 @@ class Facts:
             self._fill_prices(price_key, release.records, day, policy, payer)
         return DayFacts(price_key, _cents(kx.value) if kx is not None else None, share, taken,
                         policy.mppr_on(dos) and day.pe_paid_share is not None, edits, None,
-                        kx_source)
+                        kx_source, *helpers)
 
     def deductible_cents(self, year: int) -> int | None:
         found = self.engine.reference.parameters.at("part_b_deductible", date(year, 1, 1))
