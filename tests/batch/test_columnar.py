@@ -231,7 +231,8 @@ def test_ncci_pairs_are_decided_on_the_path(tmp_path: Path) -> None:
 # with CQ, one without, the charge of 100.01 split to the half cent), CO on an OT line, an
 # untimed code over the de minimis share, every unit by the assistant, a share within de
 # minimis, a plan that pays CQ/CO less and one without the modifiers, and a split line
-# denied by an NCCI pair.
+# denied by an NCCI pair; with a code the plan's fee table leaves out (no amount, a warning)
+# and a fee table's price in a locality the year's GPCIs lack.
 HELPED = [line.split(",") for line in """\
 V1,P1,2024-03-04,medicare,01182-18,PT,,97110,36,23,,100.01
 V1,P1,2024-03-04,medicare,01182-18,PT,,97012,,,,30.00
@@ -239,6 +240,8 @@ V2,P2,2024-03-04,medicare,national,OT,,97530,38,30,,100.01
 V2,P2,2024-03-04,medicare,national,OT,,97535,10,1,,40.00
 V3,P3,2025-05-05,commercial-mppr,national,PT,,97012,12,5,,30.00
 V3,P3,2025-05-05,commercial-mppr,national,PT,,97112,25,25,,60.00
+V3,P3,2025-05-05,commercial-mppr,national,PT,,97150,,,,40.00
+V6,P3,2025-05-09,commercial-mppr,05441-99,PT,,97110,20,,,40.00
 V4,P3,2025-05-07,commercial-cpt,05441-99,PT,,97110,40,20,,90.00
 V5,P1,2024-03-06,medicare,01182-18,PT,,97140,30,,,60.00
 V5,P1,2024-03-06,medicare,01182-18,PT,,97124,24,16,59,60.00
@@ -248,8 +251,10 @@ V5,P1,2024-03-06,medicare,01182-18,PT,,97124,24,16,59,60.00
 def test_assistant_units_are_split_on_the_path(tmp_path: Path) -> None:
     source = write_csv(tmp_path / "helped.csv", HEADER, HELPED)
     columnar, engine = _run_both(tmp_path, source, fmt="csv")
-    assert columnar.columnar == columnar.visits == 5
+    assert columnar.columnar == columnar.visits == 6
     assert _comparable(columnar) == _comparable(engine)
+    findings = (tmp_path / "columnar" / "findings.csv").read_text(encoding="utf-8")
+    assert ",pricing.not_priced,warning,97150," in findings
     lines = (tmp_path / "columnar" / "lines.csv").read_text(encoding="utf-8")
     assert ",97110,1,GP CQ,payable,,PT,23,23,,50.00," in lines  # half even, as Decimal rounds
     assert ",97110,1,GP,payable,,PT,13,0,,50.01," in lines and ",97530,2,GO CO," in lines

@@ -145,11 +145,12 @@ def _priced(line: WorkLine, day: PriceDay, policy: PayerPolicy, pkey: int,
     return found
 
 
-def unit_price_for(code: str, rvu: RvuRecord | None, day: PriceDay, policy: PayerPolicy
-                   ) -> UnitPrice | None:
-    """What ``policy`` pays a unit of ``code`` on ``day`` (None: not priced), the price the
-    pricing step would use; for work outside the engine that needs the same figures."""
-    return _unit_price(code, rvu, day, policy, [])
+def unit_price_for(code: str, rvu: RvuRecord | None, day: PriceDay, policy: PayerPolicy,
+                   why: list[Decision] | None = None) -> UnitPrice | None:
+    """What ``policy`` pays a unit of ``code`` on ``day`` (None: not priced, with the reason
+    the pricing step gives added to ``why``), the price the pricing step would use; for work
+    outside the engine that needs the same figures."""
+    return _unit_price(code, rvu, day, policy, [] if why is None else why)
 
 
 def _unit_price(code: str, rvu: RvuRecord | None, day: PriceDay, policy: PayerPolicy,

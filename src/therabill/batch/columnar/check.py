@@ -284,6 +284,11 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         schema={"price_key": pl.Int64, "code": pl.String, "full": pl.Int64,
                 "reduced": pl.Int64, "pe": pl.Int64, "mppr_code": pl.Boolean,
                 "value": pl.Int64}, orient="row")
+    unlisted = pl.DataFrame(
+        [(key, code, message, source) for (key, code), (message, source)
+         in facts.unlisted.items()],
+        schema={"price_key": pl.Int64, "code": pl.String, "not_priced": pl.String,
+                "not_priced_source": pl.String}, orient="row")
     edits = pl.DataFrame(
         {"edits": [k for k, _ in facts.column_2], "code": [c for _, c in facts.column_2],
          "column_1": list(facts.column_2.values())},
@@ -296,6 +301,7 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     lazy = lines.lazy().join(days.lazy(), on=["date", "locality", "payer"], how="left") \
         .join(_payers(facts).lazy(), on="payer", how="left") \
         .join(prices.lazy(), on=["price_key", "code"], how="left") \
+        .join(unlisted.lazy(), on=["price_key", "code"], how="left") \
         .join(edits.lazy(), on=["edits", "code"], how="left") \
         .join(mues.lazy(), on=["edits", "code"], how="left")
     timed_minutes = pl.when(pl.col("timed")).then(pl.col("minutes")).otherwise(0)
@@ -345,7 +351,9 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     # a tie on a day without prices would need the RVUs the prices carry: the engine's
     unpriced = pl.col("unpriced").is_not_null()
     line_ok = (pl.col("fits") & pl.col("price_key").is_not_null()
-               & (pl.col("full").is_not_null() | unpriced) & ~(unpriced & pl.col("tie"))
+               & (pl.col("full").is_not_null() | unpriced
+                  | pl.col("not_priced").is_not_null())
+               & ~(unpriced & pl.col("tie"))
                & pl.col("modifier_ok")
                # assistant minutes the split takes (rules.assistant_step); the rest (more than
                # the service's, on an evaluation, SLP's, before CQ/CO) are the engine's
@@ -474,7 +482,8 @@ _KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "do
          "alternative", "tie", "timed_minutes", "kx", "share", "seq_rate", "mppr", "full",
          "reduced", "pe", "mppr_code", "unpriced", "cms", "kx_payer", "deductible_payer",
          "visit_ok", "kx_source", "edits", "partners", "modifier", "assistant_minutes",
-         "assistant_rate", "de_minimis", "assistant_source", "assistant_modifiers"]
+         "assistant_rate", "de_minimis", "assistant_source", "assistant_modifiers",
+         "not_priced", "not_priced_source"]
 
 
 CHUNK_ROWS = 200_000  # candidate rows worked on at a time (whole patients): bounds memory
@@ -760,8 +769,10 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
         threshold_amount=pl.when(billed & pl.col("kx_payer") & ~pl.col("ncci_denied"))
         .then(pl.col("allowed")),
         __rank="rank", __pos="visit_pos", __sub="line",
-        __unpriced=pl.col("unpriced").is_not_null())
-    # a visit without prices has no amounts at all (pricing stops before any)
+        __unpriced=pl.col("unpriced").is_not_null()
+        | (pl.col("not_priced").is_not_null() & billed & ~pl.col("ncci_denied")))
+    # a visit without prices has no amounts at all (pricing stops before any), nor has a
+    # payable line its plan's fee table leaves out
     computed = [name for name in _MONEY if name != "charge"]
     return table.with_columns(
         pl.when(~pl.col("__unpriced")).then(pl.col(name)).alias(name) for name in computed
@@ -869,13 +880,22 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
         codes=pl.col("code").cast(pl.Categorical),
         message=pl.col("assistant_note").cast(pl.Categorical), source="assistant_source",
         __rank="rank", __visit="visit_pos", __order=pl.col("line") + (1 << 18))
+    # a code the plan's fee table leaves out, on each of its billed lines (the finding is
+    # the line's step, so it names the code's first line)
+    unlisted = lines.filter(pl.col("not_priced").is_not_null() & (pl.col("units") > 0)) \
+        .select(**head, line=pl.col("line").min().over("seq", "code"),
+                rule=pl.lit("pricing.not_priced"), severity=pl.lit("warning"),
+                codes=pl.col("code").cast(pl.Categorical),
+                message=pl.col("not_priced").cast(pl.Categorical),
+                source="not_priced_source", __rank="rank", __visit="visit_pos",
+                __order=pl.col("line") + (1 << 19) + (1 << 13))
     edits = lines.filter(pl.col("ncci_findings").list.len() > 0).explode("ncci_findings") \
         .unnest("ncci_findings").select(
         **head, line=pl.lit(None, dtype=pl.Int64), rule=pl.lit("ncci.ptp"),
         severity=pl.lit("error"), codes=pl.col("codes").cast(pl.Categorical),
         message=pl.col("message").cast(pl.Categorical), source="source", __rank="rank",
         __visit="visit_pos", __order=pl.col("order") + (1 << 19))
-    table = pl.concat([assumed, summary, settled, helped, edits, denials, unpriced],
+    table = pl.concat([assumed, summary, settled, helped, edits, unlisted, denials, unpriced],
                       how="vertical_relaxed") \
         .sort("__rank", "__visit", "__order")
     return table.rename({"__visit": "__pos"}).with_columns(

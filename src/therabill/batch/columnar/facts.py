@@ -17,6 +17,7 @@ from datetime import date
 from decimal import Decimal
 
 from therabill import sources
+from therabill.decision import Decision
 from therabill.engine import Engine
 from therabill.money import ZERO
 from therabill.payers.policy import PayerPolicy
@@ -161,6 +162,8 @@ class Facts:
             policy.assistant_modifiers)
             for name, policy in self.policies.items()}
         self.prices: dict[tuple[int, str], Price] = {}
+        # codes a plan's fee table leaves out: the pricing step's warning (message, source)
+        self.unlisted: dict[tuple[int, str], tuple[str, str]] = {}
         self._price_keys: dict[tuple[str, int, str], int] = {}
         self._edits: dict[date, int | None] = {}
         # (edits key, column-2 code) -> the mask of column-1 codes whose edit is in force
@@ -185,8 +188,9 @@ class Facts:
                     or day.conversion_factor is None:
                 return None
             unpriced = day.problems[0]
-        elif day.problems or day.conversion_factor is None or day.gpcis is None:
-            return None
+        elif policy.pricing.basis != "fee_table" and (
+                day.problems or day.conversion_factor is None or day.gpcis is None):
+            return None  # (a fee table prices without them, and says nothing of them)
         params = reference.parameters
         kx = params.at("kx_threshold", dos) if policy.kx_threshold else None
         if policy.kx_threshold and (
@@ -233,9 +237,13 @@ class Facts:
             rvu = records.get((code, ""))
             if rvu is None or rvu.status in STATUS_MEANING:
                 continue
-            price = unit_price_for(code, rvu, day, policy)
+            why: list[Decision] = []
+            price = unit_price_for(code, rvu, day, policy, why)
             pe = _scaled(rvu.pe_nonfacility, PE_SCALE)
             value = _scaled(rvu.work + rvu.pe_nonfacility + rvu.mp, PE_SCALE)
+            if price is None and policy.pricing.basis == "fee_table" and len(why) == 1 \
+                    and why[0].rule == "pricing.not_priced":
+                self.unlisted[(price_key, code)] = (why[0].message, why[0].source)
             if price is None or pe is None or value is None:
                 continue
             self.prices[(price_key, code)] = Price(_cents(price.full), _cents(price.reduced),
