@@ -231,24 +231,26 @@ def _conflicts(found: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
 def _combined(lines: pl.DataFrame) -> pl.DataFrame:
     """Lines of one timed code combined into one claim line, as intake combines them: the
     first line's place, the minutes and charges added up; each line numbered by its place.
-    ``lines`` come in the file's order."""
-    group = ["seq", "code"]
-    repeated = pl.len().over(group) > 1
+    Returns them by visit, in the file's order within each."""
     lines = lines.with_columns(pl.lit(True).alias("modifier_ok"))
-    if lines.select(repeated.any()).item():
-        charged = pl.col("charge_cents").count().over(group) > 0
-        lines = lines.with_columns(
-            pl.when(repeated).then(pl.col("minutes").sum().over(group))
-            .otherwise(pl.col("minutes")).alias("minutes"),
-            pl.col("assistant_minutes").sum().over(group).alias("assistant_minutes"),
-            pl.when(repeated & charged).then(pl.col("charge_cents").sum().over(group))
-            .when(repeated).then(None).otherwise(pl.col("charge_cents")).alias("charge_cents"),
+    repeated = lines.select(pl.struct("seq", "code").is_duplicated()).to_series()
+    if repeated.any():  # only the few repeated lines are worked on
+        group = ["seq", "code"]
+        charged = pl.col("charge_cents").count() > 0
+        merged = lines.filter(repeated).group_by(group).agg(
+            pl.all().exclude(*group, "minutes", "assistant_minutes", "charge_cents",
+                             "modifier", "modifier_ok").first(),
+            pl.col("minutes").sum(), pl.col("assistant_minutes").sum(),
+            pl.when(charged).then(pl.col("charge_cents").sum()).alias("charge_cents"),
             # the combined line carries the modifiers of all (one kind here, else the engine's)
-            pl.col("modifier").max().over(group).alias("modifier"),
-            (pl.col("modifier").n_unique().over(group)
-             - pl.col("modifier").null_count().over(group).clip(0, 1) <= 1).alias("modifier_ok"),
-        ).filter(pl.col(ROW) == pl.col(ROW).min().over(group))
-    return lines.with_columns(pl.int_range(pl.len()).over("seq").alias("line"))
+            pl.col("modifier").max(),
+            (pl.col("modifier").drop_nulls().n_unique() <= 1).alias("modifier_ok"))
+        lines = pl.concat([lines.filter(~repeated), merged.select(lines.columns)])
+    # each line's place in its visit, its rows together in the file's order
+    lines = lines.sort("seq", ROW)
+    start = pl.col("seq") != pl.col("seq").shift(1)
+    first = pl.when(start.fill_null(True)).then(pl.int_range(pl.len())).forward_fill()
+    return lines.with_columns((pl.int_range(pl.len()) - first).alias("line"))
 
 
 def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
@@ -374,7 +376,7 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     lazy = lazy.with_columns((line_ok & limits_ok).fill_null(False).alias("line_ok"))
     lazy = lazy.with_columns(
         (pl.col("visit_ok") & pl.col("line_ok").all().over("seq")).alias("visit_ok"))
-    return _assistants(_ncci(lazy.select(_KEPT).collect(), facts), facts)
+    return _assistants(_ncci(lazy.select(_KEPT).collect(engine="in-memory"), facts), facts)
 
 
 def _ncci(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
@@ -558,7 +560,7 @@ class Plan:
         lines = lines.join(visits.select("seq", "pyear", "rank", "visit_pos"), on="seq") \
             .join(cuts.select("pyear", "cut"), on="pyear") \
             .filter(pl.col("visit_pos") < pl.col("cut"))
-        lines = _money(lines, state, self.facts).sort("rank", "visit_pos", "line")
+        lines = _money(lines, state, self.facts)  # in (rank, place, line) order
         ends = cuts.join(_after(lines, state), on="pyear", how="left").select(
             "pyear", pl.min_horizontal("cut", pl.col("last") + 1).alias("end"),
             "pt_slp", "ot", "ded")
@@ -690,10 +692,12 @@ def _thresholds(lines: pl.DataFrame) -> pl.DataFrame:
     if over.height == 0:
         return lines
     # A patient-year that passes the threshold: line by line, as the rule runs (a denied
-    # line adds to the visit's spending but not to the year's).
+    # line adds to the visit's spending but not to the year's); the rest keep their figures.
     passing = lines.get_column("pyear").is_in(over.get_column("pyear").unique().implode())
-    return pl.concat([lines.filter(~passing), _denials(lines.filter(passing))]) \
-        .sort("rank", "visit_pos", "line")
+    where = passing.arg_true()
+    worked = _denials(lines.filter(passing))
+    return lines.with_columns(lines.get_column(name).scatter(where, worked.get_column(name))
+                              for name in ("denied", "billed", "spent"))
 
 
 def _denials(lines: pl.DataFrame) -> pl.DataFrame:
@@ -841,8 +845,10 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
         pl.col("payer").first(), pl.col("cms").first(),
         pl.col("discipline").first(), pl.col("timed_minutes").sum().alias("total"),
         pl.col("code_units").sum().alias("total_units"), pl.col("code").sort().str.join(" ")
-        .alias("codes"), pl.col("tie").first(), pl.col("code").alias("alt_codes"),
-        pl.col("alternative").alias("alt_units"))
+        .alias("codes"), pl.col("tie").first(),
+        # the other allocation, which the summary names only on a tie (fewer sentences)
+        pl.col("code").filter(pl.col("tie")).alias("alt_codes"),
+        pl.col("alternative").filter(pl.col("tie")).alias("alt_units"))
     timed = _worded(timed, "message", _summed, ["cms", "total", "discipline", "total_units",
                                                 "tie", "alt_codes", "alt_units"])
     summary = timed.select(

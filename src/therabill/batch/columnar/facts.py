@@ -166,6 +166,7 @@ class Facts:
         self.unlisted: dict[tuple[int, str], tuple[str, str]] = {}
         self._price_keys: dict[tuple[str, int, str], int] = {}
         self._edits: dict[date, int | None] = {}
+        self._days: dict[tuple[date, str, str], DayFacts | None] = {}
         # (edits key, column-2 code) -> the mask of column-1 codes whose edit is in force
         self.column_2: dict[tuple[int, str], int] = {}
         self.ptp: dict[tuple[int, str, str], PtpEdit] = {}  # (edits key, column 1, column 2)
@@ -173,6 +174,13 @@ class Facts:
         self.mue: dict[tuple[int, str], int] = {}
 
     def day(self, dos: date, locality: str, payer: str) -> DayFacts | None:
+        """What the date, place and payer settle (None: the engine's), worked out once."""
+        key = (dos, locality, payer)
+        if key not in self._days:
+            self._days[key] = self._day(dos, locality, payer)
+        return self._days[key]
+
+    def _day(self, dos: date, locality: str, payer: str) -> DayFacts | None:
         policy, reference = self.policies.get(payer), self.engine.reference
         if policy is None or not self.codes[payer]:
             return None
