@@ -259,3 +259,18 @@ def test_assistant_units_are_split_on_the_path(tmp_path: Path) -> None:
     assert ",97110,1,GP CQ,payable,,PT,23,23,,50.00," in lines  # half even, as Decimal rounds
     assert ",97110,1,GP,payable,,PT,13,0,,50.01," in lines and ",97530,2,GO CO," in lines
     assert ",97124,1,GP CQ 59,denied,ncci.ptp," in lines
+
+
+def test_amounts_are_written_as_the_engine_writes_them() -> None:
+    from decimal import Decimal
+
+    import polars as pl
+
+    from therabill.batch.columnar.check import _usd
+    from therabill.money import usd
+
+    cents = [0, 5, 99, 100, 99_999, 100_000, 123_456_78, 100_000_000, 99_999_999_999,
+             100_000_000_000]
+    written = pl.DataFrame({"c": cents}).select(_usd(pl.col("c"))).to_series().to_list()
+    assert written[:-1] == [usd(Decimal(c).scaleb(-2)) for c in cents[:-1]]
+    assert written[-1] is None  # past a billion dollars the rule writes it itself

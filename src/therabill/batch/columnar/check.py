@@ -44,6 +44,7 @@ from therabill.batch.readers import VISIT_COLUMNS
 from therabill.decision import Decision
 from therabill.engine import Engine, assumptions
 from therabill.memo import BoundedMemo
+from therabill.money import usd
 from therabill.rules.assistant import split_timed_units, split_untimed
 from therabill.rules.assistant_step import assistant_units
 from therabill.rules.modifiers import discipline_added
@@ -485,7 +486,7 @@ _KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "do
          "reduced", "pe", "mppr_code", "unpriced", "cms", "kx_payer", "deductible_payer",
          "visit_ok", "kx_source", "edits", "partners", "modifier", "assistant_minutes",
          "assistant_rate", "de_minimis", "assistant_source", "assistant_modifiers",
-         "not_priced", "not_priced_source"]
+         "not_priced", "not_priced_source", "bit"]
 
 
 CHUNK_ROWS = 200_000  # candidate rows worked on at a time (whole patients): bounds memory
@@ -805,6 +806,54 @@ def _added(figures: dict[str, Any]) -> str:
                             figures["therapy_word"], figures["discipline"])
 
 
+# An amount no denial reaches, to find where the rule's sentence puts the spending.
+_MARK = Decimal("999999999.99")
+
+
+def _usd(cents: pl.Expr) -> pl.Expr:
+    """Whole cents as ``money.usd`` writes them ($1,234.50), up to a billion dollars (null
+    past that)."""
+    dollars = cents // 100
+
+    def group(part: pl.Expr) -> pl.Expr:
+        return part.cast(pl.String).str.zfill(3)
+
+    whole = (pl.when(dollars < 1000).then(dollars.cast(pl.String))
+             .when(dollars < 1_000_000).then(
+                 (dollars // 1000).cast(pl.String) + "," + group(dollars % 1000))
+             .when(dollars < 1_000_000_000).then(
+                 (dollars // 1_000_000).cast(pl.String) + "," + group(dollars // 1000 % 1000)
+                 + "," + group(dollars % 1000)))
+    return "$" + whole + "." + (cents % 100).cast(pl.String).str.zfill(2)
+
+
+def _denial_words(denials: pl.DataFrame) -> pl.DataFrame:
+    """The KX denial's sentence for each denied line: the rule writes it once for each code,
+    group, year and threshold (with a mark where the spending goes), and each line's spending
+    is written into it; a line the mark cannot take is worded by the rule itself."""
+    keys = ["code", "tgroup", "dos", "kx"]
+    shapes = denials.select(keys).unique()
+    mark = usd(_MARK)
+    rows = []
+    for code, tgroup, dos, kx in shapes.iter_rows():
+        text = _denial({"code": code, "tgroup": tgroup, "billed": int(_MARK * 100),
+                        "dos": dos, "kx": kx})
+        before, found, after = text.partition(mark)
+        rows.append((code, tgroup, dos, kx, before if found and mark not in after else None,
+                     after))
+    shapes = pl.DataFrame(rows, schema={**{k: denials.schema[k] for k in keys},
+                                        "before": pl.String, "after": pl.String}, orient="row")
+    worded = denials.join(shapes, on=keys, how="left", nulls_equal=True).with_columns(
+        (pl.col("before") + _usd(pl.col("billed")) + pl.col("after")).cast(pl.Categorical)
+        .alias("message")).drop("before", "after")
+    odd = worded.get_column("message").is_null()
+    if odd.any():
+        redone = _worded(worded.filter(odd).drop("message"), "message", _denial,
+                         ["code", "tgroup", "billed", "dos", "kx"])
+        worded = pl.concat([worded.filter(~odd), redone.select(worded.columns)])
+    return worded
+
+
 def _summed(figures: dict[str, Any]) -> str:
     alternative = dict(zip(figures["alt_codes"], figures["alt_units"], strict=True)) \
         if figures["tie"] else None
@@ -824,6 +873,47 @@ def _worded(frame: pl.DataFrame, name: str, words: Callable[[dict[str, Any]], st
     return frame.join(distinct, on=keys, how="left", nulls_equal=True)
 
 
+def _summaries(timed: pl.DataFrame) -> pl.DataFrame:
+    """One row per visit with timed lines (its first line's cells, its timed minutes, units and
+    codes) and the units summary's sentence as ``message``. A visit's lines are together, so
+    the sums are taken over each stretch of rows; the sentence is written once per distinct
+    figures (a tie's names the other allocation too)."""
+    import numpy as np
+
+    new = (pl.col("seq") != pl.col("seq").shift(1)).fill_null(True)
+    starts = timed.select(new.arg_true()).to_series().to_numpy()
+    if len(starts) == 0:
+        return timed.head(0).with_columns(
+            pl.lit(0).alias("total"), pl.lit(0).alias("total_units"),
+            pl.lit("").alias("codes"), pl.lit("").cast(pl.Categorical).alias("message"))
+
+    def summed(name: str) -> pl.Series:
+        values = timed.get_column(name).fill_null(0).to_numpy()
+        return pl.Series(name, np.add.reduceat(values, starts))
+
+    visits = timed[starts].with_columns(
+        summed("timed_minutes").alias("total"), summed("code_units").alias("total_units"),
+        summed("bit").alias("timed_mask"))
+    # a visit's codes in order: the bits follow the codes' order (facts.countable_codes)
+    masks = visits.get_column("timed_mask").unique().to_list()
+    names = dict(timed.select("bit", "code").unique().iter_rows())
+    visits = visits.with_columns(pl.col("timed_mask").replace_strict(
+        {mask: " ".join(names[bit] for bit in sorted(names) if mask & bit) for mask in masks},
+        return_dtype=pl.String).alias("codes"))
+    plain = _worded(visits.filter(~pl.col("tie")), "message", _summed,
+                    ["cms", "total", "discipline", "total_units", "tie"])
+    ties = visits.filter(pl.col("tie"))
+    if ties.height:
+        other = timed.filter(pl.col("tie")).group_by("seq").agg(
+            pl.col("code").alias("alt_codes"), pl.col("alternative").alias("alt_units"))
+        ties = _worded(ties.join(other, on="seq", how="left"), "message", _summed,
+                       ["cms", "total", "discipline", "total_units", "tie", "alt_codes",
+                        "alt_units"]).drop("alt_codes", "alt_units")
+    else:
+        ties = ties.with_columns(pl.lit("").cast(pl.Categorical).alias("message"))
+    return pl.concat([plain, ties])  # (the findings are put in order together)
+
+
 def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
     """Per visit: what was assumed (a payer without the patient's year that applies a
     deductible: none left), the units' summary (when it has timed lines), then the discipline
@@ -839,18 +929,7 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
         source=pl.lit("therabill visit format"), __rank="rank", __visit="visit_pos",
         __order=pl.lit(-2, dtype=pl.Int64))
     first = lines.filter(pl.col("piece") == 0)  # each line as billed, before a CQ/CO split
-    timed = first.filter(pl.col("timed")).group_by("seq", maintain_order=True).agg(
-        pl.col("rank").first(), pl.col("visit_pos").first(),
-        pl.col("visit_id_cell").first(), pl.col("patient_id").first(), pl.col("dos").first(),
-        pl.col("payer").first(), pl.col("cms").first(),
-        pl.col("discipline").first(), pl.col("timed_minutes").sum().alias("total"),
-        pl.col("code_units").sum().alias("total_units"), pl.col("code").sort().str.join(" ")
-        .alias("codes"), pl.col("tie").first(),
-        # the other allocation, which the summary names only on a tie (fewer sentences)
-        pl.col("code").filter(pl.col("tie")).alias("alt_codes"),
-        pl.col("alternative").filter(pl.col("tie")).alias("alt_units"))
-    timed = _worded(timed, "message", _summed, ["cms", "total", "discipline", "total_units",
-                                                "tie", "alt_codes", "alt_units"])
+    timed = _summaries(first.filter(pl.col("timed")))
     summary = timed.select(
         **head, line=pl.lit(None, dtype=pl.Int64), rule=_UNITS_RULE,
         severity=pl.lit("info"), codes=pl.col("codes").cast(pl.Categorical),
@@ -873,8 +952,7 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
                 __visit="visit_pos", __order=pl.lit(1 << 30, dtype=pl.Int64))
     denials = lines.filter(pl.col("denied"))
     if denials.height:
-        denials = _worded(denials, "message", _denial,
-                          ["code", "tgroup", "billed", "dos", "kx"])
+        denials = _denial_words(denials)
     denials = denials.select(
         **head, line="line", rule=pl.lit("threshold.kx"), severity=pl.lit("error"),
         codes=pl.col("code").cast(pl.Categorical),
@@ -904,8 +982,12 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
     table = pl.concat([assumed, summary, settled, helped, edits, unlisted, denials, unpriced],
                       how="vertical_relaxed") \
         .sort("__rank", "__visit", "__order")
-    return table.rename({"__visit": "__pos"}).with_columns(
-        pl.int_range(pl.len()).over("__rank", "__pos").alias("__sub")).drop("__order")
+    # each finding's place in its visit (a visit's findings are together)
+    new = (pl.col("__rank") != pl.col("__rank").shift(1)) \
+        | (pl.col("__visit") != pl.col("__visit").shift(1))
+    start = pl.when(new.fill_null(True)).then(pl.int_range(pl.len())).forward_fill()
+    return table.with_columns((pl.int_range(pl.len()) - start).alias("__sub")) \
+        .rename({"__visit": "__pos"}).drop("__order")
 
 
 __all__ = ["Plan", "candidate_lines", "scan"]
