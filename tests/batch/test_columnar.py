@@ -150,9 +150,9 @@ def test_mixed_claims_on_two_workers(tmp_path: Path) -> None:
     assert columnar.columnar > 0 and columnar.workers == 2
 
 
-def test_the_clinic_example_takes_both_paths(tmp_path: Path) -> None:
+def test_the_clinic_example_says_which_path_its_visits_took(tmp_path: Path) -> None:
     columnar, _ = _run_both(tmp_path, ROOT / "examples" / "clinic-month.csv")
-    assert 0 < columnar.columnar < columnar.visits
+    assert 0 < columnar.columnar <= columnar.visits
     said = (f"{columnar.columnar:,} by the columnar path, "
             f"{columnar.visits - columnar.columnar:,} by the engine")
     assert said in columnar.text()[-1]
@@ -274,3 +274,45 @@ def test_amounts_are_written_as_the_engine_writes_them() -> None:
     written = pl.DataFrame({"c": cents}).select(_usd(pl.col("c"))).to_series().to_list()
     assert written[:-1] == [usd(Decimal(c).scaleb(-2)) for c in cents[:-1]]
     assert written[-1] is None  # past a billion dollars the rule writes it itself
+
+
+# A plan's own limits on the path (commercial-cpt: 97530 not paid with 97140, at most four
+# timed units a day): a denied pair, a cap that cuts part of a line, one that takes a whole
+# line (not billable), and a pair and a cap on one visit.
+LIMITS = [line.split(",") for line in """\
+V1,P1,2024-04-01,commercial-cpt,national,PT,,97140,25,,,60.00
+V1,P1,2024-04-01,commercial-cpt,national,PT,,97530,25,,,60.00
+V2,P1,2024-04-03,commercial-cpt,national,PT,,97110,38,,,90.00
+V2,P1,2024-04-03,commercial-cpt,national,PT,,97112,38,,,90.00
+V3,P2,2024-04-03,commercial-cpt,01182-18,PT,,97112,60,,,120.00
+V3,P2,2024-04-03,commercial-cpt,01182-18,PT,,97110,10,,,30.00
+V4,P2,2024-04-05,commercial-cpt,01182-18,PT,,97140,40,,,90.00
+V4,P2,2024-04-05,commercial-cpt,01182-18,PT,,97530,40,,,90.00
+V4,P2,2024-04-05,commercial-cpt,01182-18,PT,,97112,25,,,60.00
+""".splitlines()]
+
+
+def test_a_plans_pairs_and_daily_cap_on_the_path(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "limits.csv", HEADER, LIMITS)
+    columnar, engine = _run_both(tmp_path, source, fmt="csv")
+    assert columnar.columnar == columnar.visits == 4
+    assert _comparable(columnar) == _comparable(engine)
+    lines = (tmp_path / "columnar" / "lines.csv").read_text(encoding="utf-8")
+    assert lines.count(",denied,payer.pair,") == 2
+    assert ",not_billable,payer.unit_cap," in lines
+    findings = (tmp_path / "columnar" / "findings.csv").read_text(encoding="utf-8")
+    assert findings.count(",payer.unit_cap,warning,") >= 3
+
+
+# Found by the property test: a line whose assistant minutes pass its own minutes is refused
+# by intake before lines of one code are combined, even when the combined line would fit.
+SPLIT_ROWS = [line.split(",") for line in """\
+V2,P1,2025-12-31,medicare,01182-18,,2405.00,97140,0,5,,
+V2,P1,2025-12-31,medicare,01182-18,,2405.00,97140,7,,,
+""".splitlines()]
+
+
+def test_assistant_minutes_are_checked_line_by_line(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "split.csv", HEADER, SPLIT_ROWS)
+    columnar, engine = _run_both(tmp_path, source)
+    assert columnar.columnar == 0 and _comparable(columnar) == _comparable(engine)

@@ -21,13 +21,18 @@ def apply_denied_pairs(lines: list[WorkLine], policy: PayerPolicy) -> list[Decis
                 line.note("payer.pair", f"{policy.name} accepts the NCCI modifier on "
                           f"{line.code} with {pair.column_1}", pair.source)
                 continue
-            message = (f"{policy.name} does not pay {line.code} with {pair.column_1} on the "
-                       "same day" + ("" if pair.modifier_unlocks else
-                                     ", and no modifier changes that"))
+            message = pair_denial(policy.name, line.code, pair.column_1,
+                                  pair.modifier_unlocks)
             line.stop("denied", "payer.pair", message, pair.source)
             findings.append(decide("payer.pair", message, pair.source, "error",
                                    (pair.column_1, pair.column_2)))
     return findings
+
+
+def pair_denial(payer: str, code: str, column_1: str, modifier_unlocks: bool) -> str:
+    """Why a line is denied by a pair the payer does not pay together."""
+    return (f"{payer} does not pay {code} with {column_1} on the same day"
+            + ("" if modifier_unlocks else ", and no modifier changes that"))
 
 
 def denied_pairs_step(sheet: Worksheet) -> None:

@@ -202,6 +202,15 @@ def _timed(line: WorkLine) -> bool:
     return line.basis not in NO_MINUTES_BASES
 
 
+def cap_cut(cut: int, code: str, limit: int, group: str, paid_first: str) -> str:
+    """What a daily cap cut from a line (``group``: the discipline capped, or "" for all)."""
+    scope = f" of {group}" if group else ""
+    which = ("the lowest-paying units are the ones cut" if paid_first == "highest_paying"
+             else "units are paid in claim-line order, so the last lines are cut")
+    return (f"{cut} unit(s) of {code} cut: the plan pays at most {limit} timed units{scope} "
+            f"a day, and {which}")
+
+
 def apply_daily_cap(lines: list[WorkLine], cap: UnitCap | DailyCapRule,
                     values: dict[str, Decimal], who: str) -> list[Decision]:
     """Cut timed units over a daily cap, per discipline or over the day, from the units the
@@ -233,17 +242,13 @@ def apply_daily_cap(lines: list[WorkLine], cap: UnitCap | DailyCapRule,
 
         order = (sorted(timed, key=cut_order) if paid_first == "highest_paying"
                  else list(reversed(timed)))
-        scope = f" of {group}" if group else ""
-        which = ("the lowest-paying units are the ones cut" if paid_first == "highest_paying"
-                 else "units are paid in claim-line order, so the last lines are cut")
         for line in order:
             if excess <= 0:
                 break
             cut = min(excess, line.units)
             excess -= cut
             line.units -= cut
-            message = (f"{cut} unit(s) of {line.code} cut: the plan pays at most {limit} timed "
-                       f"units{scope} a day, and {which}")
+            message = cap_cut(cut, line.code, limit, group, paid_first)
             line.note("payer.unit_cap", message, source, "warning")
             findings.append(decide("payer.unit_cap", message, source, "warning", (line.code,)))
             if line.units == 0:

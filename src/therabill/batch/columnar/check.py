@@ -6,11 +6,12 @@
    policy is one the path reproduces (``facts.policy_fits``), its codes are countable and
    covered for a therapist, its lines carry no modifier but an NCCI one (59, XE, XP, XS,
    XU), it is priced on its date and place (or plainly not, for a locality the year's GPCIs
-   lack), its units stay within the MUEs and the payer's daily cap, and the payer pays its
-   codes together (``candidate_lines``). Lines of one timed code are combined, as intake
-   does. The NCCI pairs in force between its billed codes deny or let through their column-2
-   lines by the rule's own decisions (``_ncci``), and a line with assistant minutes is split
-   into its units with and without CQ/CO by the rule's own split (``_assistants``).
+   lack), and its units stay within the MUEs (``candidate_lines``). Lines of one timed
+   code are combined, as intake does. The NCCI pairs in force between its billed codes
+   deny or let through their column-2 lines by the rule's own decisions (``_ncci``), and a
+   line with assistant minutes is split into its units with and without CQ/CO by the rule's
+   own split (``_assistants``); a payer's own pairs deny their column-2 lines
+   (``_payer_pairs``) and its daily cap cuts the lowest-valued units (``_payer_limits``).
 2. Visits group into patient-years (first appearance, then date), as the batch orders them
    (``Plan``). In rounds, the path covers a patient-year's visits from where the year stands
    up to the first one it cannot take: one that is not a candidate or shares its date with
@@ -49,6 +50,8 @@ from therabill.rules.assistant import split_timed_units, split_untimed
 from therabill.rules.assistant_step import assistant_units
 from therabill.rules.modifiers import discipline_added
 from therabill.rules.ncci import edit_decisions
+from therabill.rules.payer_edits import pair_denial
+from therabill.rules.payer_limits import cap_cut
 from therabill.rules.thresholds import kx_denial
 from therabill.rules.units_step import units_summary
 from therabill.vocabulary import (
@@ -123,6 +126,10 @@ def scan(frame: pl.DataFrame, facts: Facts
         raw["date_of_service"].str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
         raw["minutes"].is_null() | raw["minutes"].str.contains(_WHOLE),
         raw["assistant_minutes"].is_null() | raw["assistant_minutes"].str.contains(_WHOLE),
+        # intake refuses a line whose assistant minutes pass its own, before combining any
+        raw["assistant_minutes"].is_null() | (
+            raw["assistant_minutes"].cast(pl.Int64, strict=False)
+            <= raw["minutes"].cast(pl.Int64, strict=False)),
         raw["charge"].is_null() | raw["charge"].str.contains(_AMOUNT),
         raw["ytd_threshold_pt_slp"].is_null() | raw["ytd_threshold_pt_slp"].str.contains(
             _AMOUNT),
@@ -260,7 +267,8 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         .select("date", "locality", "payer").unique()
     rows: dict[str, list[object]] = {name: [] for name in (
         "date", "locality", "payer", "price_key", "kx", "share", "seq_rate", "mppr", "edits",
-        "unpriced", "kx_source", "assistant_rate", "de_minimis", "assistant_source")}
+        "unpriced", "kx_source", "assistant_rate", "de_minimis", "assistant_source",
+        "release_key")}
     for day, locality, payer in places.iter_rows():
         found = facts.day(day, locality, payer)
         if found is None:
@@ -273,20 +281,23 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
                             ("kx_source", found.kx_source),
                             ("assistant_rate", found.assistant_ppm),
                             ("de_minimis", found.de_minimis),
-                            ("assistant_source", found.assistant_source)):
+                            ("assistant_source", found.assistant_source),
+                            ("release_key", found.release_key)):
             rows[name].append(value)
     days = pl.DataFrame(rows, schema={
         "date": pl.Date, "locality": pl.String, "payer": pl.String, "price_key": pl.Int64,
         "kx": pl.Int64,
         "share": pl.Int64, "seq_rate": pl.Int64, "mppr": pl.Boolean, "edits": pl.Int64,
         "unpriced": pl.String, "kx_source": pl.String, "assistant_rate": pl.Int64,
-        "de_minimis": pl.String, "assistant_source": pl.String})
+        "de_minimis": pl.String, "assistant_source": pl.String, "release_key": pl.Int64})
     prices = pl.DataFrame(
-        [(key, code, p.full_cents, p.reduced_cents, p.pe, p.mppr, p.value)
+        [(key, code, p.full_cents, p.reduced_cents, p.pe, p.mppr)
          for (key, code), p in facts.prices.items()],
         schema={"price_key": pl.Int64, "code": pl.String, "full": pl.Int64,
-                "reduced": pl.Int64, "pe": pl.Int64, "mppr_code": pl.Boolean,
-                "value": pl.Int64}, orient="row")
+                "reduced": pl.Int64, "pe": pl.Int64, "mppr_code": pl.Boolean}, orient="row")
+    values = pl.DataFrame(
+        [(key, code, value) for (key, code), value in facts.values.items()],
+        schema={"release_key": pl.Int64, "code": pl.String, "value": pl.Int64}, orient="row")
     unlisted = pl.DataFrame(
         [(key, code, message, source) for (key, code), (message, source)
          in facts.unlisted.items()],
@@ -304,6 +315,7 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     lazy = lines.lazy().join(days.lazy(), on=["date", "locality", "payer"], how="left") \
         .join(_payers(facts).lazy(), on="payer", how="left") \
         .join(prices.lazy(), on=["price_key", "code"], how="left") \
+        .join(values.lazy(), on=["release_key", "code"], how="left") \
         .join(unlisted.lazy(), on=["price_key", "code"], how="left") \
         .join(edits.lazy(), on=["edits", "code"], how="left") \
         .join(mues.lazy(), on=["edits", "code"], how="left")
@@ -351,12 +363,12 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     lazy = lazy.with_columns(pl.when(billed).then(pl.col("column_1").fill_null(0)
                                                   & pl.col("mask")).otherwise(0)
                              .alias("partners"))
-    # a tie on a day without prices would need the RVUs the prices carry: the engine's
     unpriced = pl.col("unpriced").is_not_null()
     line_ok = (pl.col("fits") & pl.col("price_key").is_not_null()
                & (pl.col("full").is_not_null() | unpriced
                   | pl.col("not_priced").is_not_null())
-               & ~(unpriced & pl.col("tie"))
+               # a tie goes by the codes' values
+               & ~(pl.col("tie") & pl.col("value").is_null().any().over("seq"))
                & pl.col("modifier_ok")
                # assistant minutes the split takes (rules.assistant_step); the rest (more than
                # the service's, on an evaluation, SLP's, before CQ/CO) are the engine's
@@ -364,20 +376,21 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
                   | ((pl.col("assistant_minutes") <= pl.col("minutes")) & ~pl.col("evaluation")
                      & (pl.col("discipline") != "SLP") & pl.col("de_minimis").is_not_null()))
                & (pl.col("units") <= pl.col("mue").fill_null(1 << 30)))
-    # a payer's own limits, left to the engine when they bite: its daily cap on timed units
-    # and the pairs it never pays together
-    limits_ok = pl.col("timed_units") <= pl.col("unit_cap").fill_null(1 << 30)
-    for payer in facts.payers.values():
-        for first, second in payer.denied_pairs:
-            pair = facts.bits.get(first, 0) | facts.bits.get(second, 0)
-            if facts.bits.get(first) and facts.bits.get(second):
-                limits_ok = limits_ok & ~((pl.col("payer") == payer.name)
-                                          & ((pl.col("mask") & pair) == pair))
+    # A payer's daily cap on timed units cuts the lowest-valued units (``_payer_limits``):
+    # a visit whose cap bites goes to the engine when a timed line has no value to rank it
+    # by or has assistant minutes (CQ/CO lines rank apart).
+    unranked = (pl.col("timed") & billed
+                & (pl.col("value").is_null()
+                   | ((pl.col("assistant_minutes") > 0) & pl.col("assistant_modifiers"))))
+    lazy = lazy.with_columns(unranked.any().over("seq").alias("unranked"))
+    limits_ok = (pl.col("timed_units") <= pl.col("unit_cap").fill_null(1 << 30)) \
+        | ~pl.col("unranked")
     # (each window on a plain column: a window inside a window runs group by group)
     lazy = lazy.with_columns((line_ok & limits_ok).fill_null(False).alias("line_ok"))
     lazy = lazy.with_columns(
         (pl.col("visit_ok") & pl.col("line_ok").all().over("seq")).alias("visit_ok"))
-    return _assistants(_ncci(lazy.select(_KEPT).collect(engine="in-memory"), facts), facts)
+    lines = _ncci(lazy.select(_KEPT).collect(engine="in-memory"), facts)
+    return _payer_limits(_payer_pairs(_assistants(lines, facts), facts), facts)
 
 
 def _ncci(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
@@ -406,19 +419,108 @@ def _ncci(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
             else:
                 denied = True
                 found.append({"order": (bit.bit_length() - 1) * 64
-                              + facts.bits[code].bit_length() - 1,
-                              "codes": " ".join(finding.codes), "message": finding.message,
-                              "source": finding.source})
+                              + facts.bits[code].bit_length() - 1, "rule": finding.rule,
+                              "severity": finding.severity, "codes": " ".join(finding.codes),
+                              "message": finding.message, "source": finding.source,
+                              "own": False})
         outcomes.append((edits, code, partners, modifier, denied, unlocked, found))
     table = pl.DataFrame(outcomes, schema={
         "edits": pl.Int64, "code": pl.String, "partners": pl.Int64, "modifier": pl.String,
         "ncci_denied": pl.Boolean, "ncci_unlocked": pl.String,
-        "ncci_findings": pl.List(pl.Struct({"order": pl.Int64, "codes": pl.String,
-                                            "message": pl.String, "source": pl.String}))},
-        orient="row")
+        "edit_findings": pl.List(_EDIT_FINDING)}, orient="row")
     return lines.join(table, on=["edits", "code", "partners", "modifier"], how="left",
                       nulls_equal=True, maintain_order="left").with_columns(
-        pl.col("ncci_denied").fill_null(False))
+        pl.col("ncci_denied").fill_null(False),
+        pl.when(pl.col("ncci_denied")).then(pl.lit("ncci.ptp")).alias("edit_rule"),
+        pl.col("edit_findings").fill_null([]))
+
+
+# A finding of the edits and limits after the units (NCCI, the payer's pairs and daily cap):
+# its place among them, its words, and whether it names its own line (else none).
+_EDIT_FINDING = pl.Struct({"order": pl.Int64, "rule": pl.String, "severity": pl.String,
+                           "codes": pl.String, "message": pl.String, "source": pl.String,
+                           "own": pl.Boolean})
+_PAIRS_AT, _CAP_AT = 1 << 12, (1 << 12) + (1 << 11)  # NCCI's findings come first
+
+
+def _payer_pairs(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
+    """The pairs a payer does not pay together (``rules.payer_edits``), after NCCI: a
+    payable column-2 line billed with a payable column-1 code is denied, unless the pair
+    lets an NCCI modifier through and the line has one."""
+    payable = (pl.col("units") > 0) & ~pl.col("ncci_denied")
+    # the visit's payable codes (a code's CQ/CO piece has its bit too: counted once)
+    masks = lines.filter(payable & (pl.col("piece") == 0)).group_by("seq").agg(
+        pl.col("bit").sum().alias("__payable"))
+    lines = lines.join(masks, on="seq", how="left", maintain_order="left") \
+        .with_columns(pl.col("__payable").fill_null(0))
+    denied = pl.lit(False)
+    found = []
+    for payer in facts.payers.values():
+        policy = facts.policies[payer.name]
+        for index, pair in enumerate(policy.denied_pairs):
+            first, second = facts.bits.get(pair.column_1), facts.bits.get(pair.column_2)
+            if first is None or second is None:
+                continue  # a code off the path: its visits are the engine's
+            hit = ((pl.col("payer") == payer.name) & (pl.col("code") == pair.column_2)
+                   & payable & ((pl.col("__payable") & first) != 0))
+            if pair.modifier_unlocks:
+                hit = hit & pl.col("modifier").is_null()
+            denied = denied | hit
+            found.append(pl.when(hit).then(pl.concat_list(pl.struct(
+                order=_PAIRS_AT + index * 128 + pl.col("line"), rule=pl.lit("payer.pair"),
+                severity=pl.lit("error"), codes=pl.lit(f"{pair.column_1} {pair.column_2}"),
+                message=pl.lit(pair_denial(policy.name, pair.column_2, pair.column_1,
+                                           pair.modifier_unlocks)),
+                source=pl.lit(pair.source), own=pl.lit(False))))
+                .otherwise(pl.lit([], pl.List(_EDIT_FINDING))))
+    if not found:
+        return lines.drop("__payable").with_columns(pl.col("ncci_denied").alias("edit_denied"))
+    return lines.with_columns(
+        (pl.col("ncci_denied") | denied).alias("edit_denied"),
+        pl.when(denied).then(pl.lit("payer.pair")).otherwise(pl.col("edit_rule"))
+        .alias("edit_rule"),
+        pl.concat_list("edit_findings", *found).alias("edit_findings")).drop("__payable")
+
+
+def _payer_limits(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
+    """A payer's daily cap on timed units (``rules.payer_limits.apply_daily_cap``, the plan's
+    ``unit_cap``): the units over it are cut from the lowest-valued payable lines first (by
+    total RVUs, then code); a line left with none is not billable. Adds ``capped`` (the line
+    lost all its units to the cap)."""
+    eligible = (pl.col("visit_ok") & pl.col("timed") & (pl.col("units") > 0)
+                & ~pl.col("edit_denied") & pl.col("unit_cap").is_not_null())
+    excess = pl.when(eligible).then(pl.col("units")).otherwise(0).sum().over("seq") \
+        - pl.col("unit_cap")
+    lines = lines.with_columns(excess.alias("__excess"))
+    cut = lines.filter(eligible & (pl.col("__excess") > 0))
+    if cut.height == 0:
+        return lines.drop("__excess").with_columns(pl.lit(False).alias("capped"))
+    cut = cut.sort("seq", "value", "code").with_columns(
+        (pl.col("units").cum_sum().over("seq") - pl.col("units")).alias("__before"))
+    cut = cut.with_columns(
+        pl.min_horizontal(pl.col("units"), pl.col("__excess") - pl.col("__before"))
+        .clip(0).alias("__cut")).filter(pl.col("__cut") > 0).with_columns(
+        pl.int_range(pl.len()).over("seq").alias("__rank"))
+    words = {(n, code, cap): cap_cut(n, code, cap, "", "highest_paying") for n, code, cap in
+             cut.select("__cut", "code", "unit_cap").unique().iter_rows()}
+    sources = {name: policy.unit_cap.source for name, policy in facts.policies.items()
+               if policy.unit_cap is not None}
+    cut = cut.select("seq", "line", "__cut", "__rank", pl.struct(
+        order=_CAP_AT + pl.col("__rank"), rule=pl.lit("payer.unit_cap"),
+        severity=pl.lit("warning"), codes=pl.col("code"),
+        message=pl.struct("__cut", "code", "unit_cap").map_elements(
+            lambda f: words[(f["__cut"], f["code"], f["unit_cap"])], return_dtype=pl.String),
+        source=pl.col("payer").replace_strict(sources, return_dtype=pl.String),
+        own=pl.lit(True)).alias("__finding"))
+    lines = lines.join(cut, on=["seq", "line"], how="left", maintain_order="left")
+    cut_units = pl.col("__cut").fill_null(0)
+    return lines.with_columns(
+        (pl.col("units") - cut_units).alias("units"),
+        ((cut_units > 0) & (pl.col("units") == cut_units)).alias("capped"),
+        pl.when(pl.col("__finding").is_not_null())
+        .then(pl.concat_list("edit_findings", pl.concat_list("__finding")))
+        .otherwise(pl.col("edit_findings")).alias("edit_findings"),
+    ).drop("__excess", "__cut", "__rank", "__finding")
 
 
 def _assistants(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
@@ -486,7 +588,7 @@ _KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "do
          "reduced", "pe", "mppr_code", "unpriced", "cms", "kx_payer", "deductible_payer",
          "visit_ok", "kx_source", "edits", "partners", "modifier", "assistant_minutes",
          "assistant_rate", "de_minimis", "assistant_source", "assistant_modifiers",
-         "not_priced", "not_priced_source", "bit"]
+         "not_priced", "not_priced_source", "bit", "value", "unit_cap"]
 
 
 CHUNK_ROWS = 200_000  # candidate rows worked on at a time (whole patients): bounds memory
@@ -603,7 +705,7 @@ def _money(lines: pl.DataFrame, state: pl.DataFrame, facts: Facts) -> pl.DataFra
     and the KX rule's denials (``_thresholds``)."""
     # MPPR: one unit, of the highest PE (then full price, then code), paid in full
     in_mppr = (pl.col("mppr") & pl.col("mppr_code") & (pl.col("units") > 0)
-               & ~pl.col("ncci_denied"))
+               & ~pl.col("edit_denied"))
     owner = lines.filter(in_mppr).sort(
         ["seq", "pe", "full", "cq", "code"], descending=[False, True, True, False, False]) \
         .unique("seq", keep="first", maintain_order=True).select("seq", pl.col("line")
@@ -626,7 +728,7 @@ def _money(lines: pl.DataFrame, state: pl.DataFrame, facts: Facts) -> pl.DataFra
         .otherwise(pl.col("fee")).alias("allowed"))  # zero for a line earning no unit
     lines = _thresholds(lines)
     # A line the KX rule or an NCCI edit denies pays nothing (its unit price stays).
-    denied = pl.col("denied") | pl.col("ncci_denied")
+    denied = pl.col("denied") | pl.col("edit_denied")
     lines = lines.with_columns(
         pl.when(denied).then(0).otherwise(pl.col(name)).alias(name)
         for name in ("mppr_reduction", "allowed"))
@@ -671,7 +773,7 @@ def _thresholds(lines: pl.DataFrame) -> pl.DataFrame:
         pl.col("ytd_given").str.replace(".", "", literal=True).cast(pl.Int64))
     counted = (pl.col("kx_payer") & pl.col("unpriced").is_null()
                & pl.col("allowed").is_not_null() & (pl.col("units") > 0)
-               & ~pl.col("ncci_denied"))
+               & ~pl.col("edit_denied"))
     lines = lines.with_columns(group.alias("tgroup"), given.alias("given_cents"),
                                pl.when(counted).then(pl.col("allowed")).otherwise(0)
                                .alias("counted"))
@@ -750,15 +852,16 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
         visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
         patient_id="patient_id", date_of_service="dos", payer="payer", line="line",
         code="code", units="units",
-        modifiers=pl.when(billed).then(pl.concat_str(
+        modifiers=pl.when(pl.col("code_units") > 0).then(pl.concat_str(
             modifier, pl.when(pl.col("cq")).then(_ASSISTANT), "modifier", separator=" ",
             ignore_nulls=True))
         .otherwise(pl.col("modifier").fill_null("")),
         status=pl.when(~billed).then(pl.lit("not_billable"))
-        .when(pl.col("denied") | pl.col("ncci_denied")).then(pl.lit("denied"))
+        .when(pl.col("denied") | pl.col("edit_denied")).then(pl.lit("denied"))
         .otherwise(pl.lit("payable")),
-        status_rule=pl.when(~billed).then(_UNITS_RULE)
-        .when(pl.col("ncci_denied")).then(pl.lit("ncci.ptp"))
+        status_rule=pl.when(pl.col("capped")).then(pl.lit("payer.unit_cap"))
+        .when(~billed).then(_UNITS_RULE)
+        .when(pl.col("edit_denied")).then(pl.col("edit_rule"))
         .when(pl.col("denied")).then(pl.lit("threshold.kx"))
         .otherwise(pl.lit(None, dtype=pl.String)), discipline="discipline",
         minutes="minutes", assistant_minutes="assistant_minutes",
@@ -771,11 +874,11 @@ def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
         assistant_reduction="assistant_reduction", sequestration="sequestration",
         payer_paid="payer_paid", patient_owes="patient_owes",
         reductions=pl.col("assistant_reduction") + pl.col("sequestration"),
-        threshold_amount=pl.when(billed & pl.col("kx_payer") & ~pl.col("ncci_denied"))
+        threshold_amount=pl.when(billed & pl.col("kx_payer") & ~pl.col("edit_denied"))
         .then(pl.col("allowed")),
         __rank="rank", __pos="visit_pos", __sub="line",
         __unpriced=pl.col("unpriced").is_not_null()
-        | (pl.col("not_priced").is_not_null() & billed & ~pl.col("ncci_denied")))
+        | (pl.col("not_priced").is_not_null() & billed & ~pl.col("edit_denied")))
     # a visit without prices has no amounts at all (pricing stops before any), nor has a
     # payable line its plan's fee table leaves out
     computed = [name for name in _MONEY if name != "charge"]
@@ -973,10 +1076,10 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
                 message=pl.col("not_priced").cast(pl.Categorical),
                 source="not_priced_source", __rank="rank", __visit="visit_pos",
                 __order=pl.col("line") + (1 << 19) + (1 << 13))
-    edits = lines.filter(pl.col("ncci_findings").list.len() > 0).explode("ncci_findings") \
-        .unnest("ncci_findings").select(
-        **head, line=pl.lit(None, dtype=pl.Int64), rule=pl.lit("ncci.ptp"),
-        severity=pl.lit("error"), codes=pl.col("codes").cast(pl.Categorical),
+    edits = lines.filter(pl.col("edit_findings").list.len() > 0).explode("edit_findings") \
+        .with_columns(pl.col("line").alias("own_line")).unnest("edit_findings").select(
+        **head, line=pl.when(pl.col("own")).then(pl.col("own_line")), rule="rule",
+        severity="severity", codes=pl.col("codes").cast(pl.Categorical),
         message=pl.col("message").cast(pl.Categorical), source="source", __rank="rank",
         __visit="visit_pos", __order=pl.col("order") + (1 << 19))
     table = pl.concat([assumed, summary, settled, helped, edits, unlisted, denials, unpriced],

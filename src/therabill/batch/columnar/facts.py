@@ -122,6 +122,7 @@ class DayFacts:
     assistant_ppm: int = RATE_SCALE  # what a CQ/CO line is paid of the payer's share
     de_minimis: str | None = None  # the assistant's share without CQ/CO (None before 2020)
     assistant_source: str = ""  # where a CQ/CO split comes from
+    release_key: int = -1  # the RVU release of the date (codes' values: ties, caps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +131,6 @@ class Price:
     reduced_cents: int
     pe: int  # PE RVUs × PE_SCALE (MPPR: the highest PE keeps its first unit whole)
     mppr: bool  # the code is inside the therapy MPPR
-    value: int  # total RVUs × PE_SCALE (a tie for a unit goes to the higher)
 
 
 def _cents(amount: Decimal) -> int:
@@ -162,6 +162,8 @@ class Facts:
             policy.assistant_modifiers)
             for name, policy in self.policies.items()}
         self.prices: dict[tuple[int, str], Price] = {}
+        self.values: dict[tuple[int, str], int] = {}  # (release key, code): total RVUs
+        self._releases: dict[str, int] = {}
         # codes a plan's fee table leaves out: the pricing step's warning (message, source)
         self.unlisted: dict[tuple[int, str], tuple[str, str]] = {}
         self._price_keys: dict[tuple[str, int, str], int] = {}
@@ -222,7 +224,8 @@ class Facts:
         if assistant is None or not 0 <= assistant <= RATE_SCALE:
             return None
         helpers = (assistant, None if de_minimis is None else str(de_minimis.value),
-                   "" if de_minimis is None else assistant_source(de_minimis))
+                   "" if de_minimis is None else assistant_source(de_minimis),
+                   self._release_key(release.release_id, release.records, payer))
         if unpriced is not None:
             return DayFacts(-1, _cents(kx.value) if kx is not None else None, share, taken,
                             False, edits, unpriced, kx_source, *helpers)
@@ -234,6 +237,22 @@ class Facts:
         return DayFacts(price_key, _cents(kx.value) if kx is not None else None, share, taken,
                         policy.mppr_on(dos) and day.pe_paid_share is not None, edits, None,
                         kx_source, *helpers)
+
+    def _release_key(self, release_id: str, records: Mapping[tuple[str, str], RvuRecord],
+                     payer: str) -> int:
+        """A number for an RVU release, with its codes' total RVUs (× PE_SCALE) in
+        ``values``: a tie for a unit, and a daily cap's cuts, go by them."""
+        key = self._releases.get(release_id)
+        if key is None:
+            key = self._releases[release_id] = len(self._releases)
+            for code in self.bits:
+                rvu = records.get((code, ""))
+                if rvu is None or rvu.status in STATUS_MEANING:
+                    continue
+                value = _scaled(rvu.work + rvu.pe_nonfacility + rvu.mp, PE_SCALE)
+                if value is not None:
+                    self.values[(key, code)] = value
+        return key
 
     def deductible_cents(self, year: int) -> int | None:
         found = self.engine.reference.parameters.at("part_b_deductible", date(year, 1, 1))
@@ -248,14 +267,13 @@ class Facts:
             why: list[Decision] = []
             price = unit_price_for(code, rvu, day, policy, why)
             pe = _scaled(rvu.pe_nonfacility, PE_SCALE)
-            value = _scaled(rvu.work + rvu.pe_nonfacility + rvu.mp, PE_SCALE)
             if price is None and policy.pricing.basis == "fee_table" and len(why) == 1 \
                     and why[0].rule == "pricing.not_priced":
                 self.unlisted[(price_key, code)] = (why[0].message, why[0].source)
-            if price is None or pe is None or value is None:
+            if price is None or pe is None:
                 continue
             self.prices[(price_key, code)] = Price(_cents(price.full), _cents(price.reduced),
-                                                   pe, mppr_applies(rvu), value)
+                                                   pe, mppr_applies(rvu))
 
     def _edits_key(self, dos: date, policy: PayerPolicy) -> int | None:
         """A number for the NCCI tables of a date (the same tables, the same conflicts), or

@@ -305,6 +305,8 @@ def _run(path: Path, frames: list[pl.DataFrame], plan: Plan, summary: Summary,
         lines.add(out.lines_chunk, slice_keys, [n for n, _ in out.group_rows])
         findings.add(out.findings_chunk, slice_keys, [n for _, n in out.group_rows])
         report("checking", summary.visits, total)
+    if not groups:  # the path took every visit: the count is final all the same
+        report("checking", summary.visits, total)
     lines.finish()
     findings.finish()
     summary.lines, summary.findings = lines.rows, findings.rows
