@@ -323,6 +323,18 @@ class _Part:
         self.buffer: pl.DataFrame | None = None
         self.done = False
 
+    def last_rank(self) -> int | None:
+        """The rank of the last row read so far and not yet taken (None: none are left)."""
+        if self.buffer is None or self.buffer.height == 0:
+            if self.group == self.file.num_row_groups:
+                self.done = True
+                return None
+            found = pl.from_arrow(self.file.read_row_group(self.group, use_threads=False))
+            self.group += 1
+            assert isinstance(found, pl.DataFrame)
+            self.buffer = found
+        return int(self.buffer.get_column(RANK)[-1])
+
     def upto(self, rank: int | None) -> pl.DataFrame | None:
         """The rows not yet taken with a rank up to ``rank`` (all for None)."""
         import numpy as np
@@ -371,9 +383,17 @@ class _Merge:
         self._write(pl.concat([*self._upto(keys[-1][0] if keys else -1), engine]).sort(KEYS))
 
     def finish(self) -> None:
-        rest = self._upto(None)
-        if rest:
-            self._write(pl.concat(rest).sort(KEYS))
+        """The parts' rows left, a window of ranks at a time: up to the lowest rank among
+        the parts' last rows read, which every part has reached (so memory holds about a
+        batch of each part)."""
+        while True:
+            reached = [rank for rank in (part.last_rank() for part in self.parts)
+                       if rank is not None]
+            if not reached:
+                break
+            pieces = self._upto(min(reached))
+            if pieces:
+                self._write(pl.concat(pieces).sort(KEYS))
 
     def _upto(self, rank: int | None) -> list[pl.DataFrame]:
         """The parts' rows not yet written up to ``rank`` (all of them for None), typed."""
