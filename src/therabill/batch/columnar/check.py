@@ -46,6 +46,7 @@ from therabill.decision import Decision
 from therabill.engine import Engine, assumptions
 from therabill.memo import BoundedMemo
 from therabill.money import usd
+from therabill.payers.policy import DeniedPair
 from therabill.rules.assistant import split_timed_units, split_untimed
 from therabill.rules.assistant_step import assistant_units
 from therabill.rules.modifiers import discipline_added
@@ -443,84 +444,94 @@ _EDIT_FINDING = pl.Struct({"order": pl.Int64, "rule": pl.String, "severity": pl.
 _PAIRS_AT, _CAP_AT = 1 << 12, (1 << 12) + (1 << 11)  # NCCI's findings come first
 
 
+def _denied_pairs(facts: Facts) -> list[tuple[str, int, DeniedPair]]:
+    """Every payer's pairs whose codes the path counts: (payer, place in its list, pair)."""
+    return [(name, index, pair) for name, policy in facts.policies.items()
+            for index, pair in enumerate(policy.denied_pairs)
+            if pair.column_1 in facts.bits and pair.column_2 in facts.bits]
+
+
+def _scattered(lines: pl.DataFrame, name: str, where: pl.Series, values: pl.Series
+               ) -> pl.Series:
+    """A column of ``lines``' height, null but at the rows ``where``."""
+    empty = pl.Series(name, [None], dtype=values.dtype).extend_constant(None, lines.height - 1)
+    return empty.scatter(where, values) if where.len() else empty
+
+
 def _payer_pairs(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     """The pairs a payer does not pay together (``rules.payer_edits``), after NCCI: a
     payable column-2 line billed with a payable column-1 code is denied, unless the pair
-    lets an NCCI modifier through and the line has one."""
+    lets an NCCI modifier through and the line has one. Adds ``pair`` (the denying pair's
+    place in ``_denied_pairs``) and ``edit_denied`` (by NCCI or a pair); a line two pairs
+    deny leaves its visit to the engine. Only the lines of payers with pairs are looked at."""
+    pairs = _denied_pairs(facts)
+    lines = lines.with_columns(pl.col("ncci_denied").alias("edit_denied"))
+    payers = sorted({name for name, _, _ in pairs})
+    where = lines.select(pl.col("payer").is_in(payers) & pl.col("visit_ok")).to_series() \
+        .arg_true()
+    if not pairs or where.len() == 0:
+        return lines.with_columns(pl.lit(None, dtype=pl.Int64).alias("pair"))
     payable = (pl.col("units") > 0) & ~pl.col("ncci_denied")
+    some = lines[where].select("seq", "payer", "code", "modifier", "piece", "bit", payable
+                               .alias("payable"))
     # the visit's payable codes (a code's CQ/CO piece has its bit too: counted once)
-    masks = lines.filter(payable & (pl.col("piece") == 0)).group_by("seq").agg(
-        pl.col("bit").sum().alias("__payable"))
-    lines = lines.join(masks, on="seq", how="left", maintain_order="left") \
-        .with_columns(pl.col("__payable").fill_null(0))
-    denied = pl.lit(False)
-    found = []
-    for payer in facts.payers.values():
-        policy = facts.policies[payer.name]
-        for index, pair in enumerate(policy.denied_pairs):
-            first, second = facts.bits.get(pair.column_1), facts.bits.get(pair.column_2)
-            if first is None or second is None:
-                continue  # a code off the path: its visits are the engine's
-            hit = ((pl.col("payer") == payer.name) & (pl.col("code") == pair.column_2)
-                   & payable & ((pl.col("__payable") & first) != 0))
-            if pair.modifier_unlocks:
-                hit = hit & pl.col("modifier").is_null()
-            denied = denied | hit
-            found.append(pl.when(hit).then(pl.concat_list(pl.struct(
-                order=_PAIRS_AT + index * 128 + pl.col("line"), rule=pl.lit("payer.pair"),
-                severity=pl.lit("error"), codes=pl.lit(f"{pair.column_1} {pair.column_2}"),
-                message=pl.lit(pair_denial(policy.name, pair.column_2, pair.column_1,
-                                           pair.modifier_unlocks)),
-                source=pl.lit(pair.source), own=pl.lit(False))))
-                .otherwise(pl.lit([], pl.List(_EDIT_FINDING))))
-    if not found:
-        return lines.drop("__payable").with_columns(pl.col("ncci_denied").alias("edit_denied"))
+    some = some.with_columns(
+        pl.when(pl.col("payable") & (pl.col("piece") == 0)).then(pl.col("bit")).otherwise(0)
+        .sum().over("seq").alias("codes_paid"))
+    hits = []
+    for number, (payer, _, pair) in enumerate(pairs):
+        hit = ((pl.col("payer") == payer) & (pl.col("code") == pair.column_2)
+               & pl.col("payable") & ((pl.col("codes_paid") & facts.bits[pair.column_1]) != 0))
+        if pair.modifier_unlocks:
+            hit = hit & pl.col("modifier").is_null()
+        hits.append(pl.when(hit).then(number).otherwise(None))
+    found = some.select(pl.concat_list(hits).list.drop_nulls().alias("hits")) \
+        .to_series()
+    twice = (found.list.len() > 1).arg_true()
+    lines = lines.with_columns(_scattered(lines, "pair", where, found.list.first()))
+    if twice.len():  # two pairs on a line: the engine's
+        odd = lines[where[twice]].get_column("seq").unique()
+        lines = lines.with_columns(pl.col("visit_ok") & ~pl.col("seq").is_in(odd.implode()))
     return lines.with_columns(
-        (pl.col("ncci_denied") | denied).alias("edit_denied"),
-        pl.when(denied).then(pl.lit("payer.pair")).otherwise(pl.col("edit_rule"))
-        .alias("edit_rule"),
-        pl.concat_list("edit_findings", *found).alias("edit_findings")).drop("__payable")
+        (pl.col("ncci_denied") | pl.col("pair").is_not_null()).alias("edit_denied"),
+        pl.when(pl.col("pair").is_not_null()).then(pl.lit("payer.pair"))
+        .otherwise(pl.col("edit_rule")).alias("edit_rule"))
 
 
 def _payer_limits(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     """A payer's daily cap on timed units (``rules.payer_limits.apply_daily_cap``, the plan's
     ``unit_cap``): the units over it are cut from the lowest-valued payable lines first (by
-    total RVUs, then code); a line left with none is not billable. Adds ``capped`` (the line
-    lost all its units to the cap)."""
-    eligible = (pl.col("visit_ok") & pl.col("timed") & (pl.col("units") > 0)
-                & ~pl.col("edit_denied") & pl.col("unit_cap").is_not_null())
-    excess = pl.when(eligible).then(pl.col("units")).otherwise(0).sum().over("seq") \
-        - pl.col("unit_cap")
-    lines = lines.with_columns(excess.alias("__excess"))
-    cut = lines.filter(eligible & (pl.col("__excess") > 0))
+    total RVUs, then code); a line left with none is not billable. Adds ``cap_cut`` (units
+    the cap took), ``cap_place`` (the cut's place among the visit's) and ``capped`` (the line
+    lost all its units). Only the lines of payers with a cap are looked at."""
+    capped = sorted(name for name, policy in facts.policies.items() if policy.unit_cap)
+    where = lines.select(pl.col("payer").is_in(capped) & pl.col("visit_ok")).to_series() \
+        .arg_true()
+    none = [pl.lit(None, dtype=pl.Int64).alias("cap_cut"),
+            pl.lit(None, dtype=pl.Int64).alias("cap_place"), pl.lit(False).alias("capped")]
+    if where.len() == 0:
+        return lines.with_columns(none)
+    eligible = pl.col("timed") & (pl.col("units") > 0) & ~pl.col("edit_denied")
+    some = lines[where].select("seq", "code", "value", "units", "unit_cap", eligible
+                               .alias("eligible")).with_row_index("__at")
+    some = some.with_columns(
+        (pl.when(pl.col("eligible")).then(pl.col("units")).otherwise(0).sum().over("seq")
+         - pl.col("unit_cap")).alias("excess"))
+    cut = some.filter(pl.col("eligible") & (pl.col("excess") > 0))
     if cut.height == 0:
-        return lines.drop("__excess").with_columns(pl.lit(False).alias("capped"))
+        return lines.with_columns(none)
     cut = cut.sort("seq", "value", "code").with_columns(
-        (pl.col("units").cum_sum().over("seq") - pl.col("units")).alias("__before"))
+        (pl.col("units").cum_sum().over("seq") - pl.col("units")).alias("before"))
     cut = cut.with_columns(
-        pl.min_horizontal(pl.col("units"), pl.col("__excess") - pl.col("__before"))
-        .clip(0).alias("__cut")).filter(pl.col("__cut") > 0).with_columns(
-        pl.int_range(pl.len()).over("seq").alias("__rank"))
-    words = {(n, code, cap): cap_cut(n, code, cap, "", "highest_paying") for n, code, cap in
-             cut.select("__cut", "code", "unit_cap").unique().iter_rows()}
-    sources = {name: policy.unit_cap.source for name, policy in facts.policies.items()
-               if policy.unit_cap is not None}
-    cut = cut.select("seq", "line", "__cut", "__rank", pl.struct(
-        order=_CAP_AT + pl.col("__rank"), rule=pl.lit("payer.unit_cap"),
-        severity=pl.lit("warning"), codes=pl.col("code"),
-        message=pl.struct("__cut", "code", "unit_cap").map_elements(
-            lambda f: words[(f["__cut"], f["code"], f["unit_cap"])], return_dtype=pl.String),
-        source=pl.col("payer").replace_strict(sources, return_dtype=pl.String),
-        own=pl.lit(True)).alias("__finding"))
-    lines = lines.join(cut, on=["seq", "line"], how="left", maintain_order="left")
-    cut_units = pl.col("__cut").fill_null(0)
-    return lines.with_columns(
-        (pl.col("units") - cut_units).alias("units"),
-        ((cut_units > 0) & (pl.col("units") == cut_units)).alias("capped"),
-        pl.when(pl.col("__finding").is_not_null())
-        .then(pl.concat_list("edit_findings", pl.concat_list("__finding")))
-        .otherwise(pl.col("edit_findings")).alias("edit_findings"),
-    ).drop("__excess", "__cut", "__rank", "__finding")
+        pl.min_horizontal("units", pl.col("excess") - pl.col("before")).clip(0).alias("cut")
+    ).filter(pl.col("cut") > 0).with_columns(
+        pl.int_range(pl.len()).over("seq").alias("cut_place"))
+    at = where.gather(cut.get_column("__at"))
+    lines = lines.with_columns(_scattered(lines, "cap_cut", at, cut.get_column("cut")),
+                               _scattered(lines, "cap_place", at, cut.get_column("cut_place")))
+    taken = pl.col("cap_cut").fill_null(0)
+    return lines.with_columns((pl.col("units") - taken).alias("units"),
+                              ((taken > 0) & (pl.col("units") == taken)).alias("capped"))
 
 
 def _assistants(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
@@ -1017,7 +1028,39 @@ def _summaries(timed: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([plain, ties])  # (the findings are put in order together)
 
 
-def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
+def _limit_findings(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
+    """The findings of a payer's pairs and daily cap, as ``_EDIT_FINDING`` fields beside the
+    line's own columns (the rules' sentences, worked out once each)."""
+    pairs = _denied_pairs(facts)
+    denied = lines.filter(pl.col("pair").is_not_null())
+    said = pl.DataFrame(
+        [(number, _PAIRS_AT + index * 128, f"{pair.column_1} {pair.column_2}",
+          pair_denial(facts.policies[payer].name, pair.column_2, pair.column_1,
+                      pair.modifier_unlocks), pair.source)
+         for number, (payer, index, pair) in enumerate(pairs)],
+        schema={"pair": pl.Int64, "at": pl.Int64, "codes": pl.String, "message": pl.String,
+                "source": pl.String}, orient="row")
+    denied = denied.join(said, on="pair", how="left").with_columns(
+        (pl.col("at") + pl.col("line")).alias("order"), pl.lit("payer.pair").alias("rule"),
+        pl.lit("error").alias("severity"), pl.lit(False).alias("own"),
+        pl.col("line").alias("own_line")).drop("at")
+    cut = lines.filter(pl.col("cap_cut").is_not_null())
+    words = {(n, code, cap): cap_cut(n, code, cap, "", "highest_paying") for n, code, cap in
+             cut.select("cap_cut", "code", "unit_cap").unique().iter_rows()}
+    sources = {name: policy.unit_cap.source for name, policy in facts.policies.items()
+               if policy.unit_cap is not None}
+    cut = cut.with_columns(
+        (_CAP_AT + pl.col("cap_place")).alias("order"), pl.lit("payer.unit_cap").alias("rule"),
+        pl.lit("warning").alias("severity"), pl.col("code").alias("codes"),
+        pl.struct("cap_cut", "code", "unit_cap").map_elements(
+            lambda f: words[(f["cap_cut"], f["code"], f["unit_cap"])], return_dtype=pl.String)
+        .alias("message"),
+        pl.col("payer").replace_strict(sources, default=None, return_dtype=pl.String)
+        .alias("source"), pl.lit(True).alias("own"), pl.col("line").alias("own_line"))
+    return pl.concat([denied, cut], how="diagonal_relaxed")
+
+
+def _finding_table(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     """Per visit: what was assumed (a payer without the patient's year that applies a
     deductible: none left), the units' summary (when it has timed lines), then the discipline
     modifier each line was given, in line order."""
@@ -1076,8 +1119,10 @@ def _finding_table(lines: pl.DataFrame) -> pl.DataFrame:
                 message=pl.col("not_priced").cast(pl.Categorical),
                 source="not_priced_source", __rank="rank", __visit="visit_pos",
                 __order=pl.col("line") + (1 << 19) + (1 << 13))
-    edits = lines.filter(pl.col("edit_findings").list.len() > 0).explode("edit_findings") \
-        .with_columns(pl.col("line").alias("own_line")).unnest("edit_findings").select(
+    edits = pl.concat([
+        lines.filter(pl.col("edit_findings").list.len() > 0).explode("edit_findings")
+        .with_columns(pl.col("line").alias("own_line")).unnest("edit_findings"),
+        _limit_findings(lines, facts)], how="diagonal_relaxed").select(
         **head, line=pl.when(pl.col("own")).then(pl.col("own_line")), rule="rule",
         severity="severity", codes=pl.col("codes").cast(pl.Categorical),
         message=pl.col("message").cast(pl.Categorical), source="source", __rank="rank",

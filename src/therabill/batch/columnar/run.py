@@ -100,7 +100,7 @@ class _Run:
         for round_ in range(MAX_ROUNDS):
             covered, ends = plan.covered(lines, visits, state)
             if covered.height:
-                tables.append((_line_table(covered), _finding_table(covered)))
+                tables.append((_line_table(covered), _finding_table(covered, plan.facts)))
                 seqs = covered.get_column("seq").unique()
                 rows = plan.row_visits.filter(pl.col("seq").is_in(seqs.implode()))
                 self.taken.append(rows.get_column(ROW))
