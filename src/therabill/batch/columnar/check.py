@@ -540,56 +540,78 @@ def _assistants(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     line becomes one or two claim lines (``piece`` 0 without the modifier, then 1 with it;
     a line all of whose units carry it is one piece with it), numbered again in the visit's
     order. ``code_units`` keeps the code's units before the split, ``cq`` says which piece
-    carries the modifier, ``assistant_note`` is the finding's sentence on it."""
+    carries the modifier, ``assistant_note`` is the finding's sentence on it. Only the lines
+    with assistant minutes, and the visits where a line becomes two, are worked on."""
+    lines = lines.with_columns(
+        pl.lit(0, dtype=pl.Int64).alias("piece"), pl.lit(False).alias("cq"),
+        pl.col("units").alias("code_units"), pl.lit(None, dtype=pl.String)
+        .alias("assistant_note"))
     split = (pl.col("visit_ok") & (pl.col("units") > 0) & (pl.col("assistant_minutes") > 0)
              & pl.col("assistant_modifiers"))
+    where = lines.select(split).to_series().arg_true()
+    if where.len() == 0:
+        return lines
     keys = ["timed", "units", "minutes", "assistant_minutes", "de_minimis", "discipline"]
-    distinct = lines.filter(split).select(keys).unique()
+    helped = lines[where].select(keys)
     rows = []
-    for timed, units, minutes, helped, share, discipline in distinct.iter_rows():
-        found = (split_timed_units(units, minutes, helped, 15, Decimal(share)) if timed
-                 else split_untimed(minutes, helped, Decimal(share)))
+    for timed, units, minutes, minutes_helped, share, discipline in helped.unique().iter_rows():
+        found = (split_timed_units(units, minutes, minutes_helped, 15, Decimal(share))
+                 if timed else split_untimed(minutes, minutes_helped, Decimal(share)))
         note = None if not found.with_modifier else assistant_units(
             ASSISTANT_MODIFIER[discipline], found.with_modifier, found.reason)
-        rows.append((timed, units, minutes, helped, share, discipline, found.with_modifier,
-                     found.without_modifier, note))
+        rows.append((timed, units, minutes, minutes_helped, share, discipline,
+                     found.with_modifier, found.without_modifier, note))
     outcomes = pl.DataFrame(rows, schema={
         **{name: lines.schema[name] for name in keys}, "with_cq": pl.Int64,
-        "without_cq": pl.Int64, "assistant_note": pl.String}, orient="row")
-    lines = lines.join(outcomes, on=keys, how="left", nulls_equal=True) \
-        .with_columns(pl.when(split).then(pl.col(name)).alias(name)
-                      for name in ("with_cq", "without_cq", "assistant_note")) \
-        .with_columns(pl.col("with_cq").fill_null(0),
-                      pl.col("without_cq").fill_null(pl.col("units"))) \
-        .sort("seq", "line")
-    pieces = 1 + ((pl.col("with_cq") > 0) & (pl.col("without_cq") > 0)).cast(pl.Int64)
-    lines = lines.with_columns(pieces.alias("pieces"), pl.col("units").alias("code_units"))
+        "without_cq": pl.Int64, "note": pl.String}, orient="row")
+    found = helped.join(outcomes, on=keys, how="left", nulls_equal=True,
+                        maintain_order="left")
+    with_cq = found.get_column("with_cq")
+    without_cq = found.get_column("without_cq")
+    # a line all of whose units carry the modifier stays one line, with it
+    whole = (with_cq > 0) & (without_cq == 0)
     lines = lines.with_columns(
-        (pl.col("pieces").cum_sum().over("seq") - pl.col("pieces")).alias("first"),
-        pl.int_ranges(0, pl.col("pieces")).alias("piece")).explode("piece")
-    two = pl.col("pieces") == 2
-    cq = (pl.col("with_cq") > 0) & ((pl.col("piece") == 1) | ~two)
-    # the charge is shared by units, the CQ/CO line's share rounded to the cent (half even,
-    # as Decimal.quantize rounds), the other line the rest
+        lines.get_column("cq").scatter(where.filter(whole), True),
+        lines.get_column("assistant_note").scatter(where.filter(whole),
+                                                   found.get_column("note").filter(whole)))
+    two = (with_cq > 0) & (without_cq > 0)
+    if not two.any():
+        return lines
+    # A line with units both ways becomes two: the therapist's (its own minutes, the rest of
+    # the charge) and the CQ/CO line after it (the assistant's minutes, the charge's share
+    # by units rounded to the cent half even, as Decimal.quantize rounds).
+    at = where.filter(two)
+    first = lines[at].with_columns(
+        with_cq=with_cq.filter(two), without_cq=without_cq.filter(two),
+        note=found.get_column("note").filter(two))
     total = pl.col("with_cq") + pl.col("without_cq")
     product = pl.col("charge_cents") * pl.col("with_cq")
     low = product // total
     rest = product - low * total
     share_cents = low + ((2 * rest > total) | ((2 * rest == total) & (low % 2 == 1))) \
         .cast(pl.Int64)
-    return lines.with_columns(
-        cq.alias("cq"),
-        (pl.col("first") + pl.col("piece")).alias("line"),
-        pl.when(~two).then(pl.col("units")).when(cq).then(pl.col("with_cq"))
-        .otherwise(pl.col("without_cq")).alias("units"),
-        pl.when(~two).then(pl.col("minutes")).when(cq).then(pl.col("assistant_minutes"))
-        .otherwise(pl.col("minutes") - pl.col("assistant_minutes")).alias("minutes"),
-        pl.when(two & ~cq).then(0).otherwise(pl.col("assistant_minutes"))
-        .alias("assistant_minutes"),
-        pl.when(~two).then(pl.col("charge_cents")).when(cq).then(share_cents)
-        .otherwise(pl.col("charge_cents") - share_cents).alias("charge_cents"),
-        pl.when(cq).then(pl.col("assistant_note")).alias("assistant_note"),
-    ).drop("first", "with_cq", "without_cq")
+    first = first.with_columns(share_cents.alias("share_cents"))
+    helper_line = first.with_columns(
+        pl.lit(1, dtype=pl.Int64).alias("piece"), pl.lit(True).alias("cq"),
+        pl.col("with_cq").alias("units"), pl.col("assistant_minutes").alias("minutes"),
+        pl.col("share_cents").alias("charge_cents"), pl.col("note").alias("assistant_note"))
+    own_line = first.with_columns(
+        pl.col("without_cq").alias("units"),
+        (pl.col("minutes") - pl.col("assistant_minutes")).alias("minutes"),
+        pl.lit(0, dtype=pl.Int64).alias("assistant_minutes"),
+        (pl.col("charge_cents") - pl.col("share_cents")).alias("charge_cents"))
+    # the visits with a split line, numbered again: each line moves down one place for every
+    # split line before it
+    columns = lines.columns
+    in_split = lines.select(pl.col("seq").is_in(first.get_column("seq").implode())).to_series()
+    moved = pl.concat([lines.filter(in_split & ~pl.int_range(pl.len()).is_in(at.implode())),
+                       own_line.select(columns), helper_line.select(columns)])
+    splits = first.select("seq", pl.col("line").alias("split_at"))
+    shift = moved.select("seq", "line", "piece").join(splits, on="seq").group_by(
+        "seq", "line", "piece").agg((pl.col("split_at") < pl.col("line")).sum().alias("shift"))
+    moved = moved.join(shift, on=["seq", "line", "piece"], how="left").with_columns(
+        (pl.col("line") + pl.col("shift").fill_null(0) + pl.col("piece")).alias("line"))
+    return pl.concat([lines.filter(~in_split), moved.select(columns)], rechunk=True)
 
 
 # What the lines carry on from here (money, findings, order).
