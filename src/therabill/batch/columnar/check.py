@@ -555,12 +555,12 @@ def _assistants(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     helped = lines[where].select(keys)
     rows = []
     for timed, units, minutes, minutes_helped, share, discipline in helped.unique().iter_rows():
-        split_ = (split_timed_units(units, minutes, minutes_helped, 15, Decimal(share))
+        divided = (split_timed_units(units, minutes, minutes_helped, 15, Decimal(share))
                   if timed else split_untimed(minutes, minutes_helped, Decimal(share)))
-        note = None if not split_.with_modifier else assistant_units(
-            ASSISTANT_MODIFIER[discipline], split_.with_modifier, split_.reason)
+        note = None if not divided.with_modifier else assistant_units(
+            ASSISTANT_MODIFIER[discipline], divided.with_modifier, divided.reason)
         rows.append((timed, units, minutes, minutes_helped, share, discipline,
-                     split_.with_modifier, split_.without_modifier, note))
+                     divided.with_modifier, divided.without_modifier, note))
     outcomes = pl.DataFrame(rows, schema={
         **{name: lines.schema[name] for name in keys}, "with_cq": pl.Int64,
         "without_cq": pl.Int64, "note": pl.String}, orient="row")
