@@ -41,10 +41,20 @@ def _as_money(frame: pl.DataFrame) -> pl.DataFrame:
     left as it is."""
     money = [name for name, kind in LINE_COLUMNS
              if kind == "money" and frame.schema[name].is_integer()]
-    return frame.with_columns(
-        ((pl.col(name) // 100).cast(pl.String) + "."
-         + (pl.col(name) % 100).cast(pl.String).str.zfill(2)).cast(pl.Decimal(14, 2))
-        .alias(name) for name in money)
+    return frame.with_columns(_cents_as_money(frame.get_column(name)) for name in money)
+
+
+def _cents_as_money(cents: pl.Series) -> pl.Series:
+    """A decimal with two places holds the cents as its whole number: the cents, made
+    decimals of scale 0, are read again with scale 2 (no arithmetic, no text)."""
+    import pyarrow as pa
+
+    whole = cents.to_arrow().cast(pa.decimal128(19, 0))
+    scaled = pa.Array.from_buffers(pa.decimal128(19, 2), len(whole), whole.buffers(),
+                                   null_count=whole.null_count)
+    found = pl.from_arrow(scaled)
+    assert isinstance(found, pl.Series)
+    return found.cast(pl.Decimal(14, 2)).alias(cents.name)
 
 
 class _Rows:
