@@ -105,6 +105,23 @@ def test_patients_in_parts_give_the_same_tables(tmp_path: Path,
     assert _comparable(columnar) == _comparable(engine) and columnar.columnar > 500
 
 
+def test_small_parts_runs_and_row_groups_give_the_same_tables(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # memory is bounded by working in pieces: candidate rows in parts, the engine's visits
+    # read a few patient-years at a time, the parts' rows merged back a row group at a time
+    from therabill.batch.columnar import check
+    from therabill.batch.columnar import run as columnar_run
+
+    monkeypatch.setattr(check, "CHUNK_ROWS", 700)
+    monkeypatch.setattr(columnar_run, "_REST_VISITS", 60)
+    monkeypatch.setattr(columnar_run, "_BATCH", 100)
+    source = tmp_path / "mixed.csv"
+    claims_gen.write(source, 3_000, seed=11)
+    columnar, engine = _run_both(tmp_path, source)
+    assert _comparable(columnar) == _comparable(engine)
+    assert 0 < columnar.columnar < columnar.visits
+
+
 def test_a_patient_past_the_kx_threshold_stays_on_the_path(tmp_path: Path) -> None:
     # 2,350.00 already spent this year: the third visit's lines pass the 2025 KX amount
     rows = [["V1", "P1", "2025-03-03", "medicare", "01182-18", "PT", "2350.00", "97110", "23",
@@ -178,7 +195,14 @@ V5,P1,2025-03-10,commercial-cpt,01182-18,,2405.00,97129,9,5,,200.00
 """.splitlines()]
 
 
-def test_engine_patient_years_keep_the_file_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pieces", [False, True])
+def test_engine_patient_years_keep_the_file_order(tmp_path: Path, pieces: bool,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    if pieces:  # one patient-year of the engine's read at a time, one row merged at a time
+        from therabill.batch.columnar import run as columnar_run
+
+        monkeypatch.setattr(columnar_run, "_REST_VISITS", 1)
+        monkeypatch.setattr(columnar_run, "_BATCH", 1)
     source = write_csv(tmp_path / "interleaved.csv", HEADER, INTERLEAVED)
     columnar, engine = _run_both(tmp_path, source)
     assert columnar.columnar >= 2 and _comparable(columnar) == _comparable(engine)
