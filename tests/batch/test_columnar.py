@@ -107,11 +107,13 @@ def test_patients_in_parts_give_the_same_tables(tmp_path: Path,
 
 def test_small_parts_runs_and_row_groups_give_the_same_tables(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # memory is bounded by working in pieces: candidate rows in parts, the engine's visits
-    # read a few patient-years at a time, the parts' rows merged back a row group at a time
-    from therabill.batch.columnar import check
+    # memory is bounded by working in pieces: the file read a piece at a time, candidate rows
+    # in parts, the engine's visits read a few patient-years at a time, the parts' rows
+    # merged back a row group at a time
+    from therabill.batch.columnar import check, read
     from therabill.batch.columnar import run as columnar_run
 
+    monkeypatch.setattr(read, "_PIECE_BYTES", 20_000)
     monkeypatch.setattr(check, "CHUNK_ROWS", 700)
     monkeypatch.setattr(columnar_run, "_REST_VISITS", 60)
     monkeypatch.setattr(columnar_run, "_BATCH", 100)
@@ -198,9 +200,11 @@ V5,P1,2025-03-10,commercial-cpt,01182-18,,2405.00,97129,9,5,,200.00
 @pytest.mark.parametrize("pieces", [False, True])
 def test_engine_patient_years_keep_the_file_order(tmp_path: Path, pieces: bool,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    if pieces:  # one patient-year of the engine's read at a time, one row merged at a time
+    if pieces:  # a line read, a patient-year of the engine's, a row merged at a time
+        from therabill.batch.columnar import read
         from therabill.batch.columnar import run as columnar_run
 
+        monkeypatch.setattr(read, "_PIECE_BYTES", 1)
         monkeypatch.setattr(columnar_run, "_REST_VISITS", 1)
         monkeypatch.setattr(columnar_run, "_BATCH", 1)
     source = write_csv(tmp_path / "interleaved.csv", HEADER, INTERLEAVED)

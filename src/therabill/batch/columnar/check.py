@@ -393,7 +393,7 @@ _KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "do
          "visit_ok", "kx_source"]
 
 
-CHUNK_ROWS = 200_000  # candidate rows worked on at a time (whole patients): bounds memory
+CHUNK_ROWS = 100_000  # candidate rows worked on at a time (whole patients): bounds memory
 FAR = 1 << 40  # a visit position past every patient-year's last
 
 
@@ -461,7 +461,7 @@ class Plan:
             .join(self.row_visits, on=ROW, how="left", maintain_order="left") \
             .join(self.visits.select("seq", "rank", "conflict"), on="seq", how="left",
                   maintain_order="left")
-        cells, self.cells = self.cells, Cells([], 0)
+        cells, self.cells = self.cells, Cells([], [])
         self.chosen, self.visits = self.chosen.clear(), self.visits.clear()
         self.row_visits = self.row_visits.clear()
         return cells, rows

@@ -13,7 +13,7 @@ A file's cells as polars text take 16 bytes each (2.6 million rows of 12 columns
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -29,24 +29,37 @@ class Cells:
     null), so that any rows' text can be had back (``rows``) and a check of a cell is worked
     out once per distinct text (``per_text``)."""
 
-    def __init__(self, columns: list[pl.Series], height: int) -> None:
-        """``columns``: the file's text columns of ``height`` rows, named in therabill's terms;
-        each is let go once coded (the caller hands the list over)."""
-        self.height = height
-        self.columns = [column.name for column in columns]
+    def __init__(self, pieces: Iterable[pl.DataFrame], columns: list[str]) -> None:
+        """The cells of ``pieces`` (frames of text ``columns``, in the file's order), each
+        piece coded and let go before the next is read."""
+        self.columns = list(columns)
+        self.height = 0
+        coded: dict[str, list[tuple[pl.Series, pl.Series]]] = {name: [] for name in columns}
+        for piece in pieces:
+            self.height += piece.height
+            for column in piece.get_columns():
+                texts = column.drop_nulls().unique().sort()
+                coded[column.name].append((_coded(column, texts), texts))
+            del piece
         self.texts: dict[str, pl.Series] = {}
-        coded: list[pl.Series] = []
-        while columns:
-            column = columns.pop(0)
-            texts = column.drop_nulls().unique().sort()
-            if texts.len() < 1 << 16:  # as an enum's codes: one or two bytes
-                codes = column.cast(pl.Enum(texts)).to_physical()
-            else:  # dense ranks count the distinct texts in the sort's order, from 1
-                codes = (column.rank("dense") - 1).cast(pl.UInt32)
-            coded.append(codes.alias(column.name))
-            self.texts[column.name] = texts.alias(TEXT)
-            del column
-        self.codes = pl.DataFrame(coded)
+        codes: list[pl.Series] = []
+        for name in columns:
+            codes.append(self._merged(name, coded.pop(name)))
+        self.codes = pl.DataFrame(codes)
+
+    def _merged(self, name: str, pieces: list[tuple[pl.Series, pl.Series]]) -> pl.Series:
+        """One column's codes, from each piece's codes into its own texts."""
+        texts = pl.concat([piece for _, piece in pieces]).unique().sort() if pieces \
+            else pl.Series(TEXT, [], dtype=pl.String)
+        self.texts[name] = texts.alias(TEXT)
+        narrow = pl.UInt8 if texts.len() < 1 << 8 else \
+            pl.UInt16 if texts.len() < 1 << 16 else pl.UInt32
+        if not pieces:
+            return pl.Series(name, [], dtype=narrow)
+        if len(pieces) == 1:
+            return pieces[0][0].cast(narrow).alias(name)
+        return pl.concat([texts.search_sorted(piece, "left").gather(codes).cast(narrow)
+                          for codes, piece in pieces]).alias(name)
 
     def code(self, name: str) -> pl.Series:
         """Every row's code in column ``name``, an empty cell (and a column the file lacks)
@@ -78,49 +91,72 @@ class Cells:
         return pl.int_range(self.height, dtype=pl.UInt32, eager=True).alias(ROW)
 
 
+def _coded(column: pl.Series, texts: pl.Series) -> pl.Series:
+    """``column``'s codes into its distinct ``texts`` (sorted), nulls kept."""
+    if texts.len() < 1 << 16:  # as an enum's: quick for few distinct texts
+        return column.cast(pl.Enum(texts)).to_physical()
+    return (column.rank("dense") - 1).cast(pl.UInt32)  # the distinct texts counted, from 1
+
+
+class _NotPlain(Exception):
+    """A piece of the file that is not plain after all."""
+
+
+_PIECE_BYTES = 16 << 20  # a CSV or TSV file is parsed and coded this much at a time
+
+
 def plain_cells(path: Path, kind: str, mapping: Mapping[str, str]) -> Cells | None:
     """The file's cells, its columns named in therabill's terms; None when the file is not
     plain (see the module's text). ``InputError`` for a header the streaming reader would
     refuse too."""
-    frame = plain_frame(path, kind, mapping)
-    if frame is None:
-        return None
-    columns, height = frame.get_columns(), frame.height
-    del frame  # each column goes once coded
-    return Cells(columns, height)
-
-
-def plain_frame(path: Path, kind: str, mapping: Mapping[str, str]) -> pl.DataFrame | None:
-    """The file's cells as text (empty cells null), its columns named in therabill's terms;
-    None when the file is not plain."""
     if kind == "parquet":
-        return _parquet_frame(path, mapping)
+        frame = _parquet_frame(path, mapping)
+        return None if frame is None else Cells([frame], frame.columns)
     if kind not in ("csv", "tsv"):
         return None
     data = path.read_bytes()
     if (data.startswith(b"\xef\xbb\xbf") or b'"' in data or b"\r" in data
             or b"\n\n" in data.rstrip(b"\n") or not data.strip()):
         return None
+    end = data.index(b"\n") if b"\n" in data else len(data)
     try:
-        text_header = data[:data.index(b"\n") if b"\n" in data else len(data)].decode()
+        text_header = data[:end].decode()
     except UnicodeDecodeError:
         return None
     delimiter = "\t" if kind == "tsv" else ","
     names = text_header.split(delimiter)
     columns = _header(path, names, mapping)
-    if not _even(data, delimiter, len(names)):
-        return None
-    positional = [f"c{index}" for index in range(len(columns))]
+    kept = [column for column in columns if column != IGNORE]
     try:
-        frame = pl.read_csv(data, separator=delimiter, has_header=True, new_columns=positional,
-                            infer_schema=False, quote_char=None, encoding="utf8")
-    except (pl.exceptions.PolarsError, UnicodeDecodeError):
+        return Cells(_pieces(data, end + 1, delimiter, columns), kept)
+    except _NotPlain:
         return None
-    if frame.width != len(columns):
-        return None
-    keep = [(name, column) for name, column in zip(positional, columns, strict=True)
+
+
+def _pieces(data: bytes, start: int, delimiter: str, columns: list[str]
+            ) -> Iterator[pl.DataFrame]:
+    """The rows after the header, parsed a piece of whole lines at a time, as text (empty
+    cells null), the kept columns named in therabill's terms. ``_NotPlain`` for a piece that
+    is not."""
+    positional = [f"c{index}" for index in range(len(columns))]
+    keep = [pl.col(name).alias(column) for name, column in zip(positional, columns, strict=True)
             if column != IGNORE]
-    return frame.select([pl.col(name).alias(column) for name, column in keep])
+    while start < len(data):
+        end = data.find(b"\n", min(start + _PIECE_BYTES, len(data)) - 1)
+        end = len(data) if end < 0 else end + 1
+        piece = data[start:end]
+        start = end
+        if not _even(piece, delimiter, len(columns)):
+            raise _NotPlain
+        try:
+            frame = pl.read_csv(piece, separator=delimiter, has_header=False,
+                                new_columns=positional, infer_schema=False, quote_char=None,
+                                encoding="utf8")
+        except (pl.exceptions.PolarsError, UnicodeDecodeError):
+            raise _NotPlain from None
+        if frame.width != len(columns):
+            raise _NotPlain
+        yield frame.select(keep)
 
 
 def _parquet_frame(path: Path, mapping: Mapping[str, str]) -> pl.DataFrame | None:
