@@ -20,8 +20,8 @@
    visit's spending over the threshold is denied), the deductible accrued through the year,
    coinsurance and sequestration; each visit gets its findings in the engine's words.
 
-Patients are worked on a part at a time (``CHUNK_ROWS``), which bounds memory: every figure
-stays within one patient.
+Patient-years are worked on a part at a time (``CHUNK_ROWS``), which bounds memory: every
+figure stays within one patient-year.
 """
 
 from __future__ import annotations
@@ -393,15 +393,15 @@ _KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "do
          "visit_ok", "kx_source"]
 
 
-CHUNK_ROWS = 100_000  # candidate rows worked on at a time (whole patients): bounds memory
+CHUNK_ROWS = 100_000  # candidate rows worked on at a time (whole patient-years): bounds memory
 FAR = 1 << 40  # a visit position past every patient-year's last
 
 
 class Plan:
     """A file's visits, ranked and placed as the batch orders them, and the candidates' rows
-    in parts of whole patients. For each part: the candidate lines (``part_lines``), then, in
-    rounds, the visits the path covers from where each patient-year stands (``covered``) and
-    where the engine must take over (``handover``)."""
+    in parts of whole patient-years. For each part: the candidate lines (``part_lines``),
+    then, in rounds, the visits the path covers from where each patient-year stands
+    (``covered``) and where the engine must take over (``handover``)."""
 
     def __init__(self, cells: Cells, engine: Engine) -> None:
         codes = cells.texts["code"].to_list() if "code" in cells.texts else []
@@ -426,7 +426,8 @@ class Plan:
             (pl.col("visit_ok") & pl.col("pyear").is_not_null()
              & (pl.len().over("pyear", "date") == 1)).fill_null(False).alias("visit_ok")
         ).sort("seq")
-        self.visits = visits.join(self._parts(visits, chosen), on="rank", how="left")
+        self.visits = visits.join(self._parts(visits, chosen), on="rank", how="left",
+                                  maintain_order="left")
         self.chosen = chosen.join(self.visits.select("seq", "part"), on="seq", how="left")
         self.ranks = self.visits.get_column("rank").to_numpy()  # by seq
         self.places = self.visits.get_column("visit_pos").to_numpy()  # by seq
