@@ -105,6 +105,38 @@ def test_patients_in_parts_give_the_same_tables(tmp_path: Path,
     assert _comparable(columnar) == _comparable(engine) and columnar.columnar > 500
 
 
+def _with_engine_visits(source: Path, visits: int, seed: int) -> Path:
+    """A generated claims file in which every ninth row carries a modifier the path leaves
+    to the engine (GA), so that both paths take part of each patient's year."""
+    claims_gen.write(source, visits, seed=seed)
+    head, *rows = source.read_text(encoding="utf-8").splitlines()
+    at = head.split(",").index("modifiers")
+    for number in range(0, len(rows), 9):
+        cells = rows[number].split(",")
+        cells[at] = "GA"
+        rows[number] = ",".join(cells)
+    source.write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    return source
+
+
+def test_small_parts_runs_and_row_groups_give_the_same_tables(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # memory is bounded by working in pieces: the file read a piece at a time, candidate rows
+    # in parts, the engine's visits read a few patient-years at a time, the parts' rows
+    # merged back a row group at a time
+    from therabill.batch.columnar import check, read
+    from therabill.batch.columnar import run as columnar_run
+
+    monkeypatch.setattr(read, "_PIECE_BYTES", 20_000)
+    monkeypatch.setattr(check, "CHUNK_ROWS", 700)
+    monkeypatch.setattr(columnar_run, "_REST_VISITS", 60)
+    monkeypatch.setattr(columnar_run, "_BATCH", 100)
+    source = _with_engine_visits(tmp_path / "mixed.csv", 3_000, seed=11)
+    columnar, engine = _run_both(tmp_path, source)
+    assert _comparable(columnar) == _comparable(engine)
+    assert 0 < columnar.columnar < columnar.visits
+
+
 def test_a_patient_past_the_kx_threshold_stays_on_the_path(tmp_path: Path) -> None:
     # 2,350.00 already spent this year: the third visit's lines pass the 2025 KX amount
     rows = [["V1", "P1", "2025-03-03", "medicare", "01182-18", "PT", "2350.00", "97110", "23",
@@ -143,11 +175,10 @@ def test_a_parquet_file_with_typed_columns_gives_the_engine_tables(tmp_path: Pat
 
 
 def test_mixed_claims_on_two_workers(tmp_path: Path) -> None:
-    source = tmp_path / "mixed.csv"
-    claims_gen.write(source, 6_000, seed=8)
+    source = _with_engine_visits(tmp_path / "mixed.csv", 6_000, seed=8)
     columnar, engine = _run_both(tmp_path, source, workers=2)
     assert _comparable(columnar) == _comparable(engine)
-    assert columnar.columnar > 0 and columnar.workers == 2
+    assert 0 < columnar.columnar < columnar.visits and columnar.workers == 2
 
 
 def test_the_clinic_example_says_which_path_its_visits_took(tmp_path: Path) -> None:
@@ -178,7 +209,16 @@ V5,P1,2025-03-10,commercial-cpt,01182-18,,2405.00,97129,9,5,,200.00
 """.splitlines()]
 
 
-def test_engine_patient_years_keep_the_file_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pieces", [False, True])
+def test_engine_patient_years_keep_the_file_order(tmp_path: Path, pieces: bool,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    if pieces:  # a line read, a patient-year of the engine's, a row merged at a time
+        from therabill.batch.columnar import read
+        from therabill.batch.columnar import run as columnar_run
+
+        monkeypatch.setattr(read, "_PIECE_BYTES", 1)
+        monkeypatch.setattr(columnar_run, "_REST_VISITS", 1)
+        monkeypatch.setattr(columnar_run, "_BATCH", 1)
     source = write_csv(tmp_path / "interleaved.csv", HEADER, INTERLEAVED)
     columnar, engine = _run_both(tmp_path, source)
     assert columnar.columnar >= 2 and _comparable(columnar) == _comparable(engine)

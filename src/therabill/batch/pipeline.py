@@ -408,7 +408,7 @@ def build_groups_firsts(records: Iterable[VisitRecord | HeldRecord]
     return groups, merged, firsts
 
 
-def slices(groups: Sequence[Group], size: int = SLICE_VISITS) -> Iterator[list[Group]]:
+def slices(groups: Iterable[Group], size: int = SLICE_VISITS) -> Iterator[list[Group]]:
     current: list[Group] = []
     count = 0
     for group in groups:
@@ -552,20 +552,18 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
         plain = None
         if (columnar and len(inputs) == 1 and sink is None and outputs.results is None
                 and outputs.fhir is None and outputs.lines is not None):
-            from therabill.batch.columnar.read import plain_frame
+            from therabill.batch.columnar.read import plain_cells
             from therabill.batch.readers import kind_of
 
-            plain = plain_frame(inputs[0], kind_of(inputs[0]), mapping or {})
+            plain = plain_cells(inputs[0], kind_of(inputs[0]), mapping or {})
         if plain is not None:
-            frames = [plain]  # handed over, so the rows are freed once read
-            del plain
-            return _run_columnar(inputs[0], frames, outputs, summary, auto, writers, pool,
+            return _run_columnar(inputs[0], plain, outputs, summary, auto, writers, pool,
                                  progress, slice_visits, started)
         return _run(inputs, outputs, summary, auto, writers, pool, mapping, progress, sink,
                     slice_visits, started)
 
 
-def _run_columnar(path: Path, frames: list[Any], outputs: Outputs, summary: Summary, auto: bool,
+def _run_columnar(path: Path, cells: Any, outputs: Outputs, summary: Summary, auto: bool,
                   writers: list[TableWriter | BytesWriter], pool: ProcessPoolExecutor | None,
                   progress: ProgressHook, slice_visits: int, started: float) -> Summary:
     from therabill.batch.columnar.run import run_columnar
@@ -578,7 +576,7 @@ def _run_columnar(path: Path, frames: list[Any], outputs: Outputs, summary: Summ
         writers.extend((rejects, lines, findings))
         summary.unit = "rows"
         workers = default_workers() if auto else summary.workers
-        run_columnar(path, frames, summary, rejects, lines, findings, workers, auto, pool,
+        run_columnar(path, cells, summary, rejects, lines, findings, workers, auto, pool,
                      progress, slice_visits)
     return _finished(summary, outputs, started)
 

@@ -25,8 +25,8 @@
    coinsurance, the CQ/CO reduction and sequestration; each visit gets its findings in the
    engine's words.
 
-Patients are worked on a part at a time (``CHUNK_ROWS``), which bounds memory: every figure
-stays within one patient.
+Patient-years are worked on a part at a time (``CHUNK_ROWS``), which bounds memory: every
+figure stays within one patient-year.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import polars as pl
 from therabill import sources
 from therabill.batch.accrual import visit_year
 from therabill.batch.columnar.facts import MEDICARE, RATE_SCALE, Facts
-from therabill.batch.columnar.read import ROW
+from therabill.batch.columnar.read import ROW, TEXT, Cells
 from therabill.batch.readers import VISIT_COLUMNS
 from therabill.decision import Decision
 from therabill.engine import Engine, assumptions
@@ -108,54 +108,102 @@ def _payers(facts: Facts) -> pl.DataFrame:
                 "assistant_modifiers": pl.Boolean}, orient="row")
 
 
-def scan(frame: pl.DataFrame, facts: Facts
-         ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Every visit (``seq``: its place in the file; its patient, date, whether the reader
-    rejects it, whether its rows make it a candidate: ``visit_ok``, see the module's text),
-    the candidates' rows (frame row number, ``seq``, code mask) and each row's visit."""
-    raw = {name: _raw(frame, name) for name in (
+_T = pl.col(TEXT)  # one distinct cell of a column (null: empty, or a column the file lacks)
+
+
+def _trimmed(expr: pl.Expr) -> pl.Expr:
+    """A cell as the streaming reader takes it: trimmed, and null when empty."""
+    trimmed = expr.str.strip_chars()
+    return pl.when(trimmed == "").then(None).otherwise(trimmed)
+
+
+def _cell_checks(facts: Facts) -> dict[str, pl.Expr]:
+    """What a candidate's row asks of each of its cells, column by column (``_T``)."""
+    checks = {name: _plain(_T) for name in (
         *VISIT_COLUMNS, "code", "minutes", "assistant_minutes", "charge", "line_discipline",
         "modifiers", "performed_by")}
-    key = {name: _cell(frame, name) for name in ("visit_id", "patient_id", "date_of_service")}
-    row_ok = pl.all_horizontal(
-        *(_plain(expr) for expr in raw.values()),
-        *(raw[name].is_null() for name in _ALLOWED_EMPTY),
-        raw["payer"].fill_null(MEDICARE).is_in(list(facts.payers)),
-        raw["discipline"].is_null() | raw["discipline"].is_in(_DISCIPLINES),
-        raw["modifiers"].is_null() | raw["modifiers"].is_in(_NCCI_MODIFIERS),
-        raw["patient_id"].is_not_null(),
-        raw["date_of_service"].str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
-        raw["minutes"].is_null() | raw["minutes"].str.contains(_WHOLE),
-        raw["assistant_minutes"].is_null() | raw["assistant_minutes"].str.contains(_WHOLE),
-        # intake refuses a line whose assistant minutes pass its own, before combining any
-        raw["assistant_minutes"].is_null() | (
-            raw["assistant_minutes"].cast(pl.Int64, strict=False)
-            <= raw["minutes"].cast(pl.Int64, strict=False)),
-        raw["charge"].is_null() | raw["charge"].str.contains(_AMOUNT),
-        raw["ytd_threshold_pt_slp"].is_null() | raw["ytd_threshold_pt_slp"].str.contains(
-            _AMOUNT),
-        # a year-to-date PT/SLP amount on an OT visit restarts a count the visit is not in
-        raw["ytd_threshold_pt_slp"].is_null() | (raw["discipline"].fill_null("PT") != "OT"),
-    ).fill_null(False)
-    visit_cells = [name for name in VISIT_COLUMNS if name in frame.columns]
-    codes = _codes(facts)
-    # 1. Which visits are candidates, from a few columns of every row.
-    rows = frame.lazy().select(
-        pl.col(ROW),
-        pl.when(key["visit_id"].is_not_null()).then(pl.lit("i\x1f") + key["visit_id"])
-        .when(key["patient_id"].is_not_null() & key["date_of_service"].is_not_null())
-        .then(pl.lit("d\x1f") + key["patient_id"] + pl.lit("\x1f") + key["date_of_service"])
-        .alias("vkey"),
-        key["patient_id"].alias("patient_id"), key["date_of_service"].alias("dos"),
-        raw["payer"].fill_null(MEDICARE).alias("payer"), raw["code"].alias("code"),
-        raw["minutes"].cast(pl.Int64, strict=False).alias("minutes"), row_ok.alias("row_ok"),
-        # rows of one visit alike in every visit cell (the rest are looked at in _conflicts)
-        (pl.struct(visit_cells).hash() if visit_cells else pl.lit(0, dtype=pl.UInt64))
-        .alias("cells"),
-    ).filter(pl.col("vkey").is_not_null()).with_columns(
-        (pl.col(ROW).min().over("vkey").rank("dense") - 1).cast(pl.Int64).alias("seq"),
-    ).drop("vkey").join(codes.select("payer", "code", "bit", "timed", "evaluation").lazy(),
-                        on=["payer", "code"], how="left").with_columns(
+    also = [(name, _T.is_null()) for name in _ALLOWED_EMPTY] + [
+        ("payer", _T.fill_null(MEDICARE).is_in(list(facts.payers))),
+        ("discipline", _T.is_null() | _T.is_in(_DISCIPLINES)),
+        ("modifiers", _T.is_null() | _T.is_in(_NCCI_MODIFIERS)),
+        ("patient_id", _T.is_not_null()),
+        ("date_of_service", _T.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")),
+        ("minutes", _T.is_null() | _T.str.contains(_WHOLE)),
+        ("assistant_minutes", _T.is_null() | _T.str.contains(_WHOLE)),
+        ("charge", _T.is_null() | _T.str.contains(_AMOUNT)),
+        ("ytd_threshold_pt_slp", _T.is_null() | _T.str.contains(_AMOUNT))]
+    for name, expr in also:
+        checks[name] = checks[name] & expr
+    # a null (a check of a cell that is not there) fails the row, as any false check does
+    return {name: expr.fill_null(False) for name, expr in checks.items()}
+
+
+def _row_keys(cells: Cells) -> pl.DataFrame:
+    """Each row's visit, as the streaming reader keys it: its visit_id (``vid``), or when it
+    has none its patient and date together (``day``), each as a number (null: neither);
+    and its raw patient and date cells (codes)."""
+    vid = cells.per_text("visit_id", _trimmed(_T).rank("dense"))
+    keys = pl.DataFrame([cells.row_numbers(), vid.alias("vid"),
+                         cells.code("patient_id").alias("pid"),
+                         cells.code("date_of_service").alias("dosc")])
+    # the reader's key joins the two texts: worked out once per pair of cells
+    pairs = keys.filter(pl.col("vid").is_null()).select("pid", "dosc").unique()
+    pairs = pairs.with_columns(
+        (cells.per_text("patient_id", _trimmed(_T), pairs.get_column("pid")) + "\x1f"
+         + cells.per_text("date_of_service", _trimmed(_T), pairs.get_column("dosc")))
+        .rank("dense").alias("day"))
+    return keys.join(pairs, on=["pid", "dosc"], how="left", maintain_order="left") \
+        .with_columns(pl.when(pl.col("vid").is_null()).then(pl.col("day")).alias("day"))
+
+
+def _row_codes(cells: Cells, facts: Facts) -> pl.DataFrame:
+    """Each row's payer (Medicare when empty) and code with how the payer counts the code
+    (``bit``, ``timed``, ``evaluation``: null for a code the path does not count); worked
+    out once per pair of cells."""
+    rows = pl.DataFrame([cells.code("payer").alias("payer_c"),
+                         cells.code("code").alias("code_c")])
+    pairs = rows.unique()
+    pairs = pairs.with_columns(
+        cells.per_text("payer", _T.fill_null(MEDICARE), pairs.get_column("payer_c"))
+        .alias("payer"),
+        cells.per_text("code", _T, pairs.get_column("code_c")).alias("code"),
+    ).join(_codes(facts).select("payer", "code", "bit", "timed", "evaluation"),
+           on=["payer", "code"], how="left")
+    return rows.join(pairs.drop("payer", "code"), on=["payer_c", "code_c"], how="left",
+                     maintain_order="left").drop("payer_c", "code_c")
+
+
+def scan(cells: Cells, facts: Facts) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Every visit (``seq``: its place in the file; its patient, date, whether the reader
+    rejects it, whether its rows make it a candidate: ``visit_ok``, see the module's text),
+    the candidates' rows (row number, ``seq``, code mask) and each row's visit. A check of a
+    cell is worked out once per distinct text of its column."""
+    row_ok = pl.repeat(True, cells.height, dtype=pl.Boolean, eager=True)
+    for name, check in _cell_checks(facts).items():
+        row_ok = row_ok & cells.per_text(name, check)
+    # a year-to-date PT/SLP amount on an OT visit restarts a count the visit is not in
+    row_ok = row_ok & (cells.per_text("ytd_threshold_pt_slp", _T.is_null())
+                       | cells.per_text("discipline", _T.fill_null("PT") != "OT"))
+    # intake refuses a line whose assistant minutes pass its own, before combining any
+    helped = cells.per_text("assistant_minutes", _T.cast(pl.Int64, strict=False))
+    row_ok = row_ok & (helped.is_null()
+                       | (helped <= cells.per_text("minutes", _T.cast(pl.Int64, strict=False)))
+                       ).fill_null(False)
+    visit_cells = [name for name in VISIT_COLUMNS if name in cells.columns]
+    rows = pl.concat([
+        _row_keys(cells), _row_codes(cells, facts),
+        pl.DataFrame([
+            cells.per_text("minutes", _T.cast(pl.Int64, strict=False)).alias("minutes"),
+            row_ok.alias("row_ok"),
+            # rows of one visit alike in every visit cell (the rest are looked at in
+            # _conflicts); equal texts have equal codes
+            cells.codes.select(pl.struct(visit_cells).hash()).to_series().alias("cells")
+            if visit_cells else pl.zeros(cells.height, dtype=pl.UInt64, eager=True)
+            .alias("cells")])], how="horizontal").lazy()
+    rows = rows.filter(pl.col("vid").is_not_null() | pl.col("day").is_not_null()) \
+        .with_columns(
+        (pl.col(ROW).min().over("vid", "day").rank("dense") - 1).cast(pl.Int64).alias("seq"),
+    ).drop("vid", "day").with_columns(
         (pl.col("row_ok") & pl.col("bit").is_not_null()
          & (~pl.col("timed").fill_null(False) | pl.col("minutes").is_not_null())
          & (pl.col("minutes").fill_null(0) <= 24 * 60)).alias("row_ok"))
@@ -169,23 +217,29 @@ def scan(frame: pl.DataFrame, facts: Facts
         pl.col("bit").bitwise_or().fill_null(0).alias("mask"),
     ).with_columns(pl.all_horizontal(
         "rows_ok", "alike", "once", pl.col("evaluations") <= 1).alias("visit_ok"))
-    found = rows.select(ROW, "seq", "patient_id", "dos").join(
+    found = rows.select(ROW, "seq", "pid", "dosc").join(
         per_visit.select("seq", "visit_ok", "mask", "alike"), on="seq", how="left") \
         .collect(engine="streaming")
-    visits = _conflicts(found, frame)
+    visits = _conflicts(found, cells)
     chosen = found.filter(pl.col("visit_ok")).select(ROW, "seq", "mask")
     return visits, chosen, found.select(ROW, "seq")
 
 
-def candidate_lines(frame: pl.DataFrame, facts: Facts, chosen: pl.DataFrame) -> pl.DataFrame:
+# The cells a candidate's lines are worked out from.
+_LINE_CELLS = ["visit_id", "patient_id", "date_of_service", "payer", "locality", "discipline",
+               "ytd_threshold_pt_slp", "code", "minutes", "charge", "modifiers",
+               "assistant_minutes"]
+
+
+def candidate_lines(cells: Cells, facts: Facts, chosen: pl.DataFrame) -> pl.DataFrame:
     """The lines of the ``chosen`` rows, with what their money needs
     and whether their visit stays a candidate on its day (``visit_ok``). The rows of a
     candidate are alike and plain, so each row's cells are its visit's."""
-    raw = {name: _raw(frame, name) for name in (
+    picked = cells.rows(chosen.get_column(ROW), _LINE_CELLS)
+    raw = {name: _raw(picked, name) for name in (
         "payer", "locality", "discipline", "ytd_threshold_pt_slp", "code", "minutes", "charge",
         "modifiers", "assistant_minutes")}
-    key = {name: _cell(frame, name) for name in ("visit_id", "patient_id", "date_of_service")}
-    picked = frame[chosen.get_column(ROW)]
+    key = {name: _cell(picked, name) for name in ("visit_id", "patient_id", "date_of_service")}
     details = picked.select(
         key["visit_id"].alias("visit_id_cell"), key["patient_id"].alias("patient_id"),
         key["date_of_service"].alias("dos"), raw["payer"].fill_null(MEDICARE).alias("payer"),
@@ -210,17 +264,22 @@ def candidate_lines(frame: pl.DataFrame, facts: Facts, chosen: pl.DataFrame) -> 
     return _with_days(_combined(details), facts)
 
 
-def _conflicts(found: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+def _conflicts(found: pl.DataFrame, file: Cells) -> pl.DataFrame:
     """Every visit: its patient, date and day, whether the reader rejects it (rows that
     disagree on a visit cell, blanks aside) and whether it is a candidate. A visit whose rows
     are alike conflicts with nothing and any row says its patient and date; for the others
     the first given is taken, as the reader takes it."""
-    visits = found.unique("seq", keep="first").select(
-        "seq", "patient_id", "dos", "visit_ok", "alike")
+    visits = found.unique("seq", keep="first")
+    visits = visits.select(
+        "seq", file.per_text("patient_id", _trimmed(_T), visits.get_column("pid"))
+        .alias("patient_id"),
+        file.per_text("date_of_service", _trimmed(_T), visits.get_column("dosc")).alias("dos"),
+        "visit_ok", "alike")
     odd = found.filter(~pl.col("alike")).select("seq", ROW)
     if odd.height:
-        cells = frame[odd.get_column(ROW)].select(
-            ROW, *(_cell(frame, name).alias(name) for name in VISIT_COLUMNS)) \
+        picked = file.rows(odd.get_column(ROW), list(VISIT_COLUMNS))
+        cells = picked.select(
+            ROW, *(_cell(picked, name).alias(name) for name in VISIT_COLUMNS)) \
             .with_columns(odd.get_column("seq"))
         seen = cells.group_by("seq").agg(
             pl.any_horizontal(*(pl.col(name).drop_nulls().n_unique() > 1
@@ -624,22 +683,21 @@ _KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "do
          "not_priced", "not_priced_source", "bit", "value", "unit_cap"]
 
 
-CHUNK_ROWS = 200_000  # candidate rows worked on at a time (whole patients): bounds memory
+CHUNK_ROWS = 100_000  # candidate rows worked on at a time (whole patient-years): bounds memory
 FAR = 1 << 40  # a visit position past every patient-year's last
 
 
 class Plan:
     """A file's visits, ranked and placed as the batch orders them, and the candidates' rows
-    in parts of whole patients. For each part: the candidate lines (``part_lines``), then, in
-    rounds, the visits the path covers from where each patient-year stands (``covered``) and
-    where the engine must take over (``handover``)."""
+    in parts of whole patient-years. For each part: the candidate lines (``part_lines``),
+    then, in rounds, the visits the path covers from where each patient-year stands
+    (``covered``) and where the engine must take over (``handover``)."""
 
-    def __init__(self, frame: pl.DataFrame, engine: Engine) -> None:
-        codes = frame.get_column("code").drop_nulls().unique().to_list() \
-            if "code" in frame.columns else []
-        self.frame = frame
+    def __init__(self, cells: Cells, engine: Engine) -> None:
+        codes = cells.texts["code"].to_list() if "code" in cells.texts else []
+        self.cells = cells
         self.facts = Facts(engine, codes)
-        visits, chosen, self.row_visits = scan(frame, self.facts)
+        visits, chosen, self.row_visits = scan(cells, self.facts)
         # the patient-year as the batch sees it (a rejected visit is in none)
         years = {text: visit_year({"date_of_service": text})
                  for text in visits.get_column("dos").drop_nulls().unique().to_list()}
@@ -651,26 +709,53 @@ class Plan:
         # Patient-years rank by their first visit (a visit without one is its own), visits go
         # by date within them; two visits on one date are the engine's (it merges them).
         self.parts = max(1, chosen.height // CHUNK_ROWS)
-        self.visits = visits.sort("dos", "seq").with_columns(
+        visits = visits.sort("dos", "seq").with_columns(
             pl.int_range(pl.len()).over("pyear").alias("visit_pos"),
             pl.when(pl.col("pyear").is_null()).then(pl.col("seq"))
             .otherwise(pl.col("seq").min().over("pyear")).alias("rank"),
             (pl.col("visit_ok") & pl.col("pyear").is_not_null()
-             & (pl.len().over("pyear", "date") == 1)).fill_null(False).alias("visit_ok"),
-            (pl.col("patient_id").hash(7) % self.parts).alias("part")).sort("seq")
+             & (pl.len().over("pyear", "date") == 1)).fill_null(False).alias("visit_ok")
+        ).sort("seq")
+        self.visits = visits.join(self._parts(visits, chosen), on="rank", how="left",
+                                  maintain_order="left")
         self.chosen = chosen.join(self.visits.select("seq", "part"), on="seq", how="left")
-        self.ranks = self.visits.get_column("rank").to_list()  # by seq
-        self.places = self.visits.get_column("visit_pos").to_list()  # by seq
+        self.ranks = self.visits.get_column("rank").to_numpy()  # by seq
+        self.places = self.visits.get_column("visit_pos").to_numpy()  # by seq
+
+    def _parts(self, visits: pl.DataFrame, chosen: pl.DataFrame) -> pl.DataFrame:
+        """Each patient-year's part (by rank): runs of consecutive ranks with about as many
+        candidate rows each, so that a part's rows come out together (the tables are
+        written in rank order)."""
+        rows = chosen.group_by("seq").len("rows")
+        per_rank = visits.join(rows, on="seq", how="left").group_by("rank").agg(
+            pl.col("rows").cast(pl.Int64).sum()).sort("rank")
+        before = pl.col("rows").cum_sum() - pl.col("rows")
+        return per_rank.select(
+            "rank", (before * self.parts // max(1, chosen.height)).alias("part"))
 
     def part_lines(self, part: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         """One part's candidate lines, and its patient-years' visits (``visit_ok`` now says
         whether a visit is a candidate on its day too)."""
         rows = self.chosen.filter(pl.col("part") == part).sort(ROW).drop("part")
-        lines = candidate_lines(self.frame, self.facts, rows)
+        lines = candidate_lines(self.cells, self.facts, rows)
         taken = lines.filter(pl.col("visit_ok")).get_column("seq").unique()
         visits = self.visits.filter((pl.col("part") == part) & pl.col("pyear").is_not_null())
         visits = visits.with_columns(pl.col("visit_ok") & pl.col("seq").is_in(taken.implode()))
         return lines.filter(pl.col("visit_ok")), visits
+
+    def rest(self, checked: pl.Series) -> tuple[Cells, pl.DataFrame]:
+        """After the parts: the file's cells, and the rows not ``checked`` (``ROW``, in order)
+        with their visit (``seq``: null for a row without a visit key), its rank and whether
+        the reader rejects it (``conflict``). The plan lets go of all but ranks and places."""
+        rows = self.cells.row_numbers().to_frame() \
+            .filter(~pl.col(ROW).is_in(checked.implode())) \
+            .join(self.row_visits, on=ROW, how="left", maintain_order="left") \
+            .join(self.visits.select("seq", "rank", "conflict"), on="seq", how="left",
+                  maintain_order="left")
+        cells, self.cells = self.cells, Cells([], [])
+        self.chosen, self.visits = self.chosen.clear(), self.visits.clear()
+        self.row_visits = self.row_visits.clear()
+        return cells, rows
 
     def start(self, visits: pl.DataFrame) -> pl.DataFrame:
         """Each patient-year at its first visit: nothing spent, the year's deductible left."""

@@ -11,6 +11,7 @@ written together with the covered rows ranked up to it.
 from __future__ import annotations
 
 import tempfile
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
@@ -21,9 +22,9 @@ import polars as pl
 
 from therabill.batch.accrual import visit_year
 from therabill.batch.columnar.check import Plan, _finding_table, _line_table
-from therabill.batch.columnar.read import FIRST_NUMBER, ROW, rows_of
-from therabill.batch.pipeline import Seed, SliceOut, Summary
-from therabill.batch.readers import Counts, Row, _tabular, kind_of
+from therabill.batch.columnar.read import FIRST_NUMBER, ROW, Cells, rows_in
+from therabill.batch.pipeline import Group, Seed, SliceOut, Summary
+from therabill.batch.readers import Counts, _tabular, kind_of
 from therabill.batch.records import Reject
 from therabill.batch.tables import FINDING_COLUMNS, LINE_COLUMNS
 from therabill.batch.writers import TableWriter
@@ -57,19 +58,6 @@ def _cents_as_money(cents: pl.Series) -> pl.Series:
     return found.cast(pl.Decimal(14, 2)).alias(cents.name)
 
 
-class _Rows:
-    """The rows left to the engine, saying when the last has been handed on: the reader then
-    hands on its visits (the records before that are rows it rejected as it read them)."""
-
-    def __init__(self, rows: Iterator[Row]) -> None:
-        self.rows = rows
-        self.done = False
-
-    def __iter__(self) -> Iterator[Row]:
-        yield from self.rows
-        self.done = True
-
-
 _BATCH = 16_384  # rows of a part written, and read back, at a time
 MAX_ROUNDS = 6  # stretches the engine checks between covered ones, per patient-year
 
@@ -92,8 +80,9 @@ class _Run:
                  spill: Path) -> None:
         self.path, self.plan, self.summary, self.rejects = path, plan, summary, rejects
         self.workers, self.pool, self.slice_visits = workers, pool, slice_visits
-        self.lines: list[Path] = []  # parts, each in (rank, pos, sub) order, on disk
-        self.findings: list[Path] = []
+        # parts, each in (rank, pos, sub) order, on disk, with their first rank
+        self.lines: list[tuple[Path, int | None]] = []
+        self.findings: list[tuple[Path, int | None]] = []
         self.spill = spill
         self.taken: list[pl.Series] = []  # frame rows checked before the last pass
         self.tails: dict[tuple[str, int], tuple[int, int, int]] = {}  # figures a tail starts
@@ -140,10 +129,10 @@ class _Run:
                 self.lines.append(self._spill(pl.concat([t for t, _ in made]).sort(KEYS)))
                 self.findings.append(self._spill(pl.concat([f for _, f in made]).sort(KEYS)))
 
-    def _spill(self, part: pl.DataFrame) -> Path:
+    def _spill(self, part: pl.DataFrame) -> tuple[Path, int | None]:
         path = self.spill / f"part-{len(self.lines) + len(self.findings)}.parquet"
         part.write_parquet(path, compression="lz4", row_group_size=_BATCH)
-        return path
+        return path, int(part.get_column(RANK)[0]) if part.height else None
 
     def _islands(self, island: pl.DataFrame, ends: pl.DataFrame
                  ) -> tuple[pl.DataFrame, list[tuple[pl.DataFrame, pl.DataFrame]]]:
@@ -159,12 +148,12 @@ class _Run:
                  .select("pyear", "year", "pt_slp", "ot", "ded").iter_rows()}
         rows = plan.row_visits.join(island.select("seq", "pyear"), on="seq").sort(ROW)
         self.taken.append(rows.get_column(ROW))
-        frame = plan.frame[rows.get_column(ROW)]
         counts = Counts("rows")
         held: list[pipeline.HeldRecord] = []
         pyears = dict(island.select("seq", "pyear").iter_rows())
         order = sorted(pyears)  # the reader hands visits on in the order of their first rows
-        records = _tabular(self.path, rows_of(frame, self.first), counts)
+        records = _tabular(self.path, rows_in(plan.cells, rows.get_column(ROW), self.first),
+                           counts)
         for record, seq in zip(records, order, strict=True):
             assert not isinstance(record, Reject)  # an island's visits are whole and readable
             held.append(pipeline.HeldRecord(pipeline.pack(record.visit), record.position,
@@ -174,7 +163,7 @@ class _Run:
         self.island_visits += len(held)
         groups, merged, firsts = pipeline.build_groups_firsts(held)
         self.summary.merged += merged
-        keys = [(plan.ranks[order[index]], plan.places[order[index]],
+        keys = [(int(plan.ranks[order[index]]), int(plan.places[order[index]]),
                  pyears[order[index]]) for index in firsts]
         job = pipeline.SliceJob(results=False, tables="parquet", rows=False)
         states: dict[str, tuple[int, int, int]] = {}
@@ -232,77 +221,53 @@ def _keyed(chunk: bytes, columns: tuple[tuple[str, str], ...],
         .drop("__group")
 
 
-def run_columnar(path: Path, frames: list[pl.DataFrame], summary: object, rejects: TableWriter,
+def run_columnar(path: Path, cells: Cells, summary: object, rejects: TableWriter,
                  lines_out: TableWriter, findings_out: TableWriter, workers: int, auto: bool,
                  pool: ProcessPoolExecutor | None, progress: object, slice_visits: int) -> None:
-    """Check the frame of ``path``'s rows (taken from ``frames``, so that it is freed once
-    read) into the writers, filling ``summary`` (a pipeline ``Summary``). ``auto``: the
-    workers were not asked for, so few visits left to the engine stay in this process."""
+    """Check ``path``'s cells into the writers, filling ``summary`` (a pipeline
+    ``Summary``). ``auto``: the workers were not asked for, so few visits left to the engine
+    stay in this process."""
     from therabill.batch import pipeline
     from therabill.engine import default_engine
 
     assert isinstance(summary, pipeline.Summary)
     report = progress if callable(progress) else pipeline._no_progress
-    plan = Plan(frames[0], default_engine())
+    plan = Plan(cells, default_engine())
     summary.workers = workers if pool is not None else 1
     # the parts wait on disk, beside the outputs, until they are merged into the tables
     with tempfile.TemporaryDirectory(prefix=".therabill-columnar-",
                                      dir=lines_out.file.path.parent) as spill:
-        _run(path, frames, plan, summary, rejects, lines_out, findings_out, auto, pool, report,
+        _run(path, plan, summary, rejects, lines_out, findings_out, auto, pool, report,
              slice_visits, Path(spill))
 
 
-def _run(path: Path, frames: list[pl.DataFrame], plan: Plan, summary: Summary,
+def _run(path: Path, plan: Plan, summary: Summary,
          rejects: TableWriter, lines_out: TableWriter, findings_out: TableWriter, auto: bool,
          pool: ProcessPoolExecutor | None, report: Any, slice_visits: int, spill: Path
          ) -> None:
     from therabill.batch import pipeline
 
-    frame = frames.pop()
     done = _Run(path, plan, summary, rejects, summary.workers, pool, slice_visits, spill)
     for part in range(plan.parts):
         done.part(part)
         report("checking", summary.columnar + done.island_visits, None)
     checked = pl.concat(done.taken) if done.taken else pl.Series(ROW, [], dtype=pl.UInt32)
-    fallback = frame.filter(~pl.col(ROW).is_in(checked.implode()))
-    del frame
-    plan.frame = fallback  # the rows still to read (the whole file's are let go)
-    taken_seqs = set(plan.row_visits.filter(pl.col(ROW).is_in(checked.implode()))
-                     .get_column("seq").unique().to_list())
-    fallback_visits = [seq for seq in range(len(plan.ranks)) if seq not in taken_seqs]
+    cells, rest = plan.rest(checked)
+    del checked
     counts = Counts("rows")
-    rows = _Rows(rows_of(fallback, done.first))
-    held: list[pipeline.HeldRecord] = []
-    held_seqs: list[int] = []
-    pending = iter(fallback_visits)
-    for record in _tabular(path, iter(rows), counts):
-        seq = next(pending) if rows.done else None
-        if isinstance(record, Reject):
-            rejects.write([(record.position, record.reason)])
-            summary.rejects += 1
-            continue
-        assert seq is not None
-        year = visit_year(record.visit)
-        patient = record.visit.get("patient_id")
-        cents = done.tails.get((patient, year)) \
-            if year is not None and isinstance(patient, str) else None
-        held.append(pipeline.HeldRecord(pipeline.pack(record.visit), record.position,
-                                        record.notes,
-                                        None if cents is None else _cents_seed(cents)))
-        held_seqs.append(seq)
-    summary.records += counts.records
-    summary.rejected_records = counts.rejected
-    summary.visits_read += len(held)
-    groups, merged, firsts = pipeline.build_groups_firsts(held)
-    summary.merged += merged
-    del held
-    # The engine's patient-years in the order of the whole file's: one whose covered visits
-    # come first in the file ranks by them, not by its first visit left to the engine.
-    keys = [(plan.ranks[held_seqs[index]], plan.places[held_seqs[index]]) for index in firsts]
-    order = sorted(range(len(groups)), key=keys.__getitem__)
-    groups = [groups[index] for index in order]
-    ranks = iter([keys[index] for index in order])
-    total = summary.visits_read - summary.merged
+    # The reader's rejects first, as it writes them: rows without a visit key, in the file's
+    # order, then the visits whose rows disagree.
+    refused = rest.filter(pl.col("seq").is_null() | pl.col("conflict")).get_column(ROW)
+    for record in _tabular(path, rows_in(cells, refused, done.first), counts):
+        assert isinstance(record, Reject)  # a visit's rows that agree make a visit
+        rejects.write([(record.position, record.reason)])
+        summary.rejects += 1
+    rest = rest.filter(pl.col("seq").is_not_null() & ~pl.col("conflict"))
+    keys: deque[tuple[int, int]] = deque()  # each group's (rank, place), as they are read
+    groups = _rest_groups(path, cells, rest, done, summary, counts, keys)
+    del cells
+    total = summary.visits_read + rest.get_column("seq").n_unique() - summary.merged
+    del rest
     job = pipeline.SliceJob(results=False, tables="parquet", rows=False)
     if auto and total - summary.visits < pipeline.AUTO_WORKERS_FROM:
         summary.workers = 1
@@ -311,78 +276,134 @@ def _run(path: Path, frames: list[pl.DataFrame], plan: Plan, summary: Summary,
     for out in pipeline._checked(pipeline.slices(groups, slice_visits), summary.workers, job,
                                  pool):
         done._tally(out)
-        slice_keys = [next(ranks) for _ in out.group_rows]
+        slice_keys = [keys.popleft() for _ in out.group_rows]
         lines.add(out.lines_chunk, slice_keys, [n for n, _ in out.group_rows])
         findings.add(out.findings_chunk, slice_keys, [n for _, n in out.group_rows])
-        report("checking", summary.visits, total)
-    if not groups:  # the path took every visit: the count is final all the same
         report("checking", summary.visits, total)
     lines.finish()
     findings.finish()
     summary.lines, summary.findings = lines.rows, findings.rows
+    summary.records += counts.records
+    summary.rejected_records = counts.rejected
+    report("checking", summary.visits, summary.visits_read - summary.merged)
+
+
+_REST_VISITS = 25_000  # visits left to the engine read at a time (whole patient-years)
+
+
+def _rest_groups(path: Path, cells: Cells, rest: pl.DataFrame, done: _Run, summary: Summary,
+                 counts: Counts, keys: deque[tuple[int, int]]) -> Iterator[Group]:
+    """The patient-years left to the engine, in rank order, read a run of them at a time
+    (``rest``: their rows, in the file's order, with ``seq`` and ``rank``), so that only a
+    run's visits are held as records; each group's (rank, place) goes to ``keys``."""
+    from therabill.batch import pipeline
+
+    plan = done.plan
+    # runs of whole ranks (a patient-year, or a visit without one) of about _REST_VISITS
+    per_rank = rest.group_by("rank").agg(pl.col("seq").n_unique().alias("visits")).sort("rank")
+    runs = per_rank.select(
+        "rank", ((pl.col("visits").cum_sum() - pl.col("visits")) // _REST_VISITS).alias("run"))
+    parts = rest.join(runs, on="rank", how="left", maintain_order="left") \
+        .partition_by("run", as_dict=True, include_key=False)
+    for run in sorted(parts):
+        rows = parts.pop(run)
+        seqs = rows.get_column("seq").unique().sort().to_list()  # the reader's order
+        held: list[pipeline.HeldRecord] = []
+        records = _tabular(path, rows_in(cells, rows.get_column(ROW), done.first), counts)
+        for record, _ in zip(records, seqs, strict=True):  # a visit each, in seq order
+            assert not isinstance(record, Reject)  # a visit's rows that agree make a visit
+            year = visit_year(record.visit)
+            patient = record.visit.get("patient_id")
+            cents = done.tails.get((patient, year)) \
+                if year is not None and isinstance(patient, str) else None
+            held.append(pipeline.HeldRecord(pipeline.pack(record.visit), record.position,
+                                            record.notes,
+                                            None if cents is None else _cents_seed(cents)))
+        summary.visits_read += len(held)
+        groups, merged, firsts = pipeline.build_groups_firsts(held)
+        summary.merged += merged
+        del held
+        # the engine's patient-years in the order of the whole file's: one whose covered
+        # visits come first in the file ranks by them, not by its first visit left here
+        found = [(int(plan.ranks[seqs[index]]), int(plan.places[seqs[index]]))
+                 for index in firsts]
+        for index in sorted(range(len(groups)), key=found.__getitem__):
+            keys.append(found[index])
+            yield groups[index]
 
 
 class _Part:
-    """One part on disk, read a batch at a time: its rows up to a rank, in order."""
+    """One part on disk, read a row group at a time, in (rank, place, row) order."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, spilled: tuple[Path, int | None]) -> None:
         import pyarrow.parquet as pq
 
+        path, self.first = spilled
         self.file = pq.ParquetFile(path)  # row groups of _BATCH rows, read one at a time
         self.group = 0
-        self.buffer: pl.DataFrame | None = None
-        self.done = False
+        self.buffer: pl.DataFrame | None = None  # rows read and not yet taken
 
-    def last_rank(self) -> int | None:
-        """The rank of the last row read so far and not yet taken (None: none are left)."""
+    def next_rank(self) -> int | None:
+        """The rank of the part's next row, None when none is left; a part not begun is not
+        read (its first rank is known)."""
+        if self.group == 0:
+            return self.first
         if self.buffer is None or self.buffer.height == 0:
-            if self.group == self.file.num_row_groups:
-                self.done = True
-                return None
-            found = pl.from_arrow(self.file.read_row_group(self.group, use_threads=False))
-            self.group += 1
-            assert isinstance(found, pl.DataFrame)
-            self.buffer = found
-        return int(self.buffer.get_column(RANK)[-1])
+            self._read()
+        return None if self.buffer is None else int(self.buffer.get_column(RANK)[0])
 
-    def upto(self, rank: int | None) -> pl.DataFrame | None:
-        """The rows not yet taken with a rank up to ``rank`` (all for None)."""
-        import numpy as np
-
-        pieces: list[pl.DataFrame] = []
+    def settled(self) -> int:
+        """A rank up to which all the part's rows have been read (the part's next row must
+        have been asked for): the rank before the last read, or the last when the part has
+        been read to its end."""
         while True:
             if self.buffer is None or self.buffer.height == 0:
-                if self.done:
-                    break
-                if self.group == self.file.num_row_groups:
-                    self.done = True
-                    break
-                found = pl.from_arrow(self.file.read_row_group(self.group, use_threads=False))
-                self.group += 1
-                assert isinstance(found, pl.DataFrame)
-                self.buffer = found
-            ranks = self.buffer.get_column(RANK).to_numpy()
-            end = len(ranks) if rank is None else int(np.searchsorted(ranks, rank, "right"))
-            pieces.append(self.buffer.slice(0, end))
-            self.buffer = self.buffer.slice(end)
-            if self.buffer.height:  # the next row is past the rank: the rest can wait
-                break
-        pieces = [piece for piece in pieces if piece.height]
-        return pl.concat(pieces) if pieces else None
+                self._read()
+            assert self.buffer is not None
+            ranks = self.buffer.get_column(RANK)
+            if self.group == self.file.num_row_groups:
+                return int(ranks[-1])
+            if ranks[0] != ranks[-1]:
+                return int(ranks[-1]) - 1
+            self._read()  # a patient-year longer than the rows read: read on
+
+    def take(self, rank: int) -> pl.DataFrame | None:
+        """The rows read with a rank up to ``rank``, taken off the buffer."""
+        import numpy as np
+
+        if self.buffer is None:
+            return None
+        ranks = self.buffer.get_column(RANK).to_numpy()
+        end = int(np.searchsorted(ranks, rank, "right"))
+        taken, self.buffer = self.buffer.slice(0, end), self.buffer.slice(end)
+        return taken if taken.height else None
+
+    def _read(self) -> None:
+        """The next row group, after the rows not yet taken (None: none left)."""
+        if self.group == self.file.num_row_groups:
+            if self.buffer is not None and self.buffer.height == 0:
+                self.buffer = None
+            return
+        found = pl.from_arrow(self.file.read_row_group(self.group, use_threads=False))
+        self.group += 1
+        assert isinstance(found, pl.DataFrame)
+        self.buffer = found if self.buffer is None or self.buffer.height == 0 \
+            else pl.concat([self.buffer, found])
 
 
 class _Merge:
     """One output table: the parts (covered rows, and the engine's islands) and the engine's
-    last slices (arriving in rank order) written in one order, a slice at a time, so memory
-    holds a slice and a batch of each part."""
+    last slices (arriving in rank order) written in one order, a row group of a part at a
+    time, so memory holds about one row group of each part in reach."""
 
-    def __init__(self, parts: list[Path], columns: tuple[tuple[str, str], ...],
-                 out: TableWriter, summary: object) -> None:
+    def __init__(self, parts: list[tuple[Path, int | None]],
+                 columns: tuple[tuple[str, str], ...], out: TableWriter,
+                 summary: object) -> None:
         self.columns = columns
         self.schema = _schema(columns)
         self.money = any(kind == "money" for _, kind in columns)
         # kept as the path made them (cents, categories), each piece typed as it is written
-        self.parts = [_Part(path) for path in parts]
+        self.parts = [_Part(spilled) for spilled in parts]
         self.out = out
         self.summary = summary  # the lines table adds up statuses and money
         self.rows = 0
@@ -390,25 +411,32 @@ class _Merge:
     def add(self, chunk: bytes, keys: list[tuple[int, int]], counts: list[int]) -> None:
         """An engine slice: its groups' (rank, place) and row counts, in rank order."""
         engine = _keyed(chunk, self.columns, keys, counts)
-        self._write(pl.concat([*self._upto(keys[-1][0] if keys else -1), engine]).sort(KEYS))
+        self._through(keys[-1][0] if keys else -1, engine)
 
     def finish(self) -> None:
-        """The parts' rows left, a window of ranks at a time: up to the lowest rank among
-        the parts' last rows read, which every part has reached (so memory holds about a
-        batch of each part)."""
-        while True:
-            reached = [rank for rank in (part.last_rank() for part in self.parts)
-                       if rank is not None]
-            if not reached:
-                break
-            pieces = self._upto(min(reached))
-            if pieces:
-                self._write(pl.concat(pieces).sort(KEYS))
+        self._through(None, None)
 
-    def _upto(self, rank: int | None) -> list[pl.DataFrame]:
-        """The parts' rows not yet written up to ``rank`` (all of them for None), typed."""
-        pieces = [part.upto(rank) for part in self.parts]
-        return [self._typed(piece) for piece in pieces if piece is not None]
+    def _through(self, rank: int | None, engine: pl.DataFrame | None) -> None:
+        """Every row up to ``rank`` (all for None), the parts' and ``engine``'s, written in
+        order: each time, up to the nearest end of a row group read (or ``rank``)."""
+        while True:
+            bound = rank
+            for part in self.parts:
+                start = part.next_rank()
+                if start is not None and (bound is None or start <= bound):
+                    settled = part.settled()
+                    bound = settled if bound is None else min(bound, settled)
+            pieces = [] if bound is None else [part.take(bound) for part in self.parts]
+            typed = [self._typed(piece) for piece in pieces if piece is not None]
+            if engine is not None:
+                ranks = engine.get_column(RANK)
+                ready = engine if bound is None else engine.filter(ranks <= bound)
+                engine = None if bound is None else engine.filter(ranks > bound)
+                typed.append(ready)
+            if typed:
+                self._write(pl.concat(typed).sort(KEYS))
+            if bound is None or bound == rank:
+                return
 
     def _typed(self, part: pl.DataFrame) -> pl.DataFrame:
         if self.money:
