@@ -119,8 +119,9 @@ def _with_engine_visits(source: Path, visits: int, seed: int) -> Path:
     return source
 
 
+@pytest.mark.parametrize("workers", [1, 2])  # two: parts worked two at a time
 def test_small_parts_runs_and_row_groups_give_the_same_tables(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     # memory is bounded by working in pieces: the file read a piece at a time, candidate rows
     # in parts, the engine's visits read a few patient-years at a time, the parts' rows
     # merged back a row group at a time
@@ -132,7 +133,7 @@ def test_small_parts_runs_and_row_groups_give_the_same_tables(
     monkeypatch.setattr(columnar_run, "_REST_VISITS", 60)
     monkeypatch.setattr(columnar_run, "_BATCH", 100)
     source = _with_engine_visits(tmp_path / "mixed.csv", 3_000, seed=11)
-    columnar, engine = _run_both(tmp_path, source)
+    columnar, engine = _run_both(tmp_path, source, workers=workers)
     assert _comparable(columnar) == _comparable(engine)
     assert 0 < columnar.columnar < columnar.visits
 

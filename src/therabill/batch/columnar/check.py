@@ -350,27 +350,29 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         "share": pl.Int64, "seq_rate": pl.Int64, "mppr": pl.Boolean, "edits": pl.Int64,
         "unpriced": pl.String, "kx_source": pl.String, "assistant_rate": pl.Int64,
         "de_minimis": pl.String, "assistant_source": pl.String, "release_key": pl.Int64})
-    prices = pl.DataFrame(
-        [(key, code, p.full_cents, p.reduced_cents, p.pe, p.mppr)
-         for (key, code), p in facts.prices.items()],
-        schema={"price_key": pl.Int64, "code": pl.String, "full": pl.Int64,
-                "reduced": pl.Int64, "pe": pl.Int64, "mppr_code": pl.Boolean}, orient="row")
-    values = pl.DataFrame(
-        [(key, code, value) for (key, code), value in facts.values.items()],
-        schema={"release_key": pl.Int64, "code": pl.String, "value": pl.Int64}, orient="row")
-    unlisted = pl.DataFrame(
-        [(key, code, message, source) for (key, code), (message, source)
-         in facts.unlisted.items()],
-        schema={"price_key": pl.Int64, "code": pl.String, "not_priced": pl.String,
-                "not_priced_source": pl.String}, orient="row")
-    edits = pl.DataFrame(
-        {"edits": [k for k, _ in facts.column_2], "code": [c for _, c in facts.column_2],
-         "column_1": list(facts.column_2.values())},
-        schema={"edits": pl.Int64, "code": pl.String, "column_1": pl.Int64})
-    mues = pl.DataFrame(
-        {"edits": [k for k, _ in facts.mue], "code": [c for _, c in facts.mue],
-         "mue": list(facts.mue.values())},
-        schema={"edits": pl.Int64, "code": pl.String, "mue": pl.Int64})
+    with facts.lock:  # another part may be adding a day's figures
+        prices = pl.DataFrame(
+            [(key, code, p.full_cents, p.reduced_cents, p.pe, p.mppr)
+             for (key, code), p in facts.prices.items()],
+            schema={"price_key": pl.Int64, "code": pl.String, "full": pl.Int64,
+                    "reduced": pl.Int64, "pe": pl.Int64, "mppr_code": pl.Boolean},
+            orient="row")
+        values = pl.DataFrame(
+            [(key, code, value) for (key, code), value in facts.values.items()],
+            schema={"release_key": pl.Int64, "code": pl.String, "value": pl.Int64},
+            orient="row")
+        unlisted = pl.DataFrame(
+            [(key, code, message, source) for (key, code), (message, source)
+             in facts.unlisted.items()],
+            schema={"price_key": pl.Int64, "code": pl.String, "not_priced": pl.String,
+                    "not_priced_source": pl.String}, orient="row")
+        edits = pl.DataFrame(
+            [(key, code, mask) for (key, code), mask in facts.column_2.items()],
+            schema={"edits": pl.Int64, "code": pl.String, "column_1": pl.Int64},
+            orient="row")
+        mues = pl.DataFrame(
+            [(key, code, mue) for (key, code), mue in facts.mue.items()],
+            schema={"edits": pl.Int64, "code": pl.String, "mue": pl.Int64}, orient="row")
     # Lazily, so that the steps share one plan and only the columns used are carried.
     lazy = lines.lazy().join(days.lazy(), on=["date", "locality", "payer"], how="left") \
         .join(_payers(facts).lazy(), on="payer", how="left") \

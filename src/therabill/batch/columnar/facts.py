@@ -11,6 +11,7 @@ no row, and its visits go to the engine.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -169,6 +170,7 @@ class Facts:
         self._price_keys: dict[tuple[str, int, str], int] = {}
         self._edits: dict[date, int | None] = {}
         self._days: dict[tuple[date, str, str], DayFacts | None] = {}
+        self.lock = threading.RLock()  # held while a day's figures are added or read
         # (edits key, column-2 code) -> the mask of column-1 codes whose edit is in force
         self.column_2: dict[tuple[int, str], int] = {}
         self.ptp: dict[tuple[int, str, str], PtpEdit] = {}  # (edits key, column 1, column 2)
@@ -176,11 +178,13 @@ class Facts:
         self.mue: dict[tuple[int, str], int] = {}
 
     def day(self, dos: date, locality: str, payer: str) -> DayFacts | None:
-        """What the date, place and payer settle (None: the engine's), worked out once."""
+        """What the date, place and payer settle (None: the engine's), worked out once
+        (under a lock: parts of a file are worked at once, and a new day adds prices)."""
         key = (dos, locality, payer)
-        if key not in self._days:
-            self._days[key] = self._day(dos, locality, payer)
-        return self._days[key]
+        with self.lock:
+            if key not in self._days:
+                self._days[key] = self._day(dos, locality, payer)
+            return self._days[key]
 
     def _day(self, dos: date, locality: str, payer: str) -> DayFacts | None:
         policy, reference = self.policies.get(payer), self.engine.reference

@@ -13,7 +13,8 @@ from __future__ import annotations
 import tempfile
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,24 @@ def _seed_cents(seed: Seed) -> tuple[int, int, int]:
     return (int(seed[0] * 100), int(seed[1] * 100), int(seed[2] * 100))
 
 
+@dataclass
+class _PartDone:
+    """What one part left: its tables' files, the rows checked, where its patient-years'
+    tails start, and its counts (added to the run's summary in the part's order)."""
+
+    lines: list[tuple[Path, int | None]] = field(default_factory=list)
+    findings: list[tuple[Path, int | None]] = field(default_factory=list)
+    taken: list[pl.Series] = field(default_factory=list)
+    tails: dict[tuple[str, int], tuple[int, int, int]] = field(default_factory=dict)
+    columnar: int = 0
+    visits: int = 0
+    visits_read: int = 0
+    records: int = 0
+    merged: int = 0
+    island_visits: int = 0
+    rejects: list[tuple[str, str]] = field(default_factory=list)
+
+
 class _Run:
     """One columnar run's bookkeeping: the summary, the tables' parts, where each
     patient-year's tail starts and from what figures."""
@@ -89,9 +108,30 @@ class _Run:
         self.island_visits = 0
         self.first = FIRST_NUMBER[kind_of(path)]  # how the file numbers its first record
 
-    def part(self, part: int) -> None:
-        """One part: covered stretches and the engine's islands between them, in rounds."""
+    def add(self, done: _PartDone) -> None:
+        """A part's files, rows and counts, in the run's."""
+        summary = self.summary
+        self.lines.extend(done.lines)
+        self.findings.extend(done.findings)
+        self.taken.extend(done.taken)
+        self.tails.update(done.tails)
+        self.island_visits += done.island_visits
+        summary.columnar += done.columnar
+        summary.visits += done.visits
+        summary.visits_read += done.visits_read
+        summary.records += done.records
+        summary.merged += done.merged
+        if done.rejects:
+            self.rejects.write(done.rejects)
+            summary.rejects += len(done.rejects)
+            summary.failed += len(done.rejects)
+
+    def part(self, part: int) -> _PartDone:
+        """One part: covered stretches and the engine's islands between them, in rounds.
+        Parts share nothing but the plan (read only) and its facts (locked), so two can be
+        worked at once."""
         plan = self.plan
+        done = _PartDone()
         lines, visits = plan.part_lines(part)
         state = plan.start(visits)
         tables: list[tuple[pl.DataFrame, pl.DataFrame]] = []
@@ -102,21 +142,21 @@ class _Run:
                 tables.append((_line_table(covered), _finding_table(covered, plan.facts)))
                 seqs = covered.get_column("seq").unique()
                 rows = plan.row_visits.filter(pl.col("seq").is_in(seqs.implode()))
-                self.taken.append(rows.get_column(ROW))
-                self.summary.columnar += seqs.len()
-                self.summary.visits += seqs.len()
-                self.summary.visits_read += seqs.len()
-                self.summary.records += rows.height
+                done.taken.append(rows.get_column(ROW))
+                done.columnar += seqs.len()
+                done.visits += seqs.len()
+                done.visits_read += seqs.len()
+                done.records += rows.height
             island, tail = plan.handover(visits, ends, round_ == MAX_ROUNDS - 1)
             for patient, year, pt_slp, ot, ded in tail.unique("pyear").join(
                     ends, on="pyear").join(visits.select("pyear", "year", "patient_id")
                                            .unique("pyear"), on="pyear").select(
                     "patient_id", "year", "pt_slp", "ot", "ded").iter_rows():
                 if plan.facts.deductible_cents(year) is not None:  # else the engine's own
-                    self.tails[(patient, year)] = (pt_slp, ot, ded)
+                    done.tails[(patient, year)] = (pt_slp, ot, ded)
             if island.height == 0:
                 break
-            after, engine_tables = self._islands(island, ends)
+            after, engine_tables = self._islands(island, ends, done)
             islands.extend(engine_tables)
             state = after  # the patient-years that go on (the others are done or tails)
             visits = visits.join(state, on="pyear", how="semi").filter(
@@ -124,17 +164,20 @@ class _Run:
             lines = lines.join(visits.select("seq"), on="seq", how="semi")
         # the path's rows and the engine's islands, each a part in (rank, place, row) order,
         # kept on disk until they are merged into the tables
-        for made in (tables, islands):
+        for kind, made in (("path", tables), ("engine", islands)):
             if made:
-                self.lines.append(self._spill(pl.concat([t for t, _ in made]).sort(KEYS)))
-                self.findings.append(self._spill(pl.concat([f for _, f in made]).sort(KEYS)))
+                done.lines.append(self._spill(pl.concat([t for t, _ in made]).sort(KEYS),
+                                              f"{part}-{kind}-lines"))
+                done.findings.append(self._spill(pl.concat([f for _, f in made]).sort(KEYS),
+                                                 f"{part}-{kind}-findings"))
+        return done
 
-    def _spill(self, part: pl.DataFrame) -> tuple[Path, int | None]:
-        path = self.spill / f"part-{len(self.lines) + len(self.findings)}.parquet"
-        part.write_parquet(path, compression="lz4", row_group_size=_BATCH)
-        return path, int(part.get_column(RANK)[0]) if part.height else None
+    def _spill(self, rows: pl.DataFrame, name: str) -> tuple[Path, int | None]:
+        path = self.spill / f"part-{name}.parquet"
+        rows.write_parquet(path, compression="lz4", row_group_size=_BATCH)
+        return path, int(rows.get_column(RANK)[0]) if rows.height else None
 
-    def _islands(self, island: pl.DataFrame, ends: pl.DataFrame
+    def _islands(self, island: pl.DataFrame, ends: pl.DataFrame, done: _PartDone
                  ) -> tuple[pl.DataFrame, list[tuple[pl.DataFrame, pl.DataFrame]]]:
         """The engine on each patient-year's island, from the figures its covered stretch left;
         returns where each year stands after (its next start) and the island's rows."""
@@ -147,7 +190,7 @@ class _Run:
                  ends.join(island.select("pyear", "year").unique("pyear"), on="pyear")
                  .select("pyear", "year", "pt_slp", "ot", "ded").iter_rows()}
         rows = plan.row_visits.join(island.select("seq", "pyear"), on="seq").sort(ROW)
-        self.taken.append(rows.get_column(ROW))
+        done.taken.append(rows.get_column(ROW))
         counts = Counts("rows")
         held: list[pipeline.HeldRecord] = []
         pyears = dict(island.select("seq", "pyear").iter_rows())
@@ -158,11 +201,11 @@ class _Run:
             assert not isinstance(record, Reject)  # an island's visits are whole and readable
             held.append(pipeline.HeldRecord(pipeline.pack(record.visit), record.position,
                                             record.notes, seeds[pyears[seq]]))
-        self.summary.records += counts.records
-        self.summary.visits_read += len(held)
-        self.island_visits += len(held)
+        done.records += counts.records
+        done.visits_read += len(held)
+        done.island_visits += len(held)
         groups, merged, firsts = pipeline.build_groups_firsts(held)
-        self.summary.merged += merged
+        done.merged += merged
         keys = [(int(plan.ranks[order[index]]), int(plan.places[order[index]]),
                  pyears[order[index]]) for index in firsts]
         job = pipeline.SliceJob(results=False, tables="parquet", rows=False)
@@ -172,7 +215,8 @@ class _Run:
         at = 0
         for out in pipeline._checked(pipeline.slices(groups, self.slice_visits), self.workers,
                                      job, self.pool):
-            self._tally(out)
+            done.visits += out.visits
+            done.rejects.extend(out.rejects)
             mine = keys[at:at + len(out.group_rows)]
             at += len(out.group_rows)
             line_parts.append(_keyed(out.lines_chunk, LINE_COLUMNS, mine,
@@ -248,9 +292,14 @@ def _run(path: Path, plan: Plan, summary: Summary,
     from therabill.batch import pipeline
 
     done = _Run(path, plan, summary, rejects, summary.workers, pool, slice_visits, spill)
-    for part in range(plan.parts):
-        done.part(part)
-        report("checking", summary.columnar + done.island_visits, None)
+    # Parts are worked a few at a time, one per core asked for (polars lets go of the
+    # interpreter while it works), and added to the run in their order.
+    at_once = max(1, min(summary.workers, plan.parts))
+    with ThreadPoolExecutor(at_once, thread_name_prefix="columnar-part") as parts:
+        for part in (parts.map(done.part, range(plan.parts)) if at_once > 1
+                     else map(done.part, range(plan.parts))):
+            done.add(part)
+            report("checking", summary.columnar + done.island_visits, None)
     checked = pl.concat(done.taken) if done.taken else pl.Series(ROW, [], dtype=pl.UInt32)
     cells, rest = plan.rest(checked)
     del checked
