@@ -23,6 +23,7 @@ from therabill.batch.fhir import (
     eob_json,
     explanation_of_benefit,
     fhir_id,
+    fhir_string,
     ndjson_line,
     write_ndjson,
 )
@@ -217,7 +218,7 @@ def test_any_checked_visit_gives_a_valid_resource(visit: dict[str, Any]) -> None
     eob = ExplanationOfBenefit.model_validate_json(text)
     assert eob.outcome in ("complete", "partial", "error")
     assert len(eob.item or []) == len(result.lines)
-    assert eob.identifier[0].value == visit["visit_id"] and len(eob.id) <= 64
+    assert eob.identifier[0].value == fhir_string(visit["visit_id"]) and len(eob.id) <= 64
     for item, line in zip(eob.item or [], result.lines, strict=True):
         found = amounts(item.adjudication)
         for field, _system, code in LINE_AMOUNTS:
@@ -239,3 +240,12 @@ def test_837p_notes_name_the_provider(results: list[CheckResult]) -> None:
     assert eob.provider.identifier.value == "1987654328"
     texts = [n.text for n in eob.processNote]
     assert all(note in texts for note in record.notes)
+
+
+def test_a_visit_id_with_a_no_break_space_still_makes_a_valid_resource() -> None:
+    # found by the property test: FHIR strings hold no whitespace but spaces, tabs and breaks
+    result = ENGINE.check({"visit_id": "V\xa01", "date_of_service": "2025-03-03",
+                           "lines": [{"code": "97110", "minutes": 30}]})
+    eob = ExplanationOfBenefit.model_validate_json(
+        ndjson_line(explanation_of_benefit(result, created=DAY)))
+    assert eob.identifier[0].value == "V 1" and result.visit_id == "V\xa01"

@@ -129,7 +129,8 @@ def eob_data(result: CheckResult, *, created: date | datetime | None = None,
     data: dict[str, Any] = {
         "resourceType": "ExplanationOfBenefit",
         "id": fhir_id(result.visit_id or "unnamed"),
-        "identifier": [{"system": VISIT_ID_SYSTEM, "value": result.visit_id or "unnamed"}],
+        "identifier": [{"system": VISIT_ID_SYSTEM,
+                        "value": fhir_string(result.visit_id or "unnamed")}],
         "status": "active",
         "type": {"coding": [{"system": CLAIM_TYPE, "code": claim_type}]},
         "use": "predetermination",
@@ -218,7 +219,19 @@ def _decision_text(decision: Decision) -> str:
 def _reference(system: str, value: str | None, missing: str) -> dict[str, Any]:
     if not value:
         return {"display": missing}
-    return {"identifier": {"system": system, "value": value}}
+    return {"identifier": {"system": system, "value": fhir_string(value)}}
+
+
+# Whitespace a FHIR string may not hold (Unicode's White_Space but a space, tab or line break).
+_ODD_SPACE = dict.fromkeys(map(ord, "\x0b\x0c\x85\xa0\u1680\u2000\u2001\u2002\u2003"
+                                    "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028"
+                                    "\u2029\u202f\u205f\u3000"), " ")
+
+
+def fhir_string(value: str) -> str:
+    """``value`` as FHIR's string type carries it: other whitespace (a no-break space, say)
+    written as a plain space."""
+    return value.translate(_ODD_SPACE)
 
 
 def _concept(system: str, code: str) -> dict[str, Any]:

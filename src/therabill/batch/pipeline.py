@@ -23,9 +23,10 @@ tables come out the same, row for row.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -545,17 +546,21 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
     writers: list[TableWriter | BytesWriter] = []
     with ExitStack() as stack:
         # Workers start (a fresh interpreter and the reference data each, about a second)
-        # while the input is read, when they are likely to be used.
+        # while the input is read, when they are likely to be used; for a file the columnar
+        # path may take, only once the engine has visits to check.
         size = sum(path.stat().st_size for path in inputs if path.is_file())
         planned = default_workers() if auto and size >= AUTO_POOL_BYTES else workers
-        pool = stack.enter_context(_pool(planned)) if planned > 1 else None
+        tabular = (columnar and len(inputs) == 1 and sink is None and outputs.results is None
+                   and outputs.fhir is None and outputs.lines is not None)
+        pool = stack.enter_context(_pool(planned, eager=not tabular)) if planned > 1 else None
         plain = None
-        if (columnar and len(inputs) == 1 and sink is None and outputs.results is None
-                and outputs.fhir is None and outputs.lines is not None):
+        if tabular:
             from therabill.batch.columnar.read import plain_cells
             from therabill.batch.readers import kind_of
 
             plain = plain_cells(inputs[0], kind_of(inputs[0]), mapping or {})
+        if plain is None and isinstance(pool, _Workers):
+            pool.start()  # the engine takes the whole file
         if plain is not None:
             return _run_columnar(inputs[0], plain, outputs, summary, auto, writers, pool,
                                  progress, slice_visits, started)
@@ -564,7 +569,7 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
 
 
 def _run_columnar(path: Path, cells: Any, outputs: Outputs, summary: Summary, auto: bool,
-                  writers: list[TableWriter | BytesWriter], pool: ProcessPoolExecutor | None,
+                  writers: list[TableWriter | BytesWriter], pool: Executor | None,
                   progress: ProgressHook, slice_visits: int, started: float) -> Summary:
     from therabill.batch.columnar.run import run_columnar
 
@@ -607,7 +612,7 @@ def _finished(summary: Summary, outputs: Outputs, started: float) -> Summary:
 
 
 def _run(inputs: Sequence[Path], outputs: Outputs, summary: Summary, auto: bool,
-         writers: list[TableWriter | BytesWriter], pool: ProcessPoolExecutor | None,
+         writers: list[TableWriter | BytesWriter], pool: Executor | None,
          mapping: dict[str, str] | None, progress: ProgressHook,
          sink: Callable[[SliceOut], None] | None, slice_visits: int, started: float
          ) -> Summary:
@@ -685,21 +690,46 @@ def _warm() -> None:
 
 
 @contextmanager
-def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
-    """Worker processes, spawned (not forked: polars and pyarrow hold threads) and started at
-    once, each loading the engine."""
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                               initializer=_init_worker)
+def _pool(workers: int, eager: bool = True) -> Iterator[Executor]:
+    """Worker processes, spawned (not forked: polars and pyarrow hold threads), each loading
+    the engine: started at once (``eager``), or on the first slice handed to them."""
+    pool = _Workers(workers)
     try:
-        for _ in range(workers):
-            pool.submit(_warm)
+        if eager:
+            pool.start()
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+class _Workers(Executor):
+    """The worker processes, started when first asked for (from any thread)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.lock = threading.Lock()
+
+    def start(self) -> ProcessPoolExecutor:
+        with self.lock:
+            if self.pool is None:
+                self.pool = ProcessPoolExecutor(max_workers=self.workers,
+                                                mp_context=get_context("spawn"),
+                                                initializer=_init_worker)
+                for _ in range(self.workers):
+                    self.pool.submit(_warm)
+            return self.pool
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return self.start().submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
 def _checked(parts: Iterator[list[Group]], workers: int, job: SliceJob,
-             pool: ProcessPoolExecutor | None) -> Iterator[SliceOut]:
+             pool: Executor | None) -> Iterator[SliceOut]:
     """Slices checked in order: here, or in the pool's worker processes (a window of slices
     in flight, handed back in input order). A single slice is checked here."""
     first = list(islice(parts, 2))

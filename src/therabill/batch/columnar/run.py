@@ -13,7 +13,7 @@ from __future__ import annotations
 import tempfile
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -95,7 +95,7 @@ class _Run:
     patient-year's tail starts and from what figures."""
 
     def __init__(self, path: Path, plan: Plan, summary: Summary, rejects: TableWriter,
-                 workers: int, pool: ProcessPoolExecutor | None, slice_visits: int,
+                 workers: int, pool: Executor | None, slice_visits: int,
                  spill: Path) -> None:
         self.path, self.plan, self.summary, self.rejects = path, plan, summary, rejects
         self.workers, self.pool, self.slice_visits = workers, pool, slice_visits
@@ -267,7 +267,7 @@ def _keyed(chunk: bytes, columns: tuple[tuple[str, str], ...],
 
 def run_columnar(path: Path, cells: Cells, summary: object, rejects: TableWriter,
                  lines_out: TableWriter, findings_out: TableWriter, workers: int, auto: bool,
-                 pool: ProcessPoolExecutor | None, progress: object, slice_visits: int) -> None:
+                 pool: Executor | None, progress: object, slice_visits: int) -> None:
     """Check ``path``'s cells into the writers, filling ``summary`` (a pipeline
     ``Summary``). ``auto``: the workers were not asked for, so few visits left to the engine
     stay in this process."""
@@ -287,7 +287,7 @@ def run_columnar(path: Path, cells: Cells, summary: object, rejects: TableWriter
 
 def _run(path: Path, plan: Plan, summary: Summary,
          rejects: TableWriter, lines_out: TableWriter, findings_out: TableWriter, auto: bool,
-         pool: ProcessPoolExecutor | None, report: Any, slice_visits: int, spill: Path
+         pool: Executor | None, report: Any, slice_visits: int, spill: Path
          ) -> None:
     from therabill.batch import pipeline
 
