@@ -321,58 +321,67 @@ def _combined(lines: pl.DataFrame) -> pl.DataFrame:
     return lines.with_columns((pl.int_range(pl.len()) - first).alias("line"))
 
 
+_DAY_COLUMNS = {
+    "date": pl.Date, "locality": pl.String, "payer": pl.String, "price_key": pl.Int64,
+    "kx": pl.Int64, "share": pl.Int64, "seq_rate": pl.Int64, "mppr": pl.Boolean,
+    "edits": pl.Int64, "unpriced": pl.String, "kx_source": pl.String,
+    "assistant_rate": pl.Int64, "de_minimis": pl.String, "assistant_source": pl.String,
+    "release_key": pl.Int64}
+
+
+def _days(facts: Facts, places: pl.DataFrame) -> pl.DataFrame:
+    """The figures of every (date, locality, payer) worked out so far that the path can
+    settle, ``places`` among them, as a frame (made again only when a place is new)."""
+    with facts.lock:  # parts are worked at once
+        seen = facts.tables.setdefault("places", set())
+        rows = facts.tables.setdefault("day rows", [])
+        new = [place for place in places.iter_rows() if place not in seen]
+        for day, locality, payer in new:
+            seen.add((day, locality, payer))
+            found = facts.day(day, locality, payer)
+            if found is not None:
+                rows.append((day, locality, payer, found.price_key, found.kx_cents,
+                             found.payer_share_ppm, found.sequestration_ppm, found.mppr,
+                             found.edits_key, found.unpriced, found.kx_source,
+                             found.assistant_ppm, found.de_minimis, found.assistant_source,
+                             found.release_key))
+        if new or "days" not in facts.tables:
+            facts.tables["days"] = pl.DataFrame(rows, schema=_DAY_COLUMNS, orient="row")
+        return facts.tables["days"]
+
+
+def _table(facts: Facts, figures: dict[Any, Any], row: Callable[[Any, Any], tuple[Any, ...]],
+           schema: dict[str, Any]) -> pl.DataFrame:
+    """One of the facts' tables of figures as a frame, made again only when it has grown
+    (the tables only ever grow)."""
+    with facts.lock:
+        name = ",".join(schema)
+        found = facts.tables.get(name)
+        if found is None or found[0] != len(figures):
+            found = facts.tables[name] = (len(figures), pl.DataFrame(
+                [row(key, value) for key, value in figures.items()], schema=schema,
+                orient="row"))
+        return found[1]
+
+
 def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     """Join each candidate line's day (prices, rates, edits) and work out its units."""
     places = lines.filter(pl.col("visit_ok") & pl.col("date").is_not_null()) \
         .select("date", "locality", "payer").unique()
-    rows: dict[str, list[object]] = {name: [] for name in (
-        "date", "locality", "payer", "price_key", "kx", "share", "seq_rate", "mppr", "edits",
-        "unpriced", "kx_source", "assistant_rate", "de_minimis", "assistant_source",
-        "release_key")}
-    for day, locality, payer in places.iter_rows():
-        found = facts.day(day, locality, payer)
-        if found is None:
-            continue
-        for name, value in (("date", day), ("locality", locality), ("payer", payer),
-                            ("price_key", found.price_key),
-                            ("kx", found.kx_cents), ("share", found.payer_share_ppm),
-                            ("seq_rate", found.sequestration_ppm), ("mppr", found.mppr),
-                            ("edits", found.edits_key), ("unpriced", found.unpriced),
-                            ("kx_source", found.kx_source),
-                            ("assistant_rate", found.assistant_ppm),
-                            ("de_minimis", found.de_minimis),
-                            ("assistant_source", found.assistant_source),
-                            ("release_key", found.release_key)):
-            rows[name].append(value)
-    days = pl.DataFrame(rows, schema={
-        "date": pl.Date, "locality": pl.String, "payer": pl.String, "price_key": pl.Int64,
-        "kx": pl.Int64,
-        "share": pl.Int64, "seq_rate": pl.Int64, "mppr": pl.Boolean, "edits": pl.Int64,
-        "unpriced": pl.String, "kx_source": pl.String, "assistant_rate": pl.Int64,
-        "de_minimis": pl.String, "assistant_source": pl.String, "release_key": pl.Int64})
-    with facts.lock:  # another part may be adding a day's figures
-        prices = pl.DataFrame(
-            [(key, code, p.full_cents, p.reduced_cents, p.pe, p.mppr)
-             for (key, code), p in facts.prices.items()],
-            schema={"price_key": pl.Int64, "code": pl.String, "full": pl.Int64,
-                    "reduced": pl.Int64, "pe": pl.Int64, "mppr_code": pl.Boolean},
-            orient="row")
-        values = pl.DataFrame(
-            [(key, code, value) for (key, code), value in facts.values.items()],
-            schema={"release_key": pl.Int64, "code": pl.String, "value": pl.Int64},
-            orient="row")
-        unlisted = pl.DataFrame(
-            [(key, code, message, source) for (key, code), (message, source)
-             in facts.unlisted.items()],
-            schema={"price_key": pl.Int64, "code": pl.String, "not_priced": pl.String,
-                    "not_priced_source": pl.String}, orient="row")
-        edits = pl.DataFrame(
-            [(key, code, mask) for (key, code), mask in facts.column_2.items()],
-            schema={"edits": pl.Int64, "code": pl.String, "column_1": pl.Int64},
-            orient="row")
-        mues = pl.DataFrame(
-            [(key, code, mue) for (key, code), mue in facts.mue.items()],
-            schema={"edits": pl.Int64, "code": pl.String, "mue": pl.Int64}, orient="row")
+    days = _days(facts, places)
+    prices = _table(facts, facts.prices, lambda key, p: (*key, p.full_cents, p.reduced_cents,
+                                                         p.pe, p.mppr),
+                    {"price_key": pl.Int64, "code": pl.String, "full": pl.Int64,
+                     "reduced": pl.Int64, "pe": pl.Int64, "mppr_code": pl.Boolean})
+    values = _table(facts, facts.values, lambda key, value: (*key, value),
+                    {"release_key": pl.Int64, "code": pl.String, "value": pl.Int64})
+    unlisted = _table(facts, facts.unlisted, lambda key, said: (*key, *said),
+                      {"price_key": pl.Int64, "code": pl.String, "not_priced": pl.String,
+                       "not_priced_source": pl.String})
+    edits = _table(facts, facts.column_2, lambda key, mask: (*key, mask),
+                   {"edits": pl.Int64, "code": pl.String, "column_1": pl.Int64})
+    mues = _table(facts, facts.mue, lambda key, mue: (*key, mue),
+                  {"edits": pl.Int64, "code": pl.String, "mue": pl.Int64})
     # Lazily, so that the steps share one plan and only the columns used are carried.
     lazy = lines.lazy().join(days.lazy(), on=["date", "locality", "payer"], how="left") \
         .join(_payers(facts).lazy(), on="payer", how="left") \

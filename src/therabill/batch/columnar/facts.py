@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from therabill import sources
 from therabill.decision import Decision
@@ -171,6 +172,7 @@ class Facts:
         self._edits: dict[date, int | None] = {}
         self._days: dict[tuple[date, str, str], DayFacts | None] = {}
         self.lock = threading.RLock()  # held while a day's figures are added or read
+        self.tables: dict[str, Any] = {}  # frames made of these figures, kept while they hold
         # (edits key, column-2 code) -> the mask of column-1 codes whose edit is in force
         self.column_2: dict[tuple[int, str], int] = {}
         self.ptp: dict[tuple[int, str, str], PtpEdit] = {}  # (edits key, column 1, column 2)
