@@ -467,43 +467,71 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
 def _ncci(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     """What the NCCI pairs in force do to each line of a candidate: the rule's own decisions
     (``rules.ncci.edit_decisions``), worked out once for each code, set of column-1 codes
-    billed with it, modifier and date's tables. Adds ``ncci_denied``, ``ncci_unlocked`` (the
-    pair a modifier bypassed) and ``ncci_findings`` (the visit's findings, each with its place
-    among them: the engine goes through the codes in order, column 1 then column 2)."""
-    paired = lines.filter(pl.col("visit_ok") & (pl.col("partners") != 0)) \
-        .select("edits", "code", "partners", "modifier").unique()
+    billed with it, modifier and date's tables (kept with the facts, for every part). Adds
+    ``ncci_denied``, ``ncci_unlocked`` (the pair a modifier bypassed) and ``ncci`` (the
+    outcome's number in ``_ncci_findings``); only the lines with a pair in force are
+    looked at."""
+    keys = ["edits", "code", "partners", "modifier"]
+    where = lines.select(pl.col("visit_ok") & (pl.col("partners") != 0)).to_series() \
+        .arg_true()
+    none = [pl.lit(False).alias("ncci_denied"), pl.lit(None, dtype=pl.String)
+            .alias("ncci_unlocked"), pl.lit(None, dtype=pl.Int64).alias("ncci"),
+            pl.lit(None, dtype=pl.String).alias("edit_rule")]
+    if where.len() == 0:
+        return lines.with_columns(none)
+    paired = lines[where].select(keys)
     codes = {1 << bit.bit_length() - 1: code for code, bit in facts.bits.items()}
-    memo: BoundedMemo[tuple[Decision, Decision | None]] = BoundedMemo(4096)
-    outcomes: list[tuple[object, ...]] = []
-    for edits, code, partners, modifier in paired.iter_rows():
-        present = (modifier,) if modifier else ()
-        where = facts.ptp_source[edits]
-        denied, unlocked, found = False, None, []
-        for bit, first in sorted(codes.items()):
-            if not partners & bit:
-                continue
-            edit = facts.ptp[(edits, first, code)]
-            step, finding = edit_decisions(edit, code, present, where, memo)
-            if finding is None:  # bypassed: the line names the pair (batch.tables)
-                if step.rule == "modifier.ncci" and unlocked is None:
-                    unlocked = f"{first}/{code}"
-            else:
-                denied = True
-                found.append({"order": (bit.bit_length() - 1) * 64
-                              + facts.bits[code].bit_length() - 1, "rule": finding.rule,
-                              "severity": finding.severity, "codes": " ".join(finding.codes),
-                              "message": finding.message, "source": finding.source,
-                              "own": False})
-        outcomes.append((edits, code, partners, modifier, denied, unlocked, found))
-    table = pl.DataFrame(outcomes, schema={
-        "edits": pl.Int64, "code": pl.String, "partners": pl.Int64, "modifier": pl.String,
-        "ncci_denied": pl.Boolean, "ncci_unlocked": pl.String,
-        "edit_findings": pl.List(_EDIT_FINDING)}, orient="row")
-    return lines.join(table, on=["edits", "code", "partners", "modifier"], how="left",
-                      nulls_equal=True, maintain_order="left").with_columns(
-        pl.col("ncci_denied").fill_null(False),
-        pl.when(pl.col("ncci_denied")).then(pl.lit("ncci.ptp")).alias("edit_rule"),
-        pl.col("edit_findings").fill_null([]))
+    with facts.lock:  # the outcomes are numbered for the whole file
+        outcomes = facts.tables.setdefault("ncci", {})
+        for edits, code, partners, modifier in paired.unique().iter_rows():
+            if (edits, code, partners, modifier) not in outcomes:
+                outcomes[(edits, code, partners, modifier)] = (len(outcomes), *_ncci_outcome(
+                    facts, codes, edits, code, partners, modifier))
+        table = _table(facts, outcomes, lambda key, found: (*key, *found[:3]), {
+            "edits": pl.Int64, "code": pl.String, "partners": pl.Int64,
+            "modifier": pl.String, "ncci": pl.Int64, "ncci_denied": pl.Boolean,
+            "ncci_unlocked": pl.String})
+    found = paired.join(table, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    lines = lines.with_columns(
+        _scattered(lines, name, where, found.get_column(name))
+        for name in ("ncci_denied", "ncci_unlocked", "ncci"))
+    return lines.with_columns(pl.col("ncci_denied").fill_null(False)).with_columns(
+        pl.when(pl.col("ncci_denied")).then(pl.lit("ncci.ptp")).alias("edit_rule"))
+
+
+def _ncci_outcome(facts: Facts, codes: dict[int, str], edits: int, code: str, partners: int,
+                  modifier: str | None) -> tuple[bool, str | None, list[dict[str, Any]]]:
+    """One code's NCCI outcome: denied, the pair a modifier bypassed, and the findings, each
+    with its place among the visit's (the engine goes through the codes in order, column 1
+    then column 2)."""
+    memo: BoundedMemo[tuple[Decision, Decision | None]] = BoundedMemo(64)
+    present = (modifier,) if modifier else ()
+    where = facts.ptp_source[edits]
+    denied, unlocked, found = False, None, []
+    for bit, first in sorted(codes.items()):
+        if not partners & bit:
+            continue
+        step, finding = edit_decisions(facts.ptp[(edits, first, code)], code, present, where,
+                                       memo)
+        if finding is None:  # bypassed: the line names the pair (batch.tables)
+            if step.rule == "modifier.ncci" and unlocked is None:
+                unlocked = f"{first}/{code}"
+        else:
+            denied = True
+            found.append({"order": (bit.bit_length() - 1) * 64
+                          + facts.bits[code].bit_length() - 1, "rule": finding.rule,
+                          "severity": finding.severity, "codes": " ".join(finding.codes),
+                          "message": finding.message, "source": finding.source,
+                          "own": False})
+    return denied, unlocked, found
+
+
+def _ncci_findings(facts: Facts) -> pl.DataFrame:
+    """Each NCCI outcome's findings, by its number (``ncci``)."""
+    with facts.lock:
+        return _table(facts, facts.tables.get("ncci", {}),
+                      lambda key, found: (found[0], found[3]),
+                      {"ncci": pl.Int64, "edit_findings": pl.List(_EDIT_FINDING)})
 
 
 # A finding of the edits and limits after the units (NCCI, the payer's pairs and daily cap):
@@ -1237,9 +1265,10 @@ def _finding_table(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
                 message=pl.col("not_priced").cast(pl.Categorical),
                 source="not_priced_source", __rank="rank", __visit="visit_pos",
                 __order=pl.col("line") + (1 << 19) + (1 << 13))
+    ncci = lines.filter(pl.col("ncci_denied")).join(_ncci_findings(facts), on="ncci")
     edits = pl.concat([
-        lines.filter(pl.col("edit_findings").list.len() > 0).explode("edit_findings")
-        .with_columns(pl.col("line").alias("own_line")).unnest("edit_findings"),
+        ncci.explode("edit_findings").with_columns(pl.col("line").alias("own_line"))
+        .unnest("edit_findings"),
         _limit_findings(lines, facts)], how="diagonal_relaxed").select(
         **head, line=pl.when(pl.col("own")).then(pl.col("own_line")), rule="rule",
         severity="severity", codes=pl.col("codes").cast(pl.Categorical),
