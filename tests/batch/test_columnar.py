@@ -259,12 +259,20 @@ V5,P2,2024-06-10,commercial-cpt,national,PT,,97530,25,,,60.00
 """.splitlines()]
 
 
-def test_ncci_pairs_are_decided_on_the_path(tmp_path: Path) -> None:
-    source = write_csv(tmp_path / "pairs.csv", HEADER, PAIRS)
+def _all_on_the_path(tmp_path: Path, rows: list[list[str]], visits: int) -> tuple[str, str]:
+    """The lines and findings tables (CSV text) of a file whose every visit the path takes,
+    once they are found equal to the engine's."""
+    source = write_csv(tmp_path / "visits.csv", HEADER, rows)
     columnar, engine = _run_both(tmp_path, source, fmt="csv")
-    assert columnar.columnar == columnar.visits == 5
+    assert columnar.columnar == columnar.visits == visits
     assert _comparable(columnar) == _comparable(engine)
-    lines = (tmp_path / "columnar" / "lines.csv").read_text(encoding="utf-8")
+    written = tmp_path / "columnar"
+    return ((written / "lines.csv").read_text(encoding="utf-8"),
+            (written / "findings.csv").read_text(encoding="utf-8"))
+
+
+def test_ncci_pairs_are_decided_on_the_path(tmp_path: Path) -> None:
+    lines, _ = _all_on_the_path(tmp_path, PAIRS, 5)
     assert lines.count(",denied,ncci.ptp,") == 5 and ",97150/97110," in lines
 
 
@@ -290,13 +298,8 @@ V5,P1,2024-03-06,medicare,01182-18,PT,,97124,24,16,59,60.00
 
 
 def test_assistant_units_are_split_on_the_path(tmp_path: Path) -> None:
-    source = write_csv(tmp_path / "helped.csv", HEADER, HELPED)
-    columnar, engine = _run_both(tmp_path, source, fmt="csv")
-    assert columnar.columnar == columnar.visits == 6
-    assert _comparable(columnar) == _comparable(engine)
-    findings = (tmp_path / "columnar" / "findings.csv").read_text(encoding="utf-8")
+    lines, findings = _all_on_the_path(tmp_path, HELPED, 6)
     assert ",pricing.not_priced,warning,97150," in findings
-    lines = (tmp_path / "columnar" / "lines.csv").read_text(encoding="utf-8")
     assert ",97110,1,GP CQ,payable,,PT,23,23,,50.00," in lines  # half even, as Decimal rounds
     assert ",97110,1,GP,payable,,PT,13,0,,50.01," in lines and ",97530,2,GO CO," in lines
     assert ",97124,1,GP CQ 59,denied,ncci.ptp," in lines
@@ -334,14 +337,9 @@ V4,P2,2024-04-05,commercial-cpt,01182-18,PT,,97112,25,,,60.00
 
 
 def test_a_plans_pairs_and_daily_cap_on_the_path(tmp_path: Path) -> None:
-    source = write_csv(tmp_path / "limits.csv", HEADER, LIMITS)
-    columnar, engine = _run_both(tmp_path, source, fmt="csv")
-    assert columnar.columnar == columnar.visits == 4
-    assert _comparable(columnar) == _comparable(engine)
-    lines = (tmp_path / "columnar" / "lines.csv").read_text(encoding="utf-8")
+    lines, findings = _all_on_the_path(tmp_path, LIMITS, 4)
     assert lines.count(",denied,payer.pair,") == 2
     assert ",not_billable,payer.unit_cap," in lines
-    findings = (tmp_path / "columnar" / "findings.csv").read_text(encoding="utf-8")
     assert findings.count(",payer.unit_cap,warning,") >= 3
 
 

@@ -39,7 +39,7 @@ import polars as pl
 
 from therabill import sources
 from therabill.batch.accrual import visit_year
-from therabill.batch.columnar.facts import MEDICARE, RATE_SCALE, Facts
+from therabill.batch.columnar.facts import MAX_PAIRS, MEDICARE, RATE_SCALE, Facts
 from therabill.batch.columnar.read import ROW, TEXT, Cells
 from therabill.batch.readers import VISIT_COLUMNS
 from therabill.decision import Decision
@@ -539,7 +539,13 @@ def _ncci_findings(facts: Facts) -> pl.DataFrame:
 _EDIT_FINDING = pl.Struct({"order": pl.Int64, "rule": pl.String, "severity": pl.String,
                            "codes": pl.String, "message": pl.String, "source": pl.String,
                            "own": pl.Boolean})
-_PAIRS_AT, _CAP_AT = 1 << 12, (1 << 12) + (1 << 11)  # NCCI's findings come first
+# Their places among the visit's findings (after the modifiers'): NCCI's (by column-1 and
+# column-2 code, under 64 × 64), then the payer's pairs (by pair, then line: a visit has
+# fewer than 128 lines, a payer at most facts.MAX_PAIRS pairs), then the daily cap's cuts;
+# the pricing step's come after them all.
+_PAIRS_AT = 1 << 12
+_CAP_AT = _PAIRS_AT + 128 * MAX_PAIRS
+_PRICING_AT = _CAP_AT + 128
 
 
 def _denied_pairs(facts: Facts) -> list[tuple[str, int, DeniedPair]]:
@@ -1264,7 +1270,7 @@ def _finding_table(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
                 codes=pl.col("code").cast(pl.Categorical),
                 message=pl.col("not_priced").cast(pl.Categorical),
                 source="not_priced_source", __rank="rank", __visit="visit_pos",
-                __order=pl.col("line") + (1 << 19) + (1 << 13))
+                __order=pl.col("line") + (1 << 19) + _PRICING_AT)
     ncci = lines.filter(pl.col("ncci_denied")).join(_ncci_findings(facts), on="ncci")
     edits = pl.concat([
         ncci.explode("edit_findings").with_columns(pl.col("line").alias("own_line"))

@@ -53,9 +53,14 @@ def policy_fits(policy: PayerPolicy | None) -> bool:
     """The payer settings the path reproduces: per-discipline units by the total-time or the
     per-code method, NCCI, discipline modifiers, its pricing from the fee schedule, a share
     of it or a fee table, and no published plan rules (one code a day, caps by discipline,
-    massage terms, citations) beyond a combined daily cap and pairs it denies."""
+    massage terms, citations) beyond a combined daily cap and (up to ``MAX_PAIRS``) pairs
+    it denies."""
     return (policy is not None and not policy.pool_disciplines and policy.ncci
-            and policy.discipline_modifiers and policy.rules is None)
+            and policy.discipline_modifiers and policy.rules is None
+            and len(policy.denied_pairs) <= MAX_PAIRS)
+
+
+MAX_PAIRS = 1000  # a payer's own denied pairs the path words in order (more: the engine's)
 
 
 MASK_BITS = 63  # a visit's codes as one 64-bit integer (NCCI pairs)
