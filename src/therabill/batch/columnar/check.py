@@ -25,8 +25,9 @@
    coinsurance, the CQ/CO reduction and sequestration; each visit gets its findings in the
    engine's words.
 
-Patient-years are worked on a part at a time (``CHUNK_ROWS``), which bounds memory: every
-figure stays within one patient-year.
+Patient-years are worked a part at a time (runs of them with about ``CHUNK_ROWS`` candidate
+rows; ``run`` works one part per core asked for at once), which bounds memory: every figure
+stays within one patient-year.
 """
 
 from __future__ import annotations
