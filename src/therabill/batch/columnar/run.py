@@ -480,13 +480,16 @@ class _Merge:
                     bound = settled if bound is None else min(bound, settled)
             pieces = [] if bound is None else [part.take(bound) for part in self.parts]
             typed = [self._typed(piece) for piece in pieces if piece is not None]
+            in_order = len(typed) == 1  # one part's rows: its file is in order already
             if engine is not None:
                 ranks = engine.get_column(RANK)
                 ready = engine if bound is None else engine.filter(ranks <= bound)
                 engine = None if bound is None else engine.filter(ranks > bound)
-                typed.append(ready)
+                if ready.height:
+                    typed.append(ready)
+                    in_order = False
             if typed:
-                self._write(pl.concat(typed).sort(KEYS))
+                self._write(typed[0] if in_order else pl.concat(typed).sort(KEYS))
             if bound is None or bound == rank:
                 return
 
