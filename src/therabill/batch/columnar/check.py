@@ -1214,9 +1214,11 @@ def _limit_findings(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
 
 
 def _finding_table(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
-    """Per visit: what was assumed (a payer without the patient's year that applies a
-    deductible: none left), the units' summary (when it has timed lines), then the discipline
-    modifier each line was given, in line order."""
+    """Per visit, in the engine's order: what was assumed (a payer without the patient's year
+    that applies a deductible: none left), the units' summary (when it has timed lines), the
+    discipline modifier each line was given, the CQ/CO units, the NCCI pairs, the payer's
+    pairs and daily cap, a code the fee table leaves out, the KX denials, and a locality
+    without prices."""
     head = dict(visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
                 patient_id=pl.col("patient_id"), date_of_service=pl.col("dos"),
                 payer=pl.col("payer"))
