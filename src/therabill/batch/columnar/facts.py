@@ -108,7 +108,6 @@ class PayerFacts:
     kx: bool  # keeps the therapy threshold, and so the patient's year (Medicare)
     deductible: bool  # applies a deductible (a payer without the year: none given, none)
     unit_cap: int | None  # timed units a day, combined
-    denied_pairs: tuple[tuple[str, str], ...]  # pairs the payer never pays together
     assistant_modifiers: bool  # splits assistants' units onto CQ/CO lines
 
 
@@ -165,7 +164,6 @@ class Facts:
             name, policy.unit_method == "cms_total_time", policy.kx_threshold,
             policy.pricing.deductible,
             policy.unit_cap.timed_units_per_day if policy.unit_cap is not None else None,
-            tuple((pair.column_1, pair.column_2) for pair in policy.denied_pairs),
             policy.assistant_modifiers)
             for name, policy in self.policies.items()}
         self.prices: dict[tuple[int, str], Price] = {}
