@@ -122,16 +122,12 @@ def _with_engine_visits(source: Path, visits: int, seed: int) -> Path:
 @pytest.mark.parametrize("workers", [1, 2])  # two: parts worked two at a time
 def test_small_parts_runs_and_row_groups_give_the_same_tables(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
-    # memory is bounded by working in pieces: the file read a piece at a time, candidate rows
-    # in parts, the engine's visits read a few patient-years at a time, the parts' rows
-    # merged back a row group at a time
+    # memory is bounded by working in pieces: the file read a piece at a time, its visits in
+    # parts of whole patient-years (the engine's among them), written a part after the other
     from therabill.batch.columnar import check, read
-    from therabill.batch.columnar import run as columnar_run
 
     monkeypatch.setattr(read, "_PIECE_BYTES", 20_000)
     monkeypatch.setattr(check, "CHUNK_ROWS", 700)
-    monkeypatch.setattr(columnar_run, "_REST_VISITS", 60)
-    monkeypatch.setattr(columnar_run, "_BATCH", 100)
     source = _with_engine_visits(tmp_path / "mixed.csv", 3_000, seed=11)
     columnar, engine = _run_both(tmp_path, source, workers=workers)
     assert _comparable(columnar) == _comparable(engine)
@@ -213,13 +209,11 @@ V5,P1,2025-03-10,commercial-cpt,01182-18,,2405.00,97129,9,5,,200.00
 @pytest.mark.parametrize("pieces", [False, True])
 def test_engine_patient_years_keep_the_file_order(tmp_path: Path, pieces: bool,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    if pieces:  # a line read, a patient-year of the engine's, a row merged at a time
-        from therabill.batch.columnar import read
-        from therabill.batch.columnar import run as columnar_run
+    if pieces:  # a line read at a time, and a part for about each patient-year
+        from therabill.batch.columnar import check, read
 
         monkeypatch.setattr(read, "_PIECE_BYTES", 1)
-        monkeypatch.setattr(columnar_run, "_REST_VISITS", 1)
-        monkeypatch.setattr(columnar_run, "_BATCH", 1)
+        monkeypatch.setattr(check, "CHUNK_ROWS", 1)
     source = write_csv(tmp_path / "interleaved.csv", HEADER, INTERLEAVED)
     columnar, engine = _run_both(tmp_path, source)
     assert columnar.columnar >= 2 and _comparable(columnar) == _comparable(engine)

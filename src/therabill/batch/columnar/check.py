@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 import polars as pl
@@ -346,23 +347,34 @@ def _days(facts: Facts, places: pl.DataFrame) -> pl.DataFrame:
                              found.edits_key, found.unpriced, found.kx_source,
                              found.assistant_ppm, found.de_minimis, found.assistant_source,
                              found.release_key))
-        if new or "days" not in facts.tables:
-            facts.tables["days"] = pl.DataFrame(rows, schema=_DAY_COLUMNS, orient="row")
-        return facts.tables["days"]
+        return _grown(facts, "days", rows, _DAY_COLUMNS)
 
 
 def _table(facts: Facts, figures: dict[Any, Any], row: Callable[[Any, Any], tuple[Any, ...]],
            schema: dict[str, Any]) -> pl.DataFrame:
-    """One of the facts' tables of figures as a frame, made again only when it has grown
-    (the tables only ever grow)."""
+    """One of the facts' tables of figures as a frame, kept up to date."""
     with facts.lock:
         name = ",".join(schema)
-        found = facts.tables.get(name)
-        if found is None or found[0] != len(figures):
-            found = facts.tables[name] = (len(figures), pl.DataFrame(
-                [row(key, value) for key, value in figures.items()], schema=schema,
-                orient="row"))
-        return found[1]
+        made = facts.tables.get(name)
+        rows = facts.tables.setdefault(f"{name} rows", [])
+        if made is None or made[0] != len(figures):
+            rows.extend(row(key, value)
+                        for key, value in islice(figures.items(), len(rows), None))
+        return _grown(facts, name, rows, schema)
+
+
+def _grown(facts: Facts, name: str, rows: list[tuple[Any, ...]], schema: dict[str, Any]
+           ) -> pl.DataFrame:
+    """The frame ``name`` of ``rows``, which only ever grow (a key is added once, and its
+    figures never change): only the rows added since it was last made are turned into a
+    frame."""
+    made = facts.tables.get(name)
+    if made is not None and made[0] == len(rows):
+        return made[1]
+    new = pl.DataFrame(rows[made[0] if made is not None else 0:], schema=schema, orient="row")
+    frame = new if made is None else pl.concat([made[1], new], rechunk=True)
+    facts.tables[name] = (len(rows), frame)
+    return frame
 
 
 def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
@@ -730,7 +742,13 @@ _KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "do
 
 
 CHUNK_ROWS = 100_000  # candidate rows worked on at a time (whole patient-years): bounds memory
+ENGINE_ROW = 4  # what a row the engine checks weighs in a part, against a candidate's
 FAR = 1 << 40  # a visit position past every patient-year's last
+
+def _by_part(rows: pl.DataFrame) -> dict[int, pl.DataFrame]:
+    """``rows`` (with a ``part``) taken apart by part, each in its order, without ``part``."""
+    return {key[0]: frame for key, frame in rows.partition_by(
+        "part", as_dict=True, include_key=False, maintain_order=True).items()}
 
 
 class Plan:
@@ -754,7 +772,6 @@ class Plan:
             year.alias("year"))
         # Patient-years rank by their first visit (a visit without one is its own), visits go
         # by date within them; two visits on one date are the engine's (it merges them).
-        self.parts = max(1, chosen.height // CHUNK_ROWS)
         visits = visits.sort("dos", "seq").with_columns(
             pl.int_range(pl.len()).over("pyear").alias("visit_pos"),
             pl.when(pl.col("pyear").is_null()).then(pl.col("seq"))
@@ -764,44 +781,62 @@ class Plan:
         ).sort("seq")
         self.visits = visits.join(self._parts(visits, chosen), on="rank", how="left",
                                   maintain_order="left")
-        self.chosen = chosen.join(self.visits.select("seq", "part"), on="seq", how="left")
         self.ranks = self.visits.get_column("rank").to_numpy()  # by seq
         self.places = self.visits.get_column("visit_pos").to_numpy()  # by seq
+        # each part's rows, candidates' and all, taken apart once
+        part_of = self.visits.select("seq", "part")
+        self.chosen = _by_part(chosen.join(part_of, on="seq", how="left"))
+        self.part_rows = _by_part(self.row_visits.join(part_of, on="seq", how="left"))
+        self.none_chosen, self.no_rows = chosen.clear(), self.row_visits.clear()
 
     def _parts(self, visits: pl.DataFrame, chosen: pl.DataFrame) -> pl.DataFrame:
-        """Each patient-year's part (by rank): runs of consecutive ranks with about as many
-        candidate rows each, so that a part's rows come out together (the tables are
-        written in rank order)."""
-        rows = chosen.group_by("seq").len("rows")
+        """Each patient-year's part (by rank): runs of consecutive ranks of about
+        ``CHUNK_ROWS`` rows each, a row the engine is likely to check counting as
+        ``ENGINE_ROW`` (its visit is held as a record), so that a part's rows come out
+        together (the tables are written in rank order, a part after the other)."""
+        rows = self.row_visits.group_by("seq").len("rows").join(
+            chosen.group_by("seq").len("chosen"), on="seq", how="left").select(
+            "seq", (pl.col("chosen").fill_null(0) + ENGINE_ROW
+                    * (pl.col("rows") - pl.col("chosen").fill_null(0))).alias("weight"))
         per_rank = visits.join(rows, on="seq", how="left").group_by("rank").agg(
-            pl.col("rows").cast(pl.Int64).sum()).sort("rank")
-        before = pl.col("rows").cum_sum() - pl.col("rows")
+            pl.col("weight").cast(pl.Int64).sum()).sort("rank")
+        total = int(per_rank.get_column("weight").sum())
+        self.parts = max(1, total // CHUNK_ROWS)
+        before = pl.col("weight").cum_sum() - pl.col("weight")
         return per_rank.select(
-            "rank", (before * self.parts // max(1, chosen.height)).alias("part"))
+            "rank", (before * self.parts // max(1, total)).alias("part"))
 
     def part_lines(self, part: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         """One part's candidate lines, and its patient-years' visits (``visit_ok`` now says
         whether a visit is a candidate on its day too)."""
-        rows = self.chosen.filter(pl.col("part") == part).sort(ROW).drop("part")
+        rows = self.chosen.get(part, self.none_chosen).sort(ROW)
         lines = candidate_lines(self.cells, self.facts, rows)
         taken = lines.filter(pl.col("visit_ok")).get_column("seq").unique()
         visits = self.visits.filter((pl.col("part") == part) & pl.col("pyear").is_not_null())
         visits = visits.with_columns(pl.col("visit_ok") & pl.col("seq").is_in(taken.implode()))
         return lines.filter(pl.col("visit_ok")), visits
 
-    def rest(self, checked: pl.Series) -> tuple[Cells, pl.DataFrame]:
-        """After the parts: the file's cells, and the rows not ``checked`` (``ROW``, in order)
-        with their visit (``seq``: null for a row without a visit key), its rank and whether
-        the reader rejects it (``conflict``). The plan lets go of all but ranks and places."""
-        rows = self.cells.row_numbers().to_frame() \
-            .filter(~pl.col(ROW).is_in(checked.implode())) \
+    def loose(self, part: int) -> pl.DataFrame:
+        """The part's visits that belong to no patient-year (no patient, or no date), each
+        the engine's on its own, as an island of one (``handover``'s columns)."""
+        return self.visits.filter((pl.col("part") == part) & pl.col("pyear").is_null()
+                                  & ~pl.col("conflict")).select(
+            pl.format("\x1e{}", "seq").alias("pyear"), "year", "seq", "visit_pos",
+            pl.lit(0, dtype=pl.Int64).alias("end"), pl.lit(None, dtype=pl.Int64).alias("resume"))
+
+    def refused(self) -> pl.Series:
+        """The rows the reader rejects, in the file's order: those without a visit key, and
+        those of a visit whose rows disagree."""
+        return self.cells.row_numbers().to_frame() \
             .join(self.row_visits, on=ROW, how="left", maintain_order="left") \
-            .join(self.visits.select("seq", "rank", "conflict"), on="seq", how="left",
-                  maintain_order="left")
-        cells, self.cells = self.cells, Cells([], [])
-        self.chosen, self.visits = self.chosen.clear(), self.visits.clear()
-        self.row_visits = self.row_visits.clear()
-        return cells, rows
+            .join(self.visits.select("seq", "conflict"), on="seq", how="left",
+                  maintain_order="left") \
+            .filter(pl.col("seq").is_null() | pl.col("conflict")).get_column(ROW)
+
+    def rows_of(self, part: int, seqs: pl.Series) -> pl.DataFrame:
+        """The rows (``ROW``, ``seq``, in the file's order) of the part's visits ``seqs``."""
+        rows = self.part_rows.get(part, self.no_rows)
+        return rows.filter(pl.col("seq").is_in(seqs.implode())).sort(ROW)
 
     def start(self, visits: pl.DataFrame) -> pl.DataFrame:
         """Each patient-year at its first visit: nothing spent, the year's deductible left."""
@@ -834,21 +869,21 @@ class Plan:
         return lines, ends
 
     def handover(self, visits: pl.DataFrame, ends: pl.DataFrame, last_round: bool
-                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+                 ) -> pl.DataFrame:
         """Where the engine takes over each unfinished patient-year: for one stretch of
-        visits (up to the next the path can take: ``island``), or for the rest of its year
-        (``tail``: when no visit the path can take is left, or in the
-        last round). Both as (pyear, seq, visit_pos, island start or tail start)."""
+        visits, up to the next the path can take (``resume``), or for the rest of its year
+        (``resume`` null: no visit the path can take is left, or this is the last round).
+        As (pyear, year, seq, visit_pos, end, resume)."""
         open_ = visits.join(ends.select("pyear", "end"), on="pyear") \
             .filter(pl.col("visit_pos") >= pl.col("end"))
         resume = open_.filter(pl.col("visit_ok") & (pl.col("visit_pos") > pl.col("end"))) \
             .group_by("pyear").agg(pl.col("visit_pos").min().alias("resume"))
+        if last_round:
+            resume = resume.clear()
         open_ = open_.join(resume, on="pyear", how="left")
-        whole = pl.col("resume").is_null() | pl.lit(last_round)
-        island = open_.filter(~whole & (pl.col("visit_pos") < pl.col("resume")))
-        tail = open_.filter(whole)
-        return island.select("pyear", "year", "seq", "visit_pos", "end", "resume"), \
-            tail.select("pyear", "seq", "visit_pos", "end")
+        island = open_.filter(pl.col("resume").is_null()
+                              | (pl.col("visit_pos") < pl.col("resume")))
+        return island.select("pyear", "year", "seq", "visit_pos", "end", "resume")
 
 
 def _after(lines: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
@@ -1213,12 +1248,22 @@ def _limit_findings(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     return pl.concat([denied, cut], how="diagonal_relaxed")
 
 
+# The columns of the covered lines that findings are made of.
+_FINDING_CELLS = [
+    "visit_id_cell", "patient_id", "dos", "payer", "seq", "rank", "visit_pos", "line", "piece",
+    "code", "discipline", "units", "kx_payer", "deductible_payer", "timed", "timed_minutes",
+    "code_units", "bit", "tie", "cms", "alternative", "therapy_word", "unpriced", "denied",
+    "tgroup", "billed", "kx", "kx_source", "assistant_note", "assistant_source", "not_priced",
+    "not_priced_source", "ncci_denied", "ncci", "pair", "cap_cut", "cap_place", "unit_cap"]
+
+
 def _finding_table(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     """Per visit, in the engine's order: what was assumed (a payer without the patient's year
     that applies a deductible: none left), the units' summary (when it has timed lines), the
     discipline modifier each line was given, the CQ/CO units, the NCCI pairs, the payer's
     pairs and daily cap, a code the fee table leaves out, the KX denials, and a locality
     without prices."""
+    lines = lines.select(_FINDING_CELLS)  # (each filter below copies what it keeps)
     head = dict(visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
                 patient_id=pl.col("patient_id"), date_of_service=pl.col("dos"),
                 payer=pl.col("payer"))

@@ -1,36 +1,36 @@
 """A batch run over one plain CSV, TSV or Parquet file with the columnar path: the covered visits as
-columns, every other record through the streaming reader and ``Engine.check`` (on the workers),
-and the two merged into the order the engine alone would write.
+columns, every other visit through ``Engine.check`` (on the workers), in the order the engine
+alone would write them.
 
 Output order is the batch's (patient-years by first appearance, visits by date). Each row
 carries its patient-year's rank (the place of its first visit in the file) and its place within
-it; the engine's patient-years are checked in rank order, and as each slice comes back it is
-written together with the covered rows ranked up to it.
+it. Parts are runs of whole ranks, and every visit of a part is checked within it (by the path,
+or by the engine on the stretches the path leaves), so the tables are the parts written one
+after the other, as they are done.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
-from therabill.batch.accrual import visit_year
 from therabill.batch.columnar.check import Plan, _finding_table, _line_table
 from therabill.batch.columnar.read import FIRST_NUMBER, ROW, Cells, rows_in
-from therabill.batch.pipeline import Group, Seed, SliceOut, Summary
+from therabill.batch.pipeline import Summary
 from therabill.batch.readers import Counts, _tabular, kind_of
 from therabill.batch.records import Reject
 from therabill.batch.tables import FINDING_COLUMNS, LINE_COLUMNS
 from therabill.batch.writers import TableWriter
 
 RANK, POS, SUB = "__rank", "__pos", "__sub"  # patient-year, visit's place in it, row
+KEYS = [RANK, POS, SUB]
 _KINDS = {"str": pl.String, "int": pl.Int64, "money": pl.Decimal(14, 2)}
 
 
@@ -59,28 +59,43 @@ def _cents_as_money(cents: pl.Series) -> pl.Series:
     return found.cast(pl.Decimal(14, 2)).alias(cents.name)
 
 
-_BATCH = 16_384  # rows of a part written, and read back, at a time
+def _typed(table: pl.DataFrame, columns: tuple[tuple[str, str], ...]) -> pl.DataFrame:
+    """A table as the path made it (cents, categories) or as the engine did, in the output's
+    types, with its keys."""
+    if any(kind == "money" for _, kind in columns):
+        table = _as_money(table)
+    return table.select([pl.col(name).cast(kind) for name, kind in _schema(columns).items()]
+                        + [pl.col(key).cast(pl.Int64) for key in KEYS])
+
+
+def _in_order(tables: list[pl.DataFrame]) -> pl.DataFrame | None:
+    """One table of a part's pieces, in (rank, place, row) order (a piece is in order)."""
+    if not tables:
+        return None
+    return tables[0] if len(tables) == 1 else pl.concat(tables).sort(KEYS)
+
+
 MAX_ROUNDS = 6  # stretches the engine checks between covered ones, per patient-year
 
 
-def _cents_seed(cents: tuple[int, int, int]) -> Seed:
+def _cents_seed(cents: tuple[int, int, int]) -> Any:
     return (Decimal(cents[0]).scaleb(-2), Decimal(cents[1]).scaleb(-2),
             Decimal(cents[2]).scaleb(-2))
 
 
-def _seed_cents(seed: Seed) -> tuple[int, int, int]:
+def _seed_cents(seed: Any) -> tuple[int, int, int]:
     return (int(seed[0] * 100), int(seed[1] * 100), int(seed[2] * 100))
 
 
 @dataclass
 class _PartDone:
-    """What one part left: its tables' files, the rows checked, where its patient-years'
-    tails start, and its counts (added to the run's summary in the part's order)."""
+    """What one part left: its two tables (typed, in order), its counts and the sums of its
+    lines (added to the run's summary in the part's order), and the engine's rejects."""
 
-    lines: list[tuple[Path, int | None]] = field(default_factory=list)
-    findings: list[tuple[Path, int | None]] = field(default_factory=list)
-    taken: list[pl.Series] = field(default_factory=list)
-    tails: dict[tuple[str, int], tuple[int, int, int]] = field(default_factory=dict)
+    lines: pl.DataFrame | None = None
+    findings: pl.DataFrame | None = None
+    status: dict[str, int] = field(default_factory=dict)
+    sums: tuple[Decimal, ...] = ()
     columnar: int = 0
     visits: int = 0
     visits_read: int = 0
@@ -90,31 +105,49 @@ class _PartDone:
     rejects: list[tuple[str, str]] = field(default_factory=list)
 
 
+_SUMMED = ("allowed", "payer_paid", "patient_owes", "reductions")
+
+
 class _Run:
-    """One columnar run's bookkeeping: the summary, the tables' parts, where each
-    patient-year's tail starts and from what figures."""
+    """One columnar run: works parts (from any thread) and writes them, in order."""
 
     def __init__(self, path: Path, plan: Plan, summary: Summary, rejects: TableWriter,
-                 workers: int, pool: Executor | None, slice_visits: int,
-                 spill: Path) -> None:
-        self.path, self.plan, self.summary, self.rejects = path, plan, summary, rejects
-        self.workers, self.pool, self.slice_visits = workers, pool, slice_visits
-        # parts, each in (rank, pos, sub) order, on disk, with their first rank
-        self.lines: list[tuple[Path, int | None]] = []
-        self.findings: list[tuple[Path, int | None]] = []
-        self.spill = spill
-        self.taken: list[pl.Series] = []  # frame rows checked before the last pass
-        self.tails: dict[tuple[str, int], tuple[int, int, int]] = {}  # figures a tail starts
+                 lines: TableWriter, findings: TableWriter, pool: Executor | None,
+                 slice_visits: int) -> None:
+        self.path, self.plan, self.summary = path, plan, summary
+        self.rejects, self.lines, self.findings = rejects, lines, findings
+        self.workers, self.pool, self.slice_visits = summary.workers, pool, slice_visits
         self.island_visits = 0
         self.first = FIRST_NUMBER[kind_of(path)]  # how the file numbers its first record
 
+    def refuse(self) -> None:
+        """The reader's rejects, as it writes them before any visit is checked: rows without
+        a visit key, in the file's order, then the visits whose rows disagree."""
+        counts = Counts("rows")
+        refused = self.plan.refused()
+        for record in _tabular(self.path, rows_in(self.plan.cells, refused, self.first),
+                               counts):
+            assert isinstance(record, Reject)  # a visit's rows that agree make a visit
+            self.rejects.write([(record.position, record.reason)])
+            self.summary.rejects += 1
+        self.summary.records += counts.records
+        self.summary.rejected_records = counts.rejected
+
     def add(self, done: _PartDone) -> None:
-        """A part's files, rows and counts, in the run's."""
+        """A part's tables written, and its counts added to the run's (in the parts' order)."""
         summary = self.summary
-        self.lines.extend(done.lines)
-        self.findings.extend(done.findings)
-        self.taken.extend(done.taken)
-        self.tails.update(done.tails)
+        if done.lines is not None:
+            _write(self.lines, done.lines)
+            summary.lines += done.lines.height
+            for status, count in done.status.items():
+                summary.status[status] = summary.status.get(status, 0) + count
+            summary.allowed += done.sums[0]
+            summary.payer_paid += done.sums[1]
+            summary.patient_owes += done.sums[2]
+            summary.reductions += done.sums[3]
+        if done.findings is not None:
+            _write(self.findings, done.findings)
+            summary.findings += done.findings.height
         self.island_visits += done.island_visits
         summary.columnar += done.columnar
         summary.visits += done.visits
@@ -127,70 +160,66 @@ class _Run:
             summary.failed += len(done.rejects)
 
     def part(self, part: int) -> _PartDone:
-        """One part: covered stretches and the engine's islands between them, in rounds.
-        Parts share nothing but the plan (read only) and its facts (locked), so two can be
-        worked at once."""
+        """One part: covered stretches and the engine's islands between them, in rounds, then
+        its visits without a patient-year. Parts share nothing but the plan (read only) and
+        its facts (locked), so two can be worked at once."""
         plan = self.plan
         done = _PartDone()
         lines, visits = plan.part_lines(part)
         state = plan.start(visits)
-        tables: list[tuple[pl.DataFrame, pl.DataFrame]] = []
-        islands: list[tuple[pl.DataFrame, pl.DataFrame]] = []
+        covered_tables: list[tuple[pl.DataFrame, pl.DataFrame]] = []
+        engine_tables: list[tuple[pl.DataFrame, pl.DataFrame]] = []
         for round_ in range(MAX_ROUNDS):
             covered, ends = plan.covered(lines, visits, state)
             if covered.height:
-                tables.append((_line_table(covered), _finding_table(covered, plan.facts)))
+                covered_tables.append((_line_table(covered),
+                                       _finding_table(covered, plan.facts)))
                 seqs = covered.get_column("seq").unique()
-                rows = plan.row_visits.filter(pl.col("seq").is_in(seqs.implode()))
-                done.taken.append(rows.get_column(ROW))
                 done.columnar += seqs.len()
                 done.visits += seqs.len()
                 done.visits_read += seqs.len()
-                done.records += rows.height
-            island, tail = plan.handover(visits, ends, round_ == MAX_ROUNDS - 1)
-            for patient, year, pt_slp, ot, ded in tail.unique("pyear").join(
-                    ends, on="pyear").join(visits.select("pyear", "year", "patient_id")
-                                           .unique("pyear"), on="pyear").select(
-                    "patient_id", "year", "pt_slp", "ot", "ded").iter_rows():
-                if plan.facts.deductible_cents(year) is not None:  # else the engine's own
-                    done.tails[(patient, year)] = (pt_slp, ot, ded)
+                done.records += plan.rows_of(part, seqs).height
+            island = plan.handover(visits, ends, round_ == MAX_ROUNDS - 1)
             if island.height == 0:
                 break
-            after, engine_tables = self._islands(island, ends, done)
-            islands.extend(engine_tables)
-            state = after  # the patient-years that go on (the others are done or tails)
+            after, checked = self._engine(part, island, ends, done)
+            engine_tables.append(checked)
+            # the patient-years that go on (the others are done)
+            state = after.filter(pl.col("start_pos").is_not_null())
+            if state.height == 0:
+                break
             visits = visits.join(state, on="pyear", how="semi").filter(
                 pl.col("visit_pos") >= pl.col("visit_pos").min().over("pyear"))
             lines = lines.join(visits.select("seq"), on="seq", how="semi")
-        # the path's rows and the engine's islands, each a part in (rank, place, row) order,
-        # kept on disk until they are merged into the tables
-        for kind, made in (("path", tables), ("engine", islands)):
-            if made:
-                done.lines.append(self._spill(pl.concat([t for t, _ in made]).sort(KEYS),
-                                              f"{part}-{kind}-lines"))
-                done.findings.append(self._spill(pl.concat([f for _, f in made]).sort(KEYS),
-                                                 f"{part}-{kind}-findings"))
+        loose = plan.loose(part)
+        if loose.height:
+            engine_tables.append(self._engine(part, loose, None, done)[1])
+        tables = [(_typed(t, LINE_COLUMNS), _typed(f, FINDING_COLUMNS))
+                  for t, f in covered_tables] + engine_tables
+        done.lines = _in_order([t for t, _ in tables])
+        done.findings = _in_order([f for _, f in tables])
+        if done.lines is not None:
+            done.status = dict(done.lines.group_by("status").len().iter_rows())
+            sums = done.lines.select(pl.col(*_SUMMED).cast(pl.Decimal(20, 2)).sum()).row(0)
+            done.sums = tuple(_money(value) for value in sums)
         return done
 
-    def _spill(self, rows: pl.DataFrame, name: str) -> tuple[Path, int | None]:
-        path = self.spill / f"part-{name}.parquet"
-        rows.write_parquet(path, compression="lz4", row_group_size=_BATCH)
-        return path, int(rows.get_column(RANK)[0]) if rows.height else None
-
-    def _islands(self, island: pl.DataFrame, ends: pl.DataFrame, done: _PartDone
-                 ) -> tuple[pl.DataFrame, list[tuple[pl.DataFrame, pl.DataFrame]]]:
-        """The engine on each patient-year's island, from the figures its covered stretch left;
-        returns where each year stands after (its next start) and the island's rows."""
+    def _engine(self, part: int, island: pl.DataFrame, ends: pl.DataFrame | None,
+                done: _PartDone) -> tuple[pl.DataFrame, tuple[pl.DataFrame, pl.DataFrame]]:
+        """The engine on each patient-year's island, from the figures its covered stretch left
+        (``ends``); returns where each year stands after (its next start, null when the
+        island runs to the year's end) and the island's two tables (typed, in order)."""
         from therabill.batch import pipeline
 
         plan = self.plan
         # a year without a Part B deductible loaded: the engine starts the year itself
-        seeds = {pyear: _cents_seed((pt, ot, ded)) if plan.facts.deductible_cents(year)
-                 is not None else None for pyear, year, pt, ot, ded in
-                 ends.join(island.select("pyear", "year").unique("pyear"), on="pyear")
-                 .select("pyear", "year", "pt_slp", "ot", "ded").iter_rows()}
-        rows = plan.row_visits.join(island.select("seq", "pyear"), on="seq").sort(ROW)
-        done.taken.append(rows.get_column(ROW))
+        seeds = {} if ends is None else {
+            pyear: _cents_seed((pt, ot, ded))
+            if plan.facts.deductible_cents(year) is not None else None
+            for pyear, year, pt, ot, ded in
+            ends.join(island.select("pyear", "year").unique("pyear"), on="pyear")
+            .select("pyear", "year", "pt_slp", "ot", "ded").iter_rows()}
+        rows = plan.rows_of(part, island.get_column("seq"))
         counts = Counts("rows")
         held: list[pipeline.HeldRecord] = []
         pyears = dict(island.select("seq", "pyear").iter_rows())
@@ -200,7 +229,7 @@ class _Run:
         for record, seq in zip(records, order, strict=True):
             assert not isinstance(record, Reject)  # an island's visits are whole and readable
             held.append(pipeline.HeldRecord(pipeline.pack(record.visit), record.position,
-                                            record.notes, seeds[pyears[seq]]))
+                                            record.notes, seeds.get(pyears[seq])))
         done.records += counts.records
         done.visits_read += len(held)
         done.island_visits += len(held)
@@ -232,17 +261,21 @@ class _Run:
             schema={"pyear": pl.String, "pt_slp": pl.Int64, "ot": pl.Int64, "ded": pl.Int64},
             orient="row").join(resume, on="pyear").select(
             "pyear", pl.col("resume").alias("start_pos"), "pt_slp", "ot", "ded")
-        return after, [(pl.concat(line_parts), pl.concat(finding_parts))]
-
-    def _tally(self, out: SliceOut) -> None:
-        self.summary.visits += out.visits
-        if out.rejects:
-            self.rejects.write(out.rejects)
-            self.summary.rejects += len(out.rejects)
-            self.summary.failed += len(out.rejects)
+        tables = (_typed(pl.concat(line_parts), LINE_COLUMNS).sort(KEYS),
+                  _typed(pl.concat(finding_parts), FINDING_COLUMNS).sort(KEYS))
+        return after, tables
 
 
-KEYS = [RANK, POS, SUB]
+_WRITTEN = 16_384  # rows handed to a writer at a time (each is copied on the way)
+
+
+def _write(out: TableWriter, table: pl.DataFrame) -> None:
+    for start in range(0, table.height, _WRITTEN):
+        out.write_arrow(table.slice(start, _WRITTEN).drop(KEYS).to_arrow())
+
+
+def _money(value: object) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
 def _keyed(chunk: bytes, columns: tuple[tuple[str, str], ...],
@@ -269,254 +302,43 @@ def run_columnar(path: Path, cells: Cells, summary: object, rejects: TableWriter
                  lines_out: TableWriter, findings_out: TableWriter, workers: int, auto: bool,
                  pool: Executor | None, progress: object, slice_visits: int) -> None:
     """Check ``path``'s cells into the writers, filling ``summary`` (a pipeline
-    ``Summary``). ``auto``: the workers were not asked for, so few visits left to the engine
-    stay in this process."""
+    ``Summary``). ``auto``: the workers were not asked for (they are started only if the
+    engine has visits to check)."""
     from therabill.batch import pipeline
     from therabill.engine import default_engine
 
     assert isinstance(summary, pipeline.Summary)
-    report = progress if callable(progress) else pipeline._no_progress
+    report: Any = progress if callable(progress) else pipeline._no_progress
     plan = Plan(cells, default_engine())
     summary.workers = workers if pool is not None else 1
-    # the parts wait on disk, beside the outputs, until they are merged into the tables
-    with tempfile.TemporaryDirectory(prefix=".therabill-columnar-",
-                                     dir=lines_out.file.path.parent) as spill:
-        _run(path, plan, summary, rejects, lines_out, findings_out, auto, pool, report,
-             slice_visits, Path(spill))
-
-
-def _run(path: Path, plan: Plan, summary: Summary,
-         rejects: TableWriter, lines_out: TableWriter, findings_out: TableWriter, auto: bool,
-         pool: Executor | None, report: Any, slice_visits: int, spill: Path
-         ) -> None:
-    from therabill.batch import pipeline
-
-    done = _Run(path, plan, summary, rejects, summary.workers, pool, slice_visits, spill)
+    done = _Run(path, plan, summary, rejects, lines_out, findings_out, pool, slice_visits)
+    done.refuse()
+    total = plan.visits.filter(~pl.col("conflict")).height
     # Parts are worked a few at a time, one per core asked for (polars lets go of the
-    # interpreter while it works), and added to the run in their order.
+    # interpreter while it works), and written in their order as each is done.
     at_once = max(1, min(summary.workers, plan.parts))
     with ThreadPoolExecutor(at_once, thread_name_prefix="columnar-part") as parts:
-        for part in (parts.map(done.part, range(plan.parts)) if at_once > 1
-                     else map(done.part, range(plan.parts))):
+        for part in _ordered(done.part, range(plan.parts), parts if at_once > 1 else None,
+                             at_once):
             done.add(part)
-            report("checking", summary.columnar + done.island_visits, None)
-    checked = pl.concat(done.taken) if done.taken else pl.Series(ROW, [], dtype=pl.UInt32)
-    cells, rest = plan.rest(checked)
-    del checked
-    counts = Counts("rows")
-    # The reader's rejects first, as it writes them: rows without a visit key, in the file's
-    # order, then the visits whose rows disagree.
-    refused = rest.filter(pl.col("seq").is_null() | pl.col("conflict")).get_column(ROW)
-    for record in _tabular(path, rows_in(cells, refused, done.first), counts):
-        assert isinstance(record, Reject)  # a visit's rows that agree make a visit
-        rejects.write([(record.position, record.reason)])
-        summary.rejects += 1
-    rest = rest.filter(pl.col("seq").is_not_null() & ~pl.col("conflict"))
-    keys: deque[tuple[int, int]] = deque()  # each group's (rank, place), as they are read
-    groups = _rest_groups(path, cells, rest, done, summary, counts, keys)
-    del cells
-    total = summary.visits_read + rest.get_column("seq").n_unique() - summary.merged
-    del rest
-    job = pipeline.SliceJob(results=False, tables="parquet", rows=False)
-    if auto and total - summary.visits < pipeline.AUTO_WORKERS_FROM:
-        summary.workers = 1
-    lines = _Merge(done.lines, LINE_COLUMNS, lines_out, summary)
-    findings = _Merge(done.findings, FINDING_COLUMNS, findings_out, None)
-    for out in pipeline._checked(pipeline.slices(groups, slice_visits), summary.workers, job,
-                                 pool):
-        done._tally(out)
-        slice_keys = [keys.popleft() for _ in out.group_rows]
-        lines.add(out.lines_chunk, slice_keys, [n for n, _ in out.group_rows])
-        findings.add(out.findings_chunk, slice_keys, [n for _, n in out.group_rows])
-        report("checking", summary.visits, total)
-    # the two tables' last rows, each from its own files into its own writer: at once on
-    # two cores (the Parquet writer lets go of the interpreter while it encodes)
-    with ThreadPoolExecutor(min(2, at_once), thread_name_prefix="columnar-merge") as both:
-        for finished in [both.submit(lines.finish), both.submit(findings.finish)]:
-            finished.result()
-    summary.lines, summary.findings = lines.rows, findings.rows
-    summary.records += counts.records
-    summary.rejected_records = counts.rejected
-    report("checking", summary.visits, summary.visits_read - summary.merged)
+            report("checking", summary.visits_read - summary.merged, total)
+    report("checking", summary.visits_read - summary.merged, summary.visits_read - summary.merged)
 
 
-_REST_VISITS = 25_000  # visits left to the engine read at a time (whole patient-years)
+_T = TypeVar("_T")
 
 
-def _rest_groups(path: Path, cells: Cells, rest: pl.DataFrame, done: _Run, summary: Summary,
-                 counts: Counts, keys: deque[tuple[int, int]]) -> Iterator[Group]:
-    """The patient-years left to the engine, in rank order, read a run of them at a time
-    (``rest``: their rows, in the file's order, with ``seq`` and ``rank``), so that only a
-    run's visits are held as records; each group's (rank, place) goes to ``keys``."""
-    from therabill.batch import pipeline
-
-    plan = done.plan
-    # runs of whole ranks (a patient-year, or a visit without one) of about _REST_VISITS
-    per_rank = rest.group_by("rank").agg(pl.col("seq").n_unique().alias("visits")).sort("rank")
-    runs = per_rank.select(
-        "rank", ((pl.col("visits").cum_sum() - pl.col("visits")) // _REST_VISITS).alias("run"))
-    parts = rest.join(runs, on="rank", how="left", maintain_order="left") \
-        .partition_by("run", as_dict=True, include_key=False)
-    for run in sorted(parts):
-        rows = parts.pop(run)
-        seqs = rows.get_column("seq").unique().sort().to_list()  # the reader's order
-        held: list[pipeline.HeldRecord] = []
-        records = _tabular(path, rows_in(cells, rows.get_column(ROW), done.first), counts)
-        for record, _ in zip(records, seqs, strict=True):  # a visit each, in seq order
-            assert not isinstance(record, Reject)  # a visit's rows that agree make a visit
-            year = visit_year(record.visit)
-            patient = record.visit.get("patient_id")
-            cents = done.tails.get((patient, year)) \
-                if year is not None and isinstance(patient, str) else None
-            held.append(pipeline.HeldRecord(pipeline.pack(record.visit), record.position,
-                                            record.notes,
-                                            None if cents is None else _cents_seed(cents)))
-        summary.visits_read += len(held)
-        groups, merged, firsts = pipeline.build_groups_firsts(held)
-        summary.merged += merged
-        del held
-        # the engine's patient-years in the order of the whole file's: one whose covered
-        # visits come first in the file ranks by them, not by its first visit left here
-        found = [(int(plan.ranks[seqs[index]]), int(plan.places[seqs[index]]))
-                 for index in firsts]
-        for index in sorted(range(len(groups)), key=found.__getitem__):
-            keys.append(found[index])
-            yield groups[index]
-
-
-class _Part:
-    """One part on disk, read a row group at a time, in (rank, place, row) order."""
-
-    def __init__(self, spilled: tuple[Path, int | None]) -> None:
-        import pyarrow.parquet as pq
-
-        path, self.first = spilled
-        self.file = pq.ParquetFile(path)  # row groups of _BATCH rows, read one at a time
-        self.group = 0
-        self.buffer: pl.DataFrame | None = None  # rows read and not yet taken
-
-    def next_rank(self) -> int | None:
-        """The rank of the part's next row, None when none is left; a part not begun is not
-        read (its first rank is known)."""
-        if self.group == 0:
-            return self.first
-        if self.buffer is None or self.buffer.height == 0:
-            self._read()
-        return None if self.buffer is None else int(self.buffer.get_column(RANK)[0])
-
-    def settled(self) -> int:
-        """A rank up to which all the part's rows have been read (the part's next row must
-        have been asked for): the rank before the last read, or the last when the part has
-        been read to its end."""
-        while True:
-            if self.buffer is None or self.buffer.height == 0:
-                self._read()
-            assert self.buffer is not None
-            ranks = self.buffer.get_column(RANK)
-            if self.group == self.file.num_row_groups:
-                return int(ranks[-1])
-            if ranks[0] != ranks[-1]:
-                return int(ranks[-1]) - 1
-            self._read()  # a patient-year longer than the rows read: read on
-
-    def take(self, rank: int) -> pl.DataFrame | None:
-        """The rows read with a rank up to ``rank``, taken off the buffer."""
-        import numpy as np
-
-        if self.buffer is None:
-            return None
-        ranks = self.buffer.get_column(RANK).to_numpy()
-        end = int(np.searchsorted(ranks, rank, "right"))
-        taken, self.buffer = self.buffer.slice(0, end), self.buffer.slice(end)
-        return taken if taken.height else None
-
-    def _read(self) -> None:
-        """The next row group, after the rows not yet taken (None: none left)."""
-        if self.group == self.file.num_row_groups:
-            if self.buffer is not None and self.buffer.height == 0:
-                self.buffer = None
-            return
-        found = pl.from_arrow(self.file.read_row_group(self.group, use_threads=False))
-        self.group += 1
-        assert isinstance(found, pl.DataFrame)
-        self.buffer = found if self.buffer is None or self.buffer.height == 0 \
-            else pl.concat([self.buffer, found])
-
-
-class _Merge:
-    """One output table: the parts (covered rows, and the engine's islands) and the engine's
-    last slices (arriving in rank order) written in one order, a row group of a part at a
-    time, so memory holds about one row group of each part in reach."""
-
-    def __init__(self, parts: list[tuple[Path, int | None]],
-                 columns: tuple[tuple[str, str], ...], out: TableWriter,
-                 summary: object) -> None:
-        self.columns = columns
-        self.schema = _schema(columns)
-        self.money = any(kind == "money" for _, kind in columns)
-        # kept as the path made them (cents, categories), each piece typed as it is written
-        self.parts = [_Part(spilled) for spilled in parts]
-        self.out = out
-        self.summary = summary  # the lines table adds up statuses and money
-        self.rows = 0
-
-    def add(self, chunk: bytes, keys: list[tuple[int, int]], counts: list[int]) -> None:
-        """An engine slice: its groups' (rank, place) and row counts, in rank order."""
-        engine = _keyed(chunk, self.columns, keys, counts)
-        self._through(keys[-1][0] if keys else -1, engine)
-
-    def finish(self) -> None:
-        self._through(None, None)
-
-    def _through(self, rank: int | None, engine: pl.DataFrame | None) -> None:
-        """Every row up to ``rank`` (all for None), the parts' and ``engine``'s, written in
-        order: each time, up to the nearest end of a row group read (or ``rank``)."""
-        while True:
-            bound = rank
-            for part in self.parts:
-                start = part.next_rank()
-                if start is not None and (bound is None or start <= bound):
-                    settled = part.settled()
-                    bound = settled if bound is None else min(bound, settled)
-            pieces = [] if bound is None else [part.take(bound) for part in self.parts]
-            typed = [self._typed(piece) for piece in pieces if piece is not None]
-            in_order = len(typed) == 1  # one part's rows: its file is in order already
-            if engine is not None:
-                ranks = engine.get_column(RANK)
-                ready = engine if bound is None else engine.filter(ranks <= bound)
-                engine = None if bound is None else engine.filter(ranks > bound)
-                if ready.height:
-                    typed.append(ready)
-                    in_order = False
-            if typed:
-                self._write(typed[0] if in_order else pl.concat(typed).sort(KEYS))
-            if bound is None or bound == rank:
-                return
-
-    def _typed(self, part: pl.DataFrame) -> pl.DataFrame:
-        if self.money:
-            part = _as_money(part)
-        return part.select([pl.col(name).cast(kind) for name, kind in self.schema.items()]
-                           + [pl.col(key).cast(pl.Int64) for key in KEYS])
-
-    def _write(self, part: pl.DataFrame) -> None:
-        part = part.drop(KEYS)
-        if part.height == 0:
-            return
-        self.out.write_arrow(part.to_arrow())
-        self.rows += part.height
-        from therabill.batch.pipeline import Summary
-
-        if isinstance(self.summary, Summary):
-            for status, count in part.group_by("status").len().iter_rows():
-                self.summary.status[status] = self.summary.status.get(status, 0) + count
-            sums = part.select(pl.col("allowed", "payer_paid", "patient_owes", "reductions")
-                               .cast(pl.Decimal(20, 2)).sum()).row(0)
-            self.summary.allowed += _money(sums[0])
-            self.summary.payer_paid += _money(sums[1])
-            self.summary.patient_owes += _money(sums[2])
-            self.summary.reductions += _money(sums[3])
-
-
-def _money(value: object) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+def _ordered(work: Callable[[int], _T], items: Iterable[int], pool: Executor | None,
+             ahead: int) -> Iterator[_T]:
+    """``work`` on each item, in the pool (at most ``ahead`` waiting beyond the one handed
+    on, which bounds what is held), handed on in the items' order."""
+    if pool is None:
+        yield from map(work, items)
+        return
+    waiting: deque[Future[_T]] = deque()
+    for item in items:
+        waiting.append(pool.submit(work, item))
+        if len(waiting) > ahead:
+            yield waiting.popleft().result()
+    while waiting:
+        yield waiting.popleft().result()
