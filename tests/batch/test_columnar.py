@@ -223,6 +223,8 @@ def test_engine_patient_years_keep_the_file_order(tmp_path: Path, pieces: bool,
     'V1,P1,2025-03-03,medicare,,PT,,97110,23,,,"52.00"\n',  # a quoted cell
     "V1,P1,2025-03-03,medicare,,PT,,97110,23,,,52.00\nV2,P1,2025-03-05,medicare\n",  # short
     "V1,P1,2025-03-03,medicare,,PT,,97110,23,,,52.00\n\nV2,P1,2025-03-05,,,,,97110,9,,,\n",
+    # a row wider than the header, beside one as much narrower (the delimiters add up)
+    "V1,P1,2025-03-03,medicare,,PT,,97110,23,,,52.00,\nV2,P1,2025-03-05,,,,,97110,9,,\n",
 ])
 def test_files_the_path_does_not_read_go_to_the_engine(tmp_path: Path, body: str) -> None:
     # the plain reader steps aside, and the engine's reader takes the whole file
@@ -230,6 +232,15 @@ def test_files_the_path_does_not_read_go_to_the_engine(tmp_path: Path, body: str
     source.write_text(",".join(HEADER) + "\n" + body, encoding="utf-8")
     columnar, engine = _run_both(tmp_path, source)
     assert columnar.columnar == 0 and _comparable(columnar) == _comparable(engine)
+
+
+@pytest.mark.parametrize("end", ["", "\n", "\n\n\n"])
+def test_a_plain_file_may_end_with_or_without_empty_lines(tmp_path: Path, end: str) -> None:
+    source = tmp_path / "ends.csv"
+    source.write_text(",".join(HEADER) + "\n" + "V1,P1,2025-03-03,medicare,,PT,,97110,23,,,52.00\n"
+                      "V2,P1,2025-03-05,,,,,97110,9,,," + end, encoding="utf-8")
+    columnar, engine = _run_both(tmp_path, source)
+    assert columnar.columnar == 2 and _comparable(columnar) == _comparable(engine)
 
 
 # NCCI pairs on the path: 97140 with 97124 (modifier indicator 0: denied even with 59), 97150

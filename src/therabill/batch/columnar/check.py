@@ -766,10 +766,12 @@ class Plan:
         years = {text: visit_year({"date_of_service": text})
                  for text in visits.get_column("dos").drop_nulls().unique().to_list()}
         year = pl.col("dos").replace_strict(years, default=None, return_dtype=pl.Int64)
-        visits = visits.with_columns(
-            pl.when(~pl.col("conflict")).then(
-                pl.col("patient_id") + pl.lit("\x1f") + year.cast(pl.String)).alias("pyear"),
-            year.alias("year"))
+        # (a number: one for each of the file's patients, and the year)
+        patients = visits.select(pl.col("patient_id").unique().drop_nulls()).with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("patient"))
+        visits = visits.join(patients, on="patient_id", how="left", maintain_order="left") \
+            .with_columns(pl.when(~pl.col("conflict")).then(pl.col("patient") * 10_000 + year)
+                          .alias("pyear"), year.alias("year")).drop("patient")
         # Patient-years rank by their first visit (a visit without one is its own), visits go
         # by date within them; two visits on one date are the engine's (it merges them).
         visits = visits.sort("dos", "seq").with_columns(
@@ -821,7 +823,7 @@ class Plan:
         the engine's on its own, as an island of one (``handover``'s columns)."""
         return self.visits.filter((pl.col("part") == part) & pl.col("pyear").is_null()
                                   & ~pl.col("conflict")).select(
-            pl.format("\x1e{}", "seq").alias("pyear"), "year", "seq", "visit_pos",
+            (-1 - pl.col("seq")).alias("pyear"), "year", "seq", "visit_pos",
             pl.lit(0, dtype=pl.Int64).alias("end"), pl.lit(None, dtype=pl.Int64).alias("resume"))
 
     def refused(self) -> pl.Series:

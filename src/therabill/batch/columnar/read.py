@@ -13,13 +13,18 @@ A file's cells as polars text take 16 bytes each (2.6 million rows of 12 columns
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
 from therabill.batch.readers import IGNORE, Row, _header
 
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 ROW = "__row"  # a row's number in the file's cells (0-based)
 TEXT = "text"  # a column's distinct cell, in ``Cells.per_text``
 
@@ -29,37 +34,23 @@ class Cells:
     null), so that any rows' text can be had back (``rows``) and a check of a cell is worked
     out once per distinct text (``per_text``)."""
 
-    def __init__(self, pieces: Iterable[pl.DataFrame], columns: list[str]) -> None:
-        """The cells of ``pieces`` (frames of text ``columns``, in the file's order), each
-        piece coded and let go before the next is read."""
+    def __init__(self, pieces: Iterable[list[tuple[pl.Series, pl.Series]]],
+                 columns: list[str]) -> None:
+        """The cells of ``pieces`` (each a piece of the file's rows, in order, coded by
+        ``coded_piece``)."""
         self.columns = list(columns)
         self.height = 0
         coded: dict[str, list[tuple[pl.Series, pl.Series]]] = {name: [] for name in columns}
         for piece in pieces:
-            self.height += piece.height
-            for column in piece.get_columns():
-                texts = column.drop_nulls().unique().sort()
-                coded[column.name].append((_coded(column, texts), texts))
-            del piece
-        self.texts: dict[str, pl.Series] = {}
-        codes: list[pl.Series] = []
-        for name in columns:
-            codes.append(self._merged(name, coded.pop(name)))
-        self.codes = pl.DataFrame(codes)
-
-    def _merged(self, name: str, pieces: list[tuple[pl.Series, pl.Series]]) -> pl.Series:
-        """One column's codes, from each piece's codes into its own texts."""
-        texts = pl.concat([piece for _, piece in pieces]).unique().sort() if pieces \
-            else pl.Series(TEXT, [], dtype=pl.String)
-        self.texts[name] = texts.alias(TEXT)
-        narrow = pl.UInt8 if texts.len() < 1 << 8 else \
-            pl.UInt16 if texts.len() < 1 << 16 else pl.UInt32
-        if not pieces:
-            return pl.Series(name, [], dtype=narrow)
-        if len(pieces) == 1:
-            return pieces[0][0].cast(narrow).alias(name)
-        return pl.concat([texts.search_sorted(piece, "left").gather(codes).cast(narrow)
-                          for codes, piece in pieces]).alias(name)
+            for name, found in zip(columns, piece, strict=True):
+                coded[name].append(found)
+            self.height += piece[0][0].len() if piece else 0
+        # the columns merged two at a time (polars lets go of the interpreter)
+        with ThreadPoolExecutor(2, thread_name_prefix="columnar-read") as pool:
+            merged = list(pool.map(_merged, columns, [coded.pop(name) for name in columns]))
+        self.texts: dict[str, pl.Series] = {name: texts for name, (_, texts)
+                                            in zip(columns, merged, strict=True)}
+        self.codes = pl.DataFrame([codes for codes, _ in merged])
 
     def code(self, name: str) -> pl.Series:
         """Every row's code in column ``name``, an empty cell (and a column the file lacks)
@@ -91,6 +82,49 @@ class Cells:
         return pl.int_range(self.height, dtype=pl.UInt32, eager=True).alias(ROW)
 
 
+def _merged(name: str, pieces: list[tuple[pl.Series, pl.Series]]
+            ) -> tuple[pl.Series, pl.Series]:
+    """One column's codes into its distinct texts (sorted), and those texts, from each
+    piece's codes into its own texts."""
+    texts = pl.concat([piece for _, piece in pieces]).unique().sort() if pieces \
+        else pl.Series(TEXT, [], dtype=pl.String)
+    texts = texts.alias(TEXT)
+    narrow = pl.UInt8 if texts.len() < 1 << 8 else \
+        pl.UInt16 if texts.len() < 1 << 16 else pl.UInt32
+    if not pieces:
+        return pl.Series(name, [], dtype=narrow), texts
+    if len(pieces) == 1:
+        return pieces[0][0].cast(narrow).alias(name), texts
+    return pl.concat([texts.search_sorted(piece, "left").gather(codes).cast(narrow)
+                      for codes, piece in pieces]).alias(name), texts
+
+
+def coded_piece(frame: pl.DataFrame) -> list[tuple[pl.Series, pl.Series]]:
+    """Each column of a piece of text cells: its codes into its distinct texts (sorted), and
+    those texts."""
+    found = []
+    for column in frame.get_columns():
+        texts = column.drop_nulls().unique().sort()
+        found.append((_coded(column, texts), texts))
+    return found
+
+
+def in_order(work: Callable[[_In], _Out], items: Iterable[_In], pool: Executor | None,
+             ahead: int) -> Iterator[_Out]:
+    """``work`` on each item, in the pool (at most ``ahead`` waiting beyond the one handed
+    on, which bounds what is held), handed on in the items' order."""
+    if pool is None:
+        yield from map(work, items)
+        return
+    waiting: deque[Future[_Out]] = deque()
+    for item in items:
+        waiting.append(pool.submit(work, item))
+        if len(waiting) > ahead:
+            yield waiting.popleft().result()
+    while waiting:
+        yield waiting.popleft().result()
+
+
 def _coded(column: pl.Series, texts: pl.Series) -> pl.Series:
     """``column``'s codes into its distinct ``texts`` (sorted), nulls kept."""
     if texts.len() < 1 << 16:  # as an enum's: quick for few distinct texts
@@ -111,12 +145,12 @@ def plain_cells(path: Path, kind: str, mapping: Mapping[str, str]) -> Cells | No
     refuse too."""
     if kind == "parquet":
         frame = _parquet_frame(path, mapping)
-        return None if frame is None else Cells([frame], frame.columns)
+        return None if frame is None else Cells([coded_piece(frame)], frame.columns)
     if kind not in ("csv", "tsv"):
         return None
     data = path.read_bytes()
-    if (data.startswith(b"\xef\xbb\xbf") or b'"' in data or b"\r" in data
-            or b"\n\n" in data.rstrip(b"\n") or not data.strip()):
+    if (data.startswith(b"\xef\xbb\xbf") or b'"' in data or b"\r" in data or not data
+            or data.isspace()):
         return None
     end = data.index(b"\n") if b"\n" in data else len(data)
     try:
@@ -127,36 +161,43 @@ def plain_cells(path: Path, kind: str, mapping: Mapping[str, str]) -> Cells | No
     names = text_header.split(delimiter)
     columns = _header(path, names, mapping)
     kept = [column for column in columns if column != IGNORE]
-    try:
-        return Cells(_pieces(data, end + 1, delimiter, columns), kept)
+    stop = len(data)  # empty lines at the end are not rows
+    while data[stop - 1:stop] == b"\n" and data[stop - 2:stop - 1] == b"\n":
+        stop -= 1
+    def piece(bounds: tuple[int, int]) -> list[tuple[pl.Series, pl.Series]]:
+        return coded_piece(_parsed(data[bounds[0]:bounds[1]], delimiter, columns))
+
+    try:  # two pieces at once (polars lets go of the interpreter while it parses and codes)
+        with ThreadPoolExecutor(2, thread_name_prefix="columnar-read") as pool:
+            return Cells(in_order(piece, _pieces(data, end + 1, stop), pool, 1), kept)
     except _NotPlain:
         return None
 
 
-def _pieces(data: bytes, start: int, delimiter: str, columns: list[str]
-            ) -> Iterator[pl.DataFrame]:
-    """The rows after the header, parsed a piece of whole lines at a time, as text (empty
-    cells null), the kept columns named in therabill's terms. ``_NotPlain`` for a piece that
-    is not."""
+def _pieces(data: bytes, start: int, stop: int) -> Iterator[tuple[int, int]]:
+    """Where each piece of whole lines between ``start`` and ``stop`` begins and ends."""
+    while start < stop:
+        end = data.find(b"\n", min(start + _PIECE_BYTES, stop) - 1, stop)
+        end = stop if end < 0 else end + 1
+        yield start, end
+        start = end
+
+
+def _parsed(piece: bytes, delimiter: str, columns: list[str]) -> pl.DataFrame:
+    """A piece's rows as text (empty cells null), the kept columns named in therabill's
+    terms. ``_NotPlain`` for a piece that is not plain."""
     positional = [f"c{index}" for index in range(len(columns))]
     keep = [pl.col(name).alias(column) for name, column in zip(positional, columns, strict=True)
             if column != IGNORE]
-    while start < len(data):
-        end = data.find(b"\n", min(start + _PIECE_BYTES, len(data)) - 1)
-        end = len(data) if end < 0 else end + 1
-        piece = data[start:end]
-        start = end
-        if not _even(piece, delimiter, len(columns)):
-            raise _NotPlain
-        try:
-            frame = pl.read_csv(piece, separator=delimiter, has_header=False,
-                                new_columns=positional, infer_schema=False, quote_char=None,
-                                encoding="utf8")
-        except (pl.exceptions.PolarsError, UnicodeDecodeError):
-            raise _NotPlain from None
-        if frame.width != len(columns):
-            raise _NotPlain
-        yield frame.select(keep)
+    try:
+        frame = pl.read_csv(piece, separator=delimiter, has_header=False,
+                            new_columns=positional, infer_schema=False, quote_char=None,
+                            encoding="utf8")
+    except (pl.exceptions.PolarsError, UnicodeDecodeError):
+        raise _NotPlain from None  # (a row wider than the header among them)
+    if frame.width != len(columns) or not _even(piece, frame.height, delimiter, len(columns)):
+        raise _NotPlain
+    return frame.select(keep)
 
 
 def _parquet_frame(path: Path, mapping: Mapping[str, str]) -> pl.DataFrame | None:
@@ -186,16 +227,14 @@ def _parquet_frame(path: Path, mapping: Mapping[str, str]) -> pl.DataFrame | Non
 FIRST_NUMBER = {"csv": 2, "tsv": 2, "parquet": 1}  # the number of a file's first record
 
 
-def _even(data: bytes, delimiter: str, width: int) -> bool:
-    """Whether every line has the header's number of fields (the streaming reader rejects a
-    row that has not; polars would fill it out)."""
-    import numpy as np
-
-    raw = np.frombuffer(data, dtype=np.uint8)
-    starts = np.concatenate(([0], np.flatnonzero(raw == ord("\n")) + 1))
-    starts = starts[starts < len(raw)]  # no empty line after the last newline
-    fields = np.add.reduceat(raw == ord(delimiter), starts, dtype=np.int32)
-    return bool((fields == width - 1).all())
+def _even(data: bytes, rows: int, delimiter: str, width: int) -> bool:
+    """Whether each of the ``rows`` lines of ``data`` has the header's number of fields, none
+    having more (the streaming reader rejects a row that has fewer, which polars would fill
+    out, and skips an empty line, which polars reads as a row of empty cells)."""
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    if width == 1:  # no delimiter to count: an empty line is a row of one empty cell
+        return lines == rows and b"\n\n" not in data and not data.startswith(b"\n")
+    return lines == rows and data.count(delimiter.encode()) == rows * (width - 1)
 
 
 def rows_in(cells: Cells, rows: pl.Series, first: int = 2, batch: int = 50_000

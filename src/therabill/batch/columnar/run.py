@@ -11,18 +11,16 @@ after the other, as they are done.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
 
 from therabill.batch.columnar.check import Plan, _finding_table, _line_table
-from therabill.batch.columnar.read import FIRST_NUMBER, ROW, Cells, rows_in
+from therabill.batch.columnar.read import FIRST_NUMBER, ROW, Cells, in_order, rows_in
 from therabill.batch.pipeline import Summary
 from therabill.batch.readers import Counts, _tabular, kind_of
 from therabill.batch.records import Reject
@@ -238,7 +236,7 @@ class _Run:
         keys = [(int(plan.ranks[order[index]]), int(plan.places[order[index]]),
                  pyears[order[index]]) for index in firsts]
         job = pipeline.SliceJob(results=False, tables="parquet", rows=False)
-        states: dict[str, tuple[int, int, int]] = {}
+        states: dict[int, tuple[int, int, int]] = {}
         line_parts: list[pl.DataFrame] = []
         finding_parts: list[pl.DataFrame] = []
         at = 0
@@ -258,7 +256,7 @@ class _Run:
         resume = island.unique("pyear").select("pyear", "resume")
         after = pl.DataFrame(
             [(pyear, *figures) for pyear, figures in states.items()],
-            schema={"pyear": pl.String, "pt_slp": pl.Int64, "ot": pl.Int64, "ded": pl.Int64},
+            schema={"pyear": pl.Int64, "pt_slp": pl.Int64, "ot": pl.Int64, "ded": pl.Int64},
             orient="row").join(resume, on="pyear").select(
             "pyear", pl.col("resume").alias("start_pos"), "pt_slp", "ot", "ded")
         tables = (_typed(pl.concat(line_parts), LINE_COLUMNS).sort(KEYS),
@@ -318,27 +316,8 @@ def run_columnar(path: Path, cells: Cells, summary: object, rejects: TableWriter
     # interpreter while it works), and written in their order as each is done.
     at_once = max(1, min(summary.workers, plan.parts))
     with ThreadPoolExecutor(at_once, thread_name_prefix="columnar-part") as parts:
-        for part in _ordered(done.part, range(plan.parts), parts if at_once > 1 else None,
+        for part in in_order(done.part, range(plan.parts), parts if at_once > 1 else None,
                              at_once):
             done.add(part)
             report("checking", summary.visits_read - summary.merged, total)
     report("checking", summary.visits_read - summary.merged, summary.visits_read - summary.merged)
-
-
-_T = TypeVar("_T")
-
-
-def _ordered(work: Callable[[int], _T], items: Iterable[int], pool: Executor | None,
-             ahead: int) -> Iterator[_T]:
-    """``work`` on each item, in the pool (at most ``ahead`` waiting beyond the one handed
-    on, which bounds what is held), handed on in the items' order."""
-    if pool is None:
-        yield from map(work, items)
-        return
-    waiting: deque[Future[_T]] = deque()
-    for item in items:
-        waiting.append(pool.submit(work, item))
-        if len(waiting) > ahead:
-            yield waiting.popleft().result()
-    while waiting:
-        yield waiting.popleft().result()
