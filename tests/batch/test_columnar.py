@@ -10,6 +10,7 @@ unreadable cells, rows of one visit that disagree); generated claims files check
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -360,3 +361,16 @@ def test_assistant_minutes_are_checked_line_by_line(tmp_path: Path) -> None:
     source = write_csv(tmp_path / "split.csv", HEADER, SPLIT_ROWS)
     columnar, engine = _run_both(tmp_path, source)
     assert columnar.columnar == 0 and _comparable(columnar) == _comparable(engine)
+
+
+def test_cents_become_money_exactly() -> None:
+    # the integers' bytes read as decimals of scale 2: nulls, and a slice's offset, kept
+    import polars as pl
+
+    from therabill.batch.columnar.run import _cents_as_money
+
+    cents = pl.Series("allowed", [0, 5, 1234567, None, 99_999_999_999_999], dtype=pl.Int64)
+    money = _cents_as_money(cents.slice(1, 4))
+    assert money.dtype == pl.Decimal(14, 2) and money.name == "allowed"
+    assert money.to_list() == [Decimal("0.05"), Decimal("12345.67"), None,
+                               Decimal("999999999999.99")]

@@ -16,6 +16,12 @@ from therabill.batch.tables import Row
 
 TABLE_FORMATS = ("parquet", "csv")
 _ROW_GROUP = 65_536
+# Columns whose every value is nearly its own (a dictionary of them only costs time), and the
+# columns a reader filters rows by (their row groups' least and greatest values are kept;
+# working them out for long texts and amounts would cost more than they save).
+_NEARLY_UNIQUE = frozenset({"visit_id", "patient_id"})
+_FILTERED_BY = frozenset({"date_of_service", "payer", "code", "line", "units", "status",
+                          "rule", "severity", "position"})
 
 
 class AtomicFile:
@@ -90,8 +96,11 @@ class TableWriter:
             import pyarrow.parquet as pq
 
             self._schema = _schema(self.columns)
-            self._parquet = pq.ParquetWriter(self.file.temporary, self._schema,
-                                             compression="zstd")
+            names = [name for name, _ in self.columns]
+            self._parquet = pq.ParquetWriter(
+                self.file.temporary, self._schema, compression="zstd",
+                use_dictionary=[name for name in names if name not in _NEARLY_UNIQUE],
+                write_statistics=[name for name in names if name in _FILTERED_BY])
 
     def write(self, rows: Sequence[Row]) -> None:
         self.write_encoded(encode_rows(rows, self.columns, self.fmt), len(rows))

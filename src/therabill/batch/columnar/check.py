@@ -335,11 +335,12 @@ def _days(facts: Facts, places: pl.DataFrame) -> pl.DataFrame:
     """The figures of every (date, locality, payer) worked out so far that the path can
     settle, ``places`` among them, as a frame (made again only when a place is new)."""
     with facts.lock:  # parts are worked at once
-        seen = facts.tables.setdefault("places", set())
+        seen = facts.tables.get("places")
         rows = facts.tables.setdefault("day rows", [])
-        new = [place for place in places.iter_rows() if place not in seen]
-        for day, locality, payer in new:
-            seen.add((day, locality, payer))
+        new = places if seen is None else places.join(seen, on=places.columns, how="anti")
+        if new.height:
+            facts.tables["places"] = new if seen is None else pl.concat([seen, new])
+        for day, locality, payer in new.iter_rows():
             found = facts.day(day, locality, payer)
             if found is not None:
                 rows.append((day, locality, payer, found.price_key, found.kx_cents,

@@ -45,13 +45,13 @@ def _as_money(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _cents_as_money(cents: pl.Series) -> pl.Series:
-    """A decimal with two places holds the cents as its whole number: the cents, made
-    decimals of scale 0, are read again with scale 2 (no arithmetic, no text)."""
+    """A decimal with two places holds the cents as its whole number: the cents' eight-byte
+    integers are read as eight-byte decimals of scale 2 (no arithmetic, no text)."""
     import pyarrow as pa
 
-    whole = cents.to_arrow().cast(pa.decimal128(19, 0))
-    scaled = pa.Array.from_buffers(pa.decimal128(19, 2), len(whole), whole.buffers(),
-                                   null_count=whole.null_count)
+    whole = cents.cast(pl.Int64).to_arrow()
+    scaled = pa.Array.from_buffers(pa.decimal64(14, 2), len(whole), whole.buffers(),
+                                   null_count=whole.null_count, offset=whole.offset)
     found = pl.from_arrow(scaled)
     assert isinstance(found, pl.Series)
     return found.cast(pl.Decimal(14, 2)).alias(cents.name)
