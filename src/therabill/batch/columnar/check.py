@@ -1049,8 +1049,7 @@ _MONEY = ("charge", "fee_schedule_amount", "mppr_reduction", "charge_reduction",
 def _line_table(lines: pl.DataFrame) -> pl.DataFrame:
     modifier = pl.col("discipline").replace_strict(DISCIPLINE_MODIFIER)
     billed = pl.col("units") > 0
-    table = lines.with_columns(
-        pl.col("payer", "code", "discipline", "dos").cast(pl.Categorical)).select(
+    table = lines.select(
         visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
         patient_id="patient_id", date_of_service="dos", payer="payer", line="line",
         code="code", units="units",
@@ -1149,7 +1148,7 @@ def _denial_words(denials: pl.DataFrame) -> pl.DataFrame:
     shapes = pl.DataFrame(rows, schema={**{k: denials.schema[k] for k in keys},
                                         "before": pl.String, "after": pl.String}, orient="row")
     worded = denials.join(shapes, on=keys, how="left", nulls_equal=True).with_columns(
-        (pl.col("before") + _usd(pl.col("billed")) + pl.col("after")).cast(pl.Categorical)
+        (pl.col("before") + _usd(pl.col("billed")) + pl.col("after"))
         .alias("message")).drop("before", "after")
     odd = worded.get_column("message").is_null()
     if odd.any():
@@ -1170,11 +1169,11 @@ def _summed(figures: dict[str, Any]) -> str:
 def _worded(frame: pl.DataFrame, name: str, words: Callable[[dict[str, Any]], str],
             keys: list[str]) -> pl.DataFrame:
     """``frame`` with the sentence ``words`` gives for its ``keys`` as column ``name``,
-    written once for each distinct set of figures and held as a category (findings repeat a
-    few hundred sentences over a file's lines)."""
+    written once for each distinct set of figures (findings repeat a few hundred sentences
+    over a file's lines) and joined on."""
     distinct = frame.select(keys).unique()
     distinct = distinct.with_columns(pl.struct(keys).map_elements(
-        words, return_dtype=pl.String).cast(pl.Categorical).alias(name))
+        words, return_dtype=pl.String).alias(name))
     return frame.join(distinct, on=keys, how="left", nulls_equal=True)
 
 
@@ -1190,7 +1189,7 @@ def _summaries(timed: pl.DataFrame) -> pl.DataFrame:
     if len(starts) == 0:
         return timed.head(0).with_columns(
             pl.lit(0).alias("total"), pl.lit(0).alias("total_units"),
-            pl.lit("").alias("codes"), pl.lit("").cast(pl.Categorical).alias("message"))
+            pl.lit("").alias("codes"), pl.lit("").alias("message"))
 
     def summed(name: str) -> pl.Series:
         values = timed.get_column(name).fill_null(0).to_numpy()
@@ -1215,7 +1214,7 @@ def _summaries(timed: pl.DataFrame) -> pl.DataFrame:
                        ["cms", "total", "discipline", "total_units", "tie", "alt_codes",
                         "alt_units"]).drop("alt_codes", "alt_units")
     else:
-        ties = ties.with_columns(pl.lit("").cast(pl.Categorical).alias("message"))
+        ties = ties.with_columns(pl.lit("").alias("message"))
     return pl.concat([plain, ties])  # (the findings are put in order together)
 
 
@@ -1266,61 +1265,60 @@ def _finding_table(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     discipline modifier each line was given, the CQ/CO units, the NCCI pairs, the payer's
     pairs and daily cap, a code the fee table leaves out, the KX denials, and a locality
     without prices."""
-    lines = lines.select(_FINDING_CELLS)  # (each filter below copies what it keeps)
-    head = dict(visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
-                patient_id=pl.col("patient_id"), date_of_service=pl.col("dos"),
-                payer=pl.col("payer"))
+    # Each finding names its visit by its place among the lines' visits (``vix``: they come
+    # in order, a visit's lines together); the visits' own cells are joined on at the end.
+    lines = lines.select(_FINDING_CELLS).with_columns(
+        ((pl.col("seq") != pl.col("seq").shift(1)).fill_null(True).cum_sum() - 1)
+        .alias("vix"))
+    head = {"vix": pl.col("vix")}
     assumed = lines.filter(~pl.col("kx_payer") & pl.col("deductible_payer")).unique(
         "seq", keep="first").select(
         **head, line=pl.lit(None, dtype=pl.Int64), rule=pl.lit("input.assumed"),
-        severity=pl.lit("info"), codes=pl.lit("").cast(pl.Categorical),
-        message=pl.lit(_ASSUMED).cast(pl.Categorical),
-        source=pl.lit("therabill visit format"), __rank="rank", __visit="visit_pos",
-        __order=pl.lit(-2, dtype=pl.Int64))
+        severity=pl.lit("info"), codes=pl.lit(""),
+        message=pl.lit(_ASSUMED),
+        source=pl.lit("therabill visit format"), __order=pl.lit(-2, dtype=pl.Int64))
     first = lines.filter(pl.col("piece") == 0)  # each line as billed, before a CQ/CO split
     timed = _summaries(first.filter(pl.col("timed")))
     summary = timed.select(
         **head, line=pl.lit(None, dtype=pl.Int64), rule=_UNITS_RULE,
-        severity=pl.lit("info"), codes=pl.col("codes").cast(pl.Categorical),
+        severity=pl.lit("info"), codes=pl.col("codes"),
         message="message",
         source=pl.when(pl.col("cms")).then(pl.lit(sources.CPM5_20_2))
         .otherwise(pl.lit("CPT time rule (midpoint per code), payer policy")),
-        __rank="rank", __visit="visit_pos", __order=pl.lit(-1, dtype=pl.Int64))
+        __order=pl.lit(-1, dtype=pl.Int64))
     settled = _worded(first.filter(pl.col("code_units") > 0), "message", _added,
                       ["code", "therapy_word", "discipline"])
     settled = settled.select(
         **head, line="line", rule=pl.lit("modifier.discipline"), severity=pl.lit("warning"),
-        codes=pl.col("code").cast(pl.Categorical), message="message",
-        source=pl.lit(sources.CPM5_20_1), __rank="rank", __visit="visit_pos",
-        __order="line")
+        codes=pl.col("code"), message="message",
+        source=pl.lit(sources.CPM5_20_1), __order="line")
     unpriced = lines.filter(pl.col("unpriced").is_not_null()).unique("seq", keep="first") \
         .select(**head, line=pl.lit(None, dtype=pl.Int64), rule=pl.lit("input"),
-                severity=pl.lit("error"), codes=pl.lit("").cast(pl.Categorical),
-                message=(pl.lit("not priced: ") + pl.col("unpriced")).cast(pl.Categorical),
-                source=pl.lit("therabill reference data"), __rank="rank",
-                __visit="visit_pos", __order=pl.lit(1 << 30, dtype=pl.Int64))
+                severity=pl.lit("error"), codes=pl.lit(""),
+                message=(pl.lit("not priced: ") + pl.col("unpriced")),
+                source=pl.lit("therabill reference data"),
+                __order=pl.lit(1 << 30, dtype=pl.Int64))
     denials = lines.filter(pl.col("denied"))
     if denials.height:
         denials = _denial_words(denials)
     denials = denials.select(
         **head, line="line", rule=pl.lit("threshold.kx"), severity=pl.lit("error"),
-        codes=pl.col("code").cast(pl.Categorical),
-        message=pl.col("message") if denials.height else pl.lit("").cast(pl.Categorical),
-        source=pl.col("kx_source"), __rank="rank", __visit="visit_pos",
-        __order=pl.col("line") + (1 << 20))
+        codes=pl.col("code"),
+        message=pl.col("message") if denials.height else pl.lit(""),
+        source=pl.col("kx_source"), __order=pl.col("line") + (1 << 20))
     helped = lines.filter(pl.col("assistant_note").is_not_null()).select(
         **head, line="line", rule=pl.lit("modifier.assistant"), severity=pl.lit("warning"),
-        codes=pl.col("code").cast(pl.Categorical),
-        message=pl.col("assistant_note").cast(pl.Categorical), source="assistant_source",
-        __rank="rank", __visit="visit_pos", __order=pl.col("line") + (1 << 18))
+        codes=pl.col("code"),
+        message=pl.col("assistant_note"), source="assistant_source",
+        __order=pl.col("line") + (1 << 18))
     # a code the plan's fee table leaves out, on each of its billed lines (the finding is
     # the line's step, so it names the code's first line)
     unlisted = lines.filter(pl.col("not_priced").is_not_null() & (pl.col("units") > 0)) \
         .select(**head, line=pl.col("line").min().over("seq", "code"),
                 rule=pl.lit("pricing.not_priced"), severity=pl.lit("warning"),
-                codes=pl.col("code").cast(pl.Categorical),
-                message=pl.col("not_priced").cast(pl.Categorical),
-                source="not_priced_source", __rank="rank", __visit="visit_pos",
+                codes=pl.col("code"),
+                message=pl.col("not_priced"),
+                source="not_priced_source",
                 __order=pl.col("line") + (1 << 19) + _PRICING_AT)
     ncci = lines.filter(pl.col("ncci_denied")).join(_ncci_findings(facts), on="ncci")
     edits = pl.concat([
@@ -1328,18 +1326,21 @@ def _finding_table(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
         .unnest("edit_findings"),
         _limit_findings(lines, facts)], how="diagonal_relaxed").select(
         **head, line=pl.when(pl.col("own")).then(pl.col("own_line")), rule="rule",
-        severity="severity", codes=pl.col("codes").cast(pl.Categorical),
-        message=pl.col("message").cast(pl.Categorical), source="source", __rank="rank",
-        __visit="visit_pos", __order=pl.col("order") + (1 << 19))
+        severity="severity", codes=pl.col("codes"),
+        message=pl.col("message"), source="source",
+        __order=pl.col("order") + (1 << 19))
     table = pl.concat([assumed, summary, settled, helped, edits, unlisted, denials, unpriced],
-                      how="vertical_relaxed") \
-        .sort("__rank", "__visit", "__order")
+                      how="vertical_relaxed").sort("vix", "__order")
     # each finding's place in its visit (a visit's findings are together)
-    new = (pl.col("__rank") != pl.col("__rank").shift(1)) \
-        | (pl.col("__visit") != pl.col("__visit").shift(1))
-    start = pl.when(new.fill_null(True)).then(pl.int_range(pl.len())).forward_fill()
-    return table.with_columns((pl.int_range(pl.len()) - start).alias("__sub")) \
-        .rename({"__visit": "__pos"}).drop("__order")
+    start = pl.when((pl.col("vix") != pl.col("vix").shift(1)).fill_null(True)) \
+        .then(pl.int_range(pl.len())).forward_fill()
+    table = table.with_columns((pl.int_range(pl.len()) - start).alias("__sub"))
+    visits = lines.unique("vix", keep="first", maintain_order=True).select(
+        visit_id=pl.coalesce("visit_id_cell", pl.col("patient_id") + "/" + pl.col("dos")),
+        patient_id="patient_id", date_of_service="dos", payer="payer", __rank="rank",
+        __pos="visit_pos")
+    found = visits[table.get_column("vix")]
+    return pl.concat([found, table.drop("vix", "__order")], how="horizontal")
 
 
 __all__ = ["Plan", "candidate_lines", "scan"]

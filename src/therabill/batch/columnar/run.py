@@ -58,7 +58,7 @@ def _cents_as_money(cents: pl.Series) -> pl.Series:
 
 
 def _typed(table: pl.DataFrame, columns: tuple[tuple[str, str], ...]) -> pl.DataFrame:
-    """A table as the path made it (cents, categories) or as the engine did, in the output's
+    """A table as the path made it (money in cents) or as the engine did, in the output's
     types, with its keys."""
     if any(kind == "money" for _, kind in columns):
         table = _as_money(table)
