@@ -237,29 +237,30 @@ def candidate_lines(cells: Cells, facts: Facts, chosen: pl.DataFrame) -> pl.Data
     """The lines of the ``chosen`` rows, with what their money needs
     and whether their visit stays a candidate on its day (``visit_ok``). The rows of a
     candidate are alike and plain, so each row's cells are its visit's."""
-    picked = cells.rows(chosen.get_column(ROW), _LINE_CELLS)
-    raw = {name: _raw(picked, name) for name in (
-        "payer", "locality", "discipline", "ytd_threshold_pt_slp", "code", "minutes", "charge",
-        "modifiers", "assistant_minutes")}
-    key = {name: _cell(picked, name) for name in ("visit_id", "patient_id", "date_of_service")}
-    details = picked.select(
-        key["visit_id"].alias("visit_id_cell"), key["patient_id"].alias("patient_id"),
-        key["date_of_service"].alias("dos"), raw["payer"].fill_null(MEDICARE).alias("payer"),
-        raw["locality"].fill_null("national").alias("locality"),
-        raw["discipline"].fill_null("PT").alias("discipline"),
-        raw["ytd_threshold_pt_slp"].alias("ytd_given"), raw["code"].alias("code"),
-        raw["minutes"].cast(pl.Int64, strict=False).alias("minutes"),
-        raw["modifiers"].alias("modifier"),
-        raw["assistant_minutes"].cast(pl.Int64, strict=False).fill_null(0)
+    picked = cells.picked(chosen.get_column(ROW), _LINE_CELLS)
+
+    def each(name: str, expr: pl.Expr = _T) -> pl.Series:  # worked out once per text
+        return cells.per_text(name, expr, picked[name])
+
+    # (a candidate's cells are plain: trimmed already, and null when empty)
+    details = pl.DataFrame([
+        each("visit_id").alias("visit_id_cell"), each("patient_id").alias("patient_id"),
+        each("date_of_service").alias("dos"),
+        each("payer", _T.fill_null(MEDICARE)).alias("payer"),
+        each("locality", _T.fill_null("national")).alias("locality"),
+        each("discipline", _T.fill_null("PT")).alias("discipline"),
+        each("ytd_threshold_pt_slp").alias("ytd_given"), each("code").alias("code"),
+        each("minutes", _T.cast(pl.Int64, strict=False)).alias("minutes"),
+        each("modifiers").alias("modifier"),
+        each("assistant_minutes", _T.cast(pl.Int64, strict=False).fill_null(0))
         .alias("assistant_minutes"),
         # whole cents: a candidate's charge is written 52.00
-        raw["charge"].str.replace(".", "", literal=True).cast(pl.Int64, strict=False)
+        each("charge", _T.str.replace(".", "", literal=True).cast(pl.Int64, strict=False))
         .alias("charge_cents"),
-    )
+        each("date_of_service", _T.str.to_date("%Y-%m-%d", strict=False)).alias("date")])
     details = pl.concat([details, chosen], how="horizontal").join(
-        _codes(facts), on=["payer", "code"], how="left").sort(ROW).with_columns(
+        _codes(facts), on=["payer", "code"], how="left", maintain_order="left").with_columns(
         pl.lit(True).alias("visit_ok"),
-        pl.col("dos").str.to_date("%Y-%m-%d", strict=False).alias("date"),
         pl.when(pl.col("evaluation") & (pl.col("eval_disciplines") != ""))
         .then(pl.col("eval_disciplines").str.split(",").list.contains(pl.col("discipline")))
         .otherwise(True).alias("fits"))
@@ -383,40 +384,46 @@ def _with_days(lines: pl.DataFrame, facts: Facts) -> pl.DataFrame:
     places = lines.filter(pl.col("visit_ok") & pl.col("date").is_not_null()) \
         .select("date", "locality", "payer").unique()
     days = _days(facts, places)
-    prices = _table(facts, facts.prices, lambda key, p: (*key, p.full_cents, p.reduced_cents,
-                                                         p.pe, p.mppr),
-                    {"price_key": pl.Int64, "code": pl.String, "full": pl.Int64,
+    # (each code by its bit: a number joins faster than a text)
+    bits = facts.bits
+    prices = _table(facts, facts.prices, lambda key, p: (key[0], bits[key[1]], p.full_cents,
+                                                         p.reduced_cents, p.pe, p.mppr),
+                    {"price_key": pl.Int64, "bit": pl.Int64, "full": pl.Int64,
                      "reduced": pl.Int64, "pe": pl.Int64, "mppr_code": pl.Boolean})
-    values = _table(facts, facts.values, lambda key, value: (*key, value),
-                    {"release_key": pl.Int64, "code": pl.String, "value": pl.Int64})
-    unlisted = _table(facts, facts.unlisted, lambda key, said: (*key, *said),
-                      {"price_key": pl.Int64, "code": pl.String, "not_priced": pl.String,
+    values = _table(facts, facts.values, lambda key, value: (key[0], bits[key[1]], value),
+                    {"release_key": pl.Int64, "bit": pl.Int64, "value": pl.Int64})
+    unlisted = _table(facts, facts.unlisted, lambda key, said: (key[0], bits[key[1]], *said),
+                      {"price_key": pl.Int64, "bit": pl.Int64, "not_priced": pl.String,
                        "not_priced_source": pl.String})
-    edits = _table(facts, facts.column_2, lambda key, mask: (*key, mask),
-                   {"edits": pl.Int64, "code": pl.String, "column_1": pl.Int64})
-    mues = _table(facts, facts.mue, lambda key, mue: (*key, mue),
-                  {"edits": pl.Int64, "code": pl.String, "mue": pl.Int64})
+    edits = _table(facts, facts.column_2, lambda key, mask: (key[0], bits[key[1]], mask),
+                   {"edits": pl.Int64, "bit": pl.Int64, "column_1": pl.Int64})
+    mues = _table(facts, facts.mue, lambda key, mue: (key[0], bits[key[1]], mue),
+                  {"edits": pl.Int64, "bit": pl.Int64, "mue": pl.Int64})
     # Lazily, so that the steps share one plan and only the columns used are carried.
     lazy = lines.lazy().join(days.lazy(), on=["date", "locality", "payer"], how="left") \
         .join(_payers(facts).lazy(), on="payer", how="left") \
-        .join(prices.lazy(), on=["price_key", "code"], how="left") \
-        .join(values.lazy(), on=["release_key", "code"], how="left") \
-        .join(unlisted.lazy(), on=["price_key", "code"], how="left") \
-        .join(edits.lazy(), on=["edits", "code"], how="left") \
-        .join(mues.lazy(), on=["edits", "code"], how="left")
+        .join(prices.lazy(), on=["price_key", "bit"], how="left") \
+        .join(values.lazy(), on=["release_key", "bit"], how="left") \
+        .join(unlisted.lazy(), on=["price_key", "bit"], how="left") \
+        .join(edits.lazy(), on=["edits", "bit"], how="left") \
+        .join(mues.lazy(), on=["edits", "bit"], how="left")
     timed_minutes = pl.when(pl.col("timed")).then(pl.col("minutes")).otherwise(0)
     rest = pl.when(pl.col("timed")).then(pl.col("minutes") % 15).otherwise(0)
     lazy = lazy.with_columns(
         timed_minutes.alias("timed_minutes"), rest.alias("rest"),
         (timed_minutes // 15).alias("full_units"))
     # The remaining units go to the most minutes left, a tie to the higher total RVUs, then
-    # the code (rules.units.cms_total_time): each leftover's place in that order, from 1.
-    lazy = lazy.sort(["seq", "rest", "value", "code"], descending=[False, True, True, False])
+    # the code (rules.units.cms_total_time; the bits follow the codes' order): each
+    # leftover's place in that order, from 1.
+    lazy = lazy.sort(["seq", "rest", "value", "bit"], descending=[False, True, True, False])
+    # (a visit's lines are together now: a line's place is its row less its visit's first)
+    row = pl.int_range(pl.len())
+    first = pl.when((pl.col("seq") != pl.col("seq").shift(1)).fill_null(True)).then(row) \
+        .forward_fill()
     lazy = lazy.with_columns(
         ((pl.col("timed_minutes").sum().over("seq") + 7) // 15
          - pl.col("full_units").sum().over("seq")).alias("remaining"),
-        pl.when(pl.col("rest") > 0).then(pl.int_range(1, pl.len() + 1).over("seq"))
-        .alias("place"))
+        pl.when(pl.col("rest") > 0).then(row - first + 1).alias("place"))
     remaining = pl.col("remaining")
     # the leftovers on either side of the cut (the last to get a unit, the first without)
     last_in = lazy.filter(pl.col("place") == remaining).select("seq", boundary="rest")

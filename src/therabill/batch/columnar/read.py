@@ -70,6 +70,14 @@ class Cells:
         values = pl.DataFrame([self.lookup(name)]).select(expr).to_series()
         return values.gather(self.code(name) if codes is None else codes)
 
+    def picked(self, rows: pl.Series, names: list[str]) -> dict[str, pl.Series]:
+        """The codes of the ``rows``' cells in columns ``names``, as ``code`` gives them (for
+        ``per_text``)."""
+        found = self.codes.select([name for name in names if name in self.texts])[rows]
+        return {name: found.get_column(name).cast(pl.UInt32).fill_null(self.texts[name].len())
+                if name in self.texts else pl.zeros(rows.len(), dtype=pl.UInt32, eager=True)
+                for name in names}
+
     def rows(self, rows: pl.Series, names: list[str] | None = None) -> pl.DataFrame:
         """The text of the ``rows`` (numbers, in the order given) as a frame: ``ROW``, then the
         columns (``names``, or all) as the file has them (empty cells null)."""
