@@ -803,18 +803,21 @@ class Plan:
         """Each patient-year's part (by rank): runs of consecutive ranks of about
         ``CHUNK_ROWS`` rows each, a row the engine is likely to check counting as
         ``ENGINE_ROW`` (its visit is held as a record), so that a part's rows come out
-        together (the tables are written in rank order, a part after the other)."""
-        rows = self.row_visits.group_by("seq").len("rows").join(
-            chosen.group_by("seq").len("chosen"), on="seq", how="left").select(
-            "seq", (pl.col("chosen").fill_null(0) + ENGINE_ROW
-                    * (pl.col("rows") - pl.col("chosen").fill_null(0))).alias("weight"))
-        per_rank = visits.join(rows, on="seq", how="left").group_by("rank").agg(
-            pl.col("weight").cast(pl.Int64).sum()).sort("rank")
-        total = int(per_rank.get_column("weight").sum())
+        together (the tables are written in rank order, a part after the other). ``visits``
+        are every ``seq`` in order; a rank is a ``seq``."""
+        import numpy as np
+
+        count = visits.height
+        rows = np.bincount(self.row_visits.get_column("seq").to_numpy(), minlength=count)
+        taken = np.bincount(chosen.get_column("seq").to_numpy(), minlength=count)
+        weight = taken + ENGINE_ROW * (rows - taken)
+        ranks = visits.get_column("rank").to_numpy()
+        per_rank = np.bincount(ranks, weights=weight, minlength=count).astype(np.int64)
+        total = int(per_rank.sum())
         self.parts = max(1, total // CHUNK_ROWS)
-        before = pl.col("weight").cum_sum() - pl.col("weight")
-        return per_rank.select(
-            "rank", (before * self.parts // max(1, total)).alias("part"))
+        before = np.cumsum(per_rank) - per_rank
+        return pl.DataFrame({"rank": np.arange(count, dtype=np.int64),
+                             "part": before * self.parts // max(1, total)})
 
     def part_lines(self, part: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         """One part's candidate lines, and its patient-years' visits (``visit_ok`` now says
