@@ -96,7 +96,7 @@ def test_generated_claims_give_the_engine_tables(tmp_path: Path, fmt: str) -> No
 
 def test_patients_in_parts_give_the_same_tables(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    # a big file is worked on a few patients at a time, merged back by rank as it is written
+    # a big file is worked on a few patients at a time, the parts written in rank order
     from therabill.batch.columnar import check
 
     monkeypatch.setattr(check, "CHUNK_ROWS", 500)

@@ -13,8 +13,8 @@ Decisions come out as rule ids with their figures, in the engine's words; the ta
 
 ``read`` takes a plain CSV, TSV or Parquet file as coded cells, ``facts`` builds the reference
 tables from an engine, ``check`` says which visits the path covers and works out their lines
-and findings, ``run`` works the parts (one per core asked for at once) and merges them with
-the engine's results for every other visit.
+and findings, ``run`` works the parts (one per core asked for at once), each with the engine's
+results for its other visits, and writes them in order.
 """
 
 from therabill.batch.columnar.facts import Facts

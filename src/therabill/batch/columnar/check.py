@@ -25,9 +25,9 @@
    coinsurance, the CQ/CO reduction and sequestration; each visit gets its findings in the
    engine's words.
 
-Patient-years are worked a part at a time (runs of them with about ``CHUNK_ROWS`` candidate
-rows; ``run`` works one part per core asked for at once), which bounds memory: every figure
-stays within one patient-year.
+Patient-years are worked a part at a time (runs of them with about ``CHUNK_ROWS`` rows, a row
+the engine will likely check weighing ``ENGINE_ROW``; ``run`` works one part per core asked
+for at once), which bounds memory: every figure stays within one patient-year.
 """
 
 from __future__ import annotations
@@ -749,7 +749,7 @@ _KEPT = [ROW, "seq", "line", "payer", "code", "visit_id_cell", "patient_id", "do
          "not_priced", "not_priced_source", "bit", "value", "unit_cap"]
 
 
-CHUNK_ROWS = 100_000  # candidate rows worked on at a time (whole patient-years): bounds memory
+CHUNK_ROWS = 90_000  # rows in a part (whole patient-years), a candidate row weighing one
 ENGINE_ROW = 4  # what a row the engine checks weighs in a part, against a candidate's
 FAR = 1 << 40  # a visit position past every patient-year's last
 
