@@ -108,3 +108,25 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})
     assert (tmp_path / "out" / "lines.csv").exists()
+
+
+def test_an_837p_checked_with_the_map_or_its_envelope_alone(tmp_path: Path) -> None:
+    # the sample is sound, so both readings give the same tables; the malformed file loses
+    # more claims to the map (element types, lengths and codes) than to the envelope checks
+    tables = {}
+    for sample in ("claims-837p.x12", "claims-837p-malformed.x12"):
+        for flag in ("--x12-map", "--x12-envelope-only"):
+            out = tmp_path / f"{sample.removesuffix('.x12')}{flag}"
+            result = runner.invoke(app, ["batch", str(ROOT / "examples" / sample), "-o",
+                                         str(out), "--to", "csv", "--detail", "compact",
+                                         "--summary", "json", "--workers", "1", flag])
+            assert result.exit_code == 0, result.output
+            summary = json.loads(result.stdout)
+            assert summary["adds_up"] is True
+            tables[(sample, flag)] = (summary, (out / "lines.csv").read_text(),
+                                      (out / "rejects.csv").read_text())
+    sound = [tables[("claims-837p.x12", flag)] for flag in ("--x12-map", "--x12-envelope-only")]
+    assert sound[0][1:] == sound[1][1:] and sound[0][0]["rejects"] == 0
+    mapped, enveloped = (tables[("claims-837p-malformed.x12", flag)]
+                         for flag in ("--x12-map", "--x12-envelope-only"))
+    assert mapped[0]["rejects"] > enveloped[0]["rejects"] > 0

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from therabill.batch.pipeline import Summary, plan_outputs, run
+from therabill.batch.pipeline import SLICE_VISITS, Summary, plan_outputs, run
 
 from .helpers import write_csv
 
@@ -48,12 +48,13 @@ CELLS: dict[str, list[str]] = {
 row = st.fixed_dictionaries({name: st.sampled_from(values) for name, values in CELLS.items()})
 
 
-def _run_both(tmp_path: Path, source: Path, fmt: str = "parquet", workers: int = 1
-              ) -> tuple[Summary, Summary]:
+def _run_both(tmp_path: Path, source: Path, fmt: str = "parquet", workers: int = 1,
+              slice_visits: int = SLICE_VISITS) -> tuple[Summary, Summary]:
     summaries = []
     for name, columnar in (("columnar", True), ("engine", False)):
         outputs = plan_outputs(tmp_path / name, fmt, "compact")
-        summaries.append(run([source], outputs, workers=workers, columnar=columnar))
+        summaries.append(run([source], outputs, workers=workers, columnar=columnar,
+                             slice_visits=slice_visits))
         for path in (outputs.lines, outputs.findings, outputs.rejects):
             assert path is not None and path.exists()
     for table in (f"lines.{fmt}", f"findings.{fmt}", "rejects.csv"):
@@ -173,8 +174,10 @@ def test_a_parquet_file_with_typed_columns_gives_the_engine_tables(tmp_path: Pat
 
 
 def test_mixed_claims_on_two_workers(tmp_path: Path) -> None:
+    # slices of 40 visits: a part's engine visits go to the worker processes, several slices
+    # in flight at once
     source = _with_engine_visits(tmp_path / "mixed.csv", 6_000, seed=8)
-    columnar, engine = _run_both(tmp_path, source, workers=2)
+    columnar, engine = _run_both(tmp_path, source, workers=2, slice_visits=40)
     assert _comparable(columnar) == _comparable(engine)
     assert 0 < columnar.columnar < columnar.visits and columnar.workers == 2
 

@@ -529,12 +529,14 @@ def default_workers() -> int:
 def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
         mapping: dict[str, str] | None = None, progress: ProgressHook = _no_progress,
         sink: Callable[[SliceOut], None] | None = None,
-        slice_visits: int = SLICE_VISITS, columnar: bool = True) -> Summary:
+        slice_visits: int = SLICE_VISITS, columnar: bool = True, x12_map: bool = True
+        ) -> Summary:
     """Read, check and write; returns the summary. ``InputError`` for an input that cannot be
     read at all (nothing is left behind then). ``sink`` sees every slice's rows (the report).
     ``workers`` of 0 or less: one per core for files of ``AUTO_WORKERS_FROM`` visits or more.
     ``columnar``: check the common visits of a plain CSV/TSV or Parquet file as columns (see
-    ``therabill.batch.columnar``) when only the tables are written."""
+    ``therabill.batch.columnar``) when only the tables are written. ``x12_map``: check an
+    837P's segments against the X222A1 map (else its envelope only)."""
     started = time.perf_counter()
     written = {path.resolve() for path in (outputs.lines, outputs.findings, outputs.results,
                                            outputs.rejects) if path is not None}
@@ -565,7 +567,7 @@ def run(inputs: Sequence[Path], outputs: Outputs, *, workers: int = 1,
             return _run_columnar(inputs[0], plain, outputs, summary, auto, writers, pool,
                                  progress, slice_visits, started)
         return _run(inputs, outputs, summary, auto, writers, pool, mapping, progress, sink,
-                    slice_visits, started)
+                    slice_visits, started, x12_map)
 
 
 def _run_columnar(path: Path, cells: Any, outputs: Outputs, summary: Summary, auto: bool,
@@ -581,8 +583,8 @@ def _run_columnar(path: Path, cells: Any, outputs: Outputs, summary: Summary, au
         writers.extend((rejects, lines, findings))
         summary.unit = "rows"
         workers = default_workers() if auto else summary.workers
-        run_columnar(path, cells, summary, rejects, lines, findings, workers, auto, pool,
-                     progress, slice_visits)
+        run_columnar(path, cells, summary, rejects, lines, findings, workers, pool, progress,
+                     slice_visits)
     return _finished(summary, outputs, started)
 
 
@@ -614,12 +616,13 @@ def _finished(summary: Summary, outputs: Outputs, started: float) -> Summary:
 def _run(inputs: Sequence[Path], outputs: Outputs, summary: Summary, auto: bool,
          writers: list[TableWriter | BytesWriter], pool: Executor | None,
          mapping: dict[str, str] | None, progress: ProgressHook,
-         sink: Callable[[SliceOut], None] | None, slice_visits: int, started: float
-         ) -> Summary:
+         sink: Callable[[SliceOut], None] | None, slice_visits: int, started: float,
+         x12_map: bool) -> Summary:
     with _all_or_nothing(writers, outputs):
         rejects = TableWriter(outputs.rejects, REJECT_COLUMNS, "csv")
         writers.append(rejects)
-        sources: list[Source] = [open_source(path, mapping) for path in inputs]
+        sources: list[Source] = [open_source(path, mapping, x12_map=x12_map)
+                                 for path in inputs]
         units = {source.counts.unit for source in sources}
         summary.unit = units.pop() if len(units) == 1 else "records"
         held: list[HeldRecord] = []

@@ -101,8 +101,11 @@ def kind_of(path: Path) -> str:
                      ".csv, .tsv, .parquet, .json, .jsonl or .837/.x12/.edi")
 
 
-def open_source(path: Path, mapping: Mapping[str, str] | None = None) -> Source:
-    """Open one input for reading; problems with the file as a whole raise ``InputError``."""
+def open_source(path: Path, mapping: Mapping[str, str] | None = None, *,
+                x12_map: bool = True) -> Source:
+    """Open one input for reading; problems with the file as a whole raise ``InputError``.
+    ``x12_map``: an 837P's segments are checked against the X222A1 map (else its envelope
+    only: for a file a clearinghouse has accepted already)."""
     kind = kind_of(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -119,7 +122,7 @@ def open_source(path: Path, mapping: Mapping[str, str] | None = None) -> Source:
         counts = Counts("records")
         return Source(path, kind, counts, _json_records(path, counts))
     counts = Counts("records")
-    return Source(path, kind, counts, _x12_records(path, counts))
+    return Source(path, kind, counts, _x12_records(path, counts, x12_map))
 
 
 # --- tabular: CSV, TSV, Parquet -------------------------------------------------------------
@@ -440,13 +443,13 @@ def _json_line(path: Path, number: int, raw: bytes, counts: Counts) -> Iterator[
 
 # --- X12 837P ---------------------------------------------------------------------------------
 
-def _x12_records(path: Path, counts: Counts) -> Iterator[Record]:
+def _x12_records(path: Path, counts: Counts, validate: bool) -> Iterator[Record]:
     try:  # the 837P reader is its own module (pyx12), loaded only for X12 input
         read_837p = importlib.import_module("therabill.batch.x12").read_837p
     except ImportError:
         raise InputError(f"{path.name}: the X12 837P reader is not installed in this "
                          "build") from None
-    for record in read_837p(path):
+    for record in read_837p(path, validate=validate):
         counts.records += 1
         if isinstance(record, Reject):
             counts.rejected += 1

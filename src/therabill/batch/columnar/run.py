@@ -297,11 +297,11 @@ def _keyed(chunk: bytes, columns: tuple[tuple[str, str], ...],
 
 
 def run_columnar(path: Path, cells: Cells, summary: object, rejects: TableWriter,
-                 lines_out: TableWriter, findings_out: TableWriter, workers: int, auto: bool,
+                 lines_out: TableWriter, findings_out: TableWriter, workers: int,
                  pool: Executor | None, progress: object, slice_visits: int) -> None:
     """Check ``path``'s cells into the writers, filling ``summary`` (a pipeline
-    ``Summary``). ``auto``: the workers were not asked for (they are started only if the
-    engine has visits to check)."""
+    ``Summary``). The engine's visits go to ``pool`` (its worker processes start when the
+    engine first has more than a slice of visits at once)."""
     from therabill.batch import pipeline
     from therabill.engine import default_engine
 
