@@ -30,7 +30,7 @@ HEADER = ("visit_id", "patient_id", "date_of_service", "payer", "locality", "dis
           "ytd_threshold_pt_slp", "code", "minutes", "assistant_minutes", "modifiers", "charge")
 CELLS: dict[str, list[str]] = {
     "visit_id": ["V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", ""],
-    "patient_id": ["P1", "P2", "P3"],
+    "patient_id": ["P1", "P2", "P3", "P1", ""],
     "date_of_service": ["2024-01-05", "2024-06-30", "2025-03-03", "2025-03-10", "2025-12-31",
                         "2017-05-01", "2027-02-01", "2025-02-30"],
     "payer": ["", "medicare", "medicare", "commercial-cpt", "commercial-mppr"],
