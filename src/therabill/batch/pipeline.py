@@ -25,16 +25,18 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from itertools import chain, islice
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from therabill.batch.accrual import PatientYear, visit_year
 from therabill.batch.readers import InputError, Source, open_source
@@ -731,20 +733,32 @@ class _Workers(Executor):
             self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
+
+
 def _checked(parts: Iterator[list[Group]], workers: int, job: SliceJob,
              pool: Executor | None) -> Iterator[SliceOut]:
     """Slices checked in order: here, or in the pool's worker processes (a window of slices
     in flight, handed back in input order). A single slice is checked here."""
     first = list(islice(parts, 2))
     parts = chain(first, parts)
-    if pool is None or workers <= 1 or len(first) < 2:
-        for part in parts:
-            yield check_slice(part, job)
+    many = pool is not None and workers > 1 and len(first) == 2
+    yield from in_order(partial(check_slice, job=job), parts, pool if many else None,
+                        4 * workers - 1)
+
+
+def in_order(work: Callable[[_In], _Out], items: Iterable[_In], pool: Executor | None,
+             ahead: int) -> Iterator[_Out]:
+    """``work`` on each item, in the pool (at most ``ahead`` waiting beyond the one handed
+    on, which bounds what is held), handed on in the items' order; here when no pool."""
+    if pool is None:
+        yield from map(work, items)
         return
-    window: list[Future[SliceOut]] = []
-    for part in parts:
-        window.append(pool.submit(check_slice, part, job))
-        if len(window) >= 4 * workers:
-            yield window.pop(0).result()
-    for future in window:
-        yield future.result()
+    waiting: deque[Future[_Out]] = deque()
+    for item in items:
+        waiting.append(pool.submit(work, item))
+        if len(waiting) > ahead:
+            yield waiting.popleft().result()
+    while waiting:
+        yield waiting.popleft().result()

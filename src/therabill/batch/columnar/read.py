@@ -13,18 +13,15 @@ A file's cells as polars text take 16 bytes each (2.6 million rows of 12 columns
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
 
 import polars as pl
 
+from therabill.batch.pipeline import in_order
 from therabill.batch.readers import IGNORE, Row, _header
 
-_In = TypeVar("_In")
-_Out = TypeVar("_Out")
 ROW = "__row"  # a row's number in the file's cells (0-based)
 TEXT = "text"  # a column's distinct cell, in ``Cells.per_text``
 
@@ -115,22 +112,6 @@ def coded_piece(frame: pl.DataFrame) -> list[tuple[pl.Series, pl.Series]]:
         texts = column.drop_nulls().unique().sort()
         found.append((_coded(column, texts), texts))
     return found
-
-
-def in_order(work: Callable[[_In], _Out], items: Iterable[_In], pool: Executor | None,
-             ahead: int) -> Iterator[_Out]:
-    """``work`` on each item, in the pool (at most ``ahead`` waiting beyond the one handed
-    on, which bounds what is held), handed on in the items' order."""
-    if pool is None:
-        yield from map(work, items)
-        return
-    waiting: deque[Future[_Out]] = deque()
-    for item in items:
-        waiting.append(pool.submit(work, item))
-        if len(waiting) > ahead:
-            yield waiting.popleft().result()
-    while waiting:
-        yield waiting.popleft().result()
 
 
 def _coded(column: pl.Series, texts: pl.Series) -> pl.Series:

@@ -20,8 +20,8 @@ from typing import Any
 import polars as pl
 
 from therabill.batch.columnar.check import Plan, _finding_table, _line_table
-from therabill.batch.columnar.read import FIRST_NUMBER, ROW, Cells, in_order, rows_in
-from therabill.batch.pipeline import Summary
+from therabill.batch.columnar.read import FIRST_NUMBER, ROW, Cells, rows_in
+from therabill.batch.pipeline import Summary, in_order
 from therabill.batch.readers import Counts, _tabular, kind_of
 from therabill.batch.records import Reject
 from therabill.batch.tables import FINDING_COLUMNS, LINE_COLUMNS
