@@ -809,6 +809,7 @@ class Plan:
 
         count = visits.height
         rows = np.bincount(self.row_visits.get_column("seq").to_numpy(), minlength=count)
+        self.rows_per_visit = rows  # by seq
         taken = np.bincount(chosen.get_column("seq").to_numpy(), minlength=count)
         weight = taken + ENGINE_ROW * (rows - taken)
         ranks = visits.get_column("rank").to_numpy()

@@ -21,7 +21,7 @@ import polars as pl
 
 from therabill.batch.columnar.check import Plan, _finding_table, _line_table
 from therabill.batch.columnar.read import FIRST_NUMBER, ROW, Cells, rows_in
-from therabill.batch.pipeline import Summary, in_order
+from therabill.batch.pipeline import Seed, Summary, in_order
 from therabill.batch.readers import Counts, _tabular, kind_of
 from therabill.batch.records import Reject
 from therabill.batch.tables import FINDING_COLUMNS, LINE_COLUMNS
@@ -66,7 +66,7 @@ def _typed(table: pl.DataFrame, columns: tuple[tuple[str, str], ...]) -> pl.Data
                         + [pl.col(key).cast(pl.Int64) for key in KEYS])
 
 
-def _in_order(tables: list[pl.DataFrame]) -> pl.DataFrame | None:
+def _one_table(tables: list[pl.DataFrame]) -> pl.DataFrame | None:
     """One table of a part's pieces, in (rank, place, row) order (a piece is in order)."""
     if not tables:
         return None
@@ -76,12 +76,12 @@ def _in_order(tables: list[pl.DataFrame]) -> pl.DataFrame | None:
 MAX_ROUNDS = 6  # stretches the engine checks between covered ones, per patient-year
 
 
-def _cents_seed(cents: tuple[int, int, int]) -> Any:
+def _cents_seed(cents: tuple[int, int, int]) -> Seed:
     return (Decimal(cents[0]).scaleb(-2), Decimal(cents[1]).scaleb(-2),
             Decimal(cents[2]).scaleb(-2))
 
 
-def _seed_cents(seed: Any) -> tuple[int, int, int]:
+def _seed_cents(seed: Seed) -> tuple[int, int, int]:
     return (int(seed[0] * 100), int(seed[1] * 100), int(seed[2] * 100))
 
 
@@ -99,7 +99,6 @@ class _PartDone:
     visits_read: int = 0
     records: int = 0
     merged: int = 0
-    island_visits: int = 0
     rejects: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -115,7 +114,6 @@ class _Run:
         self.path, self.plan, self.summary = path, plan, summary
         self.rejects, self.lines, self.findings = rejects, lines, findings
         self.workers, self.pool, self.slice_visits = summary.workers, pool, slice_visits
-        self.island_visits = 0
         self.first = FIRST_NUMBER[kind_of(path)]  # how the file numbers its first record
 
     def refuse(self) -> None:
@@ -146,7 +144,6 @@ class _Run:
         if done.findings is not None:
             _write(self.findings, done.findings)
             summary.findings += done.findings.height
-        self.island_visits += done.island_visits
         summary.columnar += done.columnar
         summary.visits += done.visits
         summary.visits_read += done.visits_read
@@ -176,7 +173,7 @@ class _Run:
                 done.columnar += seqs.len()
                 done.visits += seqs.len()
                 done.visits_read += seqs.len()
-                done.records += plan.rows_of(part, seqs).height
+                done.records += int(plan.rows_per_visit[seqs.to_numpy()].sum())
             island = plan.handover(visits, ends, round_ == MAX_ROUNDS - 1)
             if island.height == 0:
                 break
@@ -194,8 +191,8 @@ class _Run:
             engine_tables.append(self._engine(part, loose, None, done)[1])
         tables = [(_typed(t, LINE_COLUMNS), _typed(f, FINDING_COLUMNS))
                   for t, f in covered_tables] + engine_tables
-        done.lines = _in_order([t for t, _ in tables])
-        done.findings = _in_order([f for _, f in tables])
+        done.lines = _one_table([t for t, _ in tables])
+        done.findings = _one_table([f for _, f in tables])
         if done.lines is not None:
             done.status = dict(done.lines.group_by("status").len().iter_rows())
             sums = done.lines.select(pl.col(*_SUMMED).cast(pl.Decimal(20, 2)).sum()).row(0)
@@ -230,7 +227,6 @@ class _Run:
                                             record.notes, seeds.get(pyears[seq])))
         done.records += counts.records
         done.visits_read += len(held)
-        done.island_visits += len(held)
         groups, merged, firsts = pipeline.build_groups_firsts(held)
         done.merged += merged
         keys = [(int(plan.ranks[order[index]]), int(plan.places[order[index]]),
